@@ -1,0 +1,22 @@
+import type { FastifyRequest } from 'fastify';
+import { hashApiKeySecret, scopeAllows } from '../auth/api-keys.js';
+import { errors } from '../errors.js';
+import type { ApiKey, Scope, Store } from '../store/store.js';
+
+/**
+ * The calling key, or a 401/403. 401: no credentials, not a Bearer token, unknown or revoked key.
+ * 403: a valid key whose scope is below what the route needs.
+ */
+export async function authenticate(store: Store, request: FastifyRequest, need: Scope): Promise<ApiKey> {
+  const header = request.headers.authorization;
+  if (!header) throw errors.unauthorized('Missing Authorization header; expected "Authorization: Bearer <api key>"');
+  const match = /^Bearer +(\S+) *$/i.exec(header);
+  if (!match?.[1]) throw errors.unauthorized('Expected "Authorization: Bearer <api key>"; the header is not a Bearer token');
+  const key = await store.findApiKeyBySecretHash(hashApiKeySecret(match[1]));
+  if (!key || key.revokedAt !== null) throw errors.unauthorized('Invalid or revoked API key');
+  if (!scopeAllows(key.scope, need)) {
+    throw errors.forbidden(`This API key has scope ${key.scope}; this route needs ${need} or higher`);
+  }
+  request.log = request.log.child({ orgId: key.orgId, keyId: key.id });
+  return key;
+}

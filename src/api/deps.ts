@@ -1,0 +1,15 @@
+import type { ResultUrlSigner } from '../artworks/result-urls.js';
+import type { BlobStore } from '../blobs/blobs.js';
+import type { JobQueue } from '../jobs/queue.js';
+import type { Store } from '../store/store.js';
+
+/** What the API needs from the rest of the service; main.ts supplies the concrete parts. */
+export interface ApiDeps {
+  store: Store;
+  queue: JobQueue;
+  blobs: BlobStore;
+  signer: ResultUrlSigner;
+  retentionDays: number;
+  /** Called after an artwork is stored, so an in-process worker can start at once. */
+  onArtworkCreated?: () => void;
+}

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+import { errors } from '../../errors.js';
+import type { ApiDeps } from '../deps.js';
+
+export const ROUTES = [
+  ['POST', '/v2/artworks/face-refiner', 'create a face-refiner artwork (generator)'],
+  ['GET', '/v2/artworks', "list the organization's artworks, newest first (?offset, ?limit 1..500)"],
+  ['GET', '/v2/artworks/:id', 'one artwork'],
+  ['POST', '/v2/artworks/:id/cancel', 'cancel a starting or processing artwork'],
+  ['GET', '/v2/artworks/:id/results/:n', 'the n-th result image (signed URL, or API key)'],
+  ['GET', '/v2/artworks/:id/webhook-deliveries', "the artwork's webhook delivery attempts"],
+  ['POST', '/v2/organizations/:orgId/api-keys', 'create an API key (admin)'],
+  ['POST', '/v2/organizations/:orgId/webhook-secret', 'rotate the webhook signing secret (admin)'],
+  ['GET', '/v2/me', 'the calling key'],
+  ['GET', '/healthz', 'liveness'],
+  ['GET', '/readyz', 'readiness: store and queue reachable'],
+] as const;
+
+export function metaRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.get('/', async () => ({
+    name: 'face-refiner',
+    routes: ROUTES.map(([method, path, description]) => ({ method, path, description })),
+  }));
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (request) => {
+    try {
+      const depth = await deps.queue.depth();
+      return { status: 'ok', queueDepth: depth };
+    } catch (error) {
+      request.log.error({ err: error }, 'readiness check failed');
+      throw errors.unavailable('The store or the queue is unreachable');
+    }
+  });
+}

@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify';
+import { issueApiKey } from '../../auth/api-keys.js';
+import { errors } from '../../errors.js';
+import { newWebhookSecret } from '../../webhooks/secret.js';
+import { authenticate } from '../auth.js';
+import type { ApiDeps } from '../deps.js';
+import { createApiKeyBody, parseOrThrow } from '../schemas.js';
+
+export function organizationRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { store } = deps;
+
+  app.get('/v2/me', async (request) => {
+    const key = await authenticate(store, request, 'generator');
+    const org = await store.getOrganization(key.orgId);
+    return {
+      organizationId: key.orgId,
+      organizationName: org?.name ?? null,
+      keyId: key.id,
+      name: key.name,
+      scope: key.scope,
+    };
+  });
+
+  // Another organization's id is a 404, like its artworks: a key learns nothing about other organizations.
+  app.post<{ Params: { orgId: string } }>('/v2/organizations/:orgId/api-keys', async (request, reply) => {
+    const key = await authenticate(store, request, 'admin');
+    if (request.params.orgId !== key.orgId) throw errors.notFound(`Organization ${request.params.orgId} not found`);
+    const input = parseOrThrow(createApiKeyBody, request.body);
+    const created = await issueApiKey(store, { orgId: key.orgId, name: input.name, scope: input.scope });
+    request.log.info({ newKeyId: created.key.id, scope: input.scope }, 'api key created');
+    return reply.status(201).send({
+      id: created.key.id,
+      organizationId: created.key.orgId,
+      name: created.key.name,
+      scope: created.key.scope,
+      createdAt: created.key.createdAt,
+      secret: created.secret,
+    });
+  });
+
+  app.post<{ Params: { orgId: string } }>('/v2/organizations/:orgId/webhook-secret', async (request) => {
+    const key = await authenticate(store, request, 'admin');
+    if (request.params.orgId !== key.orgId) throw errors.notFound(`Organization ${request.params.orgId} not found`);
+    const secret = newWebhookSecret();
+    await store.setWebhookSecret(key.orgId, secret);
+    request.log.info('webhook secret rotated');
+    return { organizationId: key.orgId, secret };
+  });
+}

@@ -1,0 +1,39 @@
+import type { Artwork, ArtworkError, ArtworkParameters, FaceReport } from './artwork.js';
+import type { ResultUrlSigner } from './result-urls.js';
+
+/** The artwork as clients see it: the published fields first, then the additive ones. */
+export interface PublicArtwork {
+  id: string;
+  artworkType: 'face_refiner';
+  parameters: ArtworkParameters;
+  duration: number;
+  results: string[];
+  status: Artwork['status'];
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  faces: FaceReport[] | null;
+  error: ArtworkError | null;
+  resultsExpireAt: string;
+}
+
+export function presentArtwork(artwork: Artwork, signer: ResultUrlSigner): PublicArtwork {
+  const expiresAt = new Date(artwork.expiresAt);
+  return {
+    id: artwork.id,
+    artworkType: 'face_refiner',
+    parameters: artwork.parameters,
+    duration: Math.round(artwork.duration * 1000) / 1000,
+    results:
+      artwork.status === 'succeeded' ? artwork.results.map((_, index) => signer.url(artwork.id, index, expiresAt)) : [],
+    status: artwork.status,
+    createdAt: artwork.createdAt,
+    updatedAt: artwork.updatedAt,
+    startedAt: artwork.startedAt,
+    completedAt: artwork.completedAt,
+    faces: artwork.faces,
+    error: artwork.error,
+    resultsExpireAt: artwork.expiresAt,
+  };
+}

@@ -1,0 +1,28 @@
+import type { Store } from '../store/store.js';
+import { newWebhookSecret } from '../webhooks/secret.js';
+import { issueApiKey } from './api-keys.js';
+
+export interface BootstrapResult {
+  orgId: string;
+  /** Set when the secret was generated here and must be shown to the operator, once. */
+  generatedSecret: string | undefined;
+}
+
+/**
+ * On an empty store, creates the first organization and its admin key: from BOOTSTRAP_API_KEY when given,
+ * otherwise a generated secret that the caller prints once. Does nothing when an organization exists.
+ */
+export async function bootstrapFirstOrganization(
+  store: Store,
+  bootstrapApiKey: string | undefined,
+): Promise<BootstrapResult | null> {
+  if ((await store.countOrganizations()) > 0) return null;
+  const org = await store.createOrganization('default', newWebhookSecret());
+  const { secret } = await issueApiKey(store, {
+    orgId: org.id,
+    name: 'bootstrap admin',
+    scope: 'admin',
+    secret: bootstrapApiKey,
+  });
+  return { orgId: org.id, generatedSecret: bootstrapApiKey ? undefined : secret };
+}

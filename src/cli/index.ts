@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+import { ConfigError, loadConfig } from '../config.js';
+import { keysCommand } from './keys-command.js';
+import { refineCommand } from './refine-command.js';
+import { serveCommand } from './serve-command.js';
+import { USAGE, UsageError } from './usage.js';
+import { migrateCommand } from './migrate-command.js';
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...args] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const config = loadConfig();
+  switch (command) {
+    case 'serve':
+      return serveCommand(args, config);
+    case 'refine':
+      return refineCommand(args, config);
+    case 'keys':
+      return keysCommand(args, config);
+    case 'migrate':
+      return migrateCommand(config);
+    default:
+      throw new UsageError(`Expected one of serve, refine, keys, migrate but received "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError || error instanceof ConfigError) {
+    process.stderr.write(`face-refiner: ${error.message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`face-refiner: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

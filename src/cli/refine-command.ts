@@ -1,0 +1,64 @@
+import fs from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { DEFAULT_MODEL, MODELS, OUTPUT_FORMATS, type ModelName, type OutputFormat } from '../artworks/artwork.js';
+import type { Config } from '../config.js';
+import { HumanFrameDetector } from '../refine/human-detector.js';
+import { refineImage } from '../refine/pipeline.js';
+import { UsageError } from './usage.js';
+
+const FORMAT_BY_EXTENSION: Record<string, OutputFormat> = { png: 'png', webp: 'webp', jpg: 'jpeg', jpeg: 'jpeg' };
+
+export async function refineCommand(args: string[], config: Config): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      model: { type: 'string', default: DEFAULT_MODEL },
+      denoising: { type: 'string', default: '3' },
+      seed: { type: 'string' },
+      format: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const [input, ...extra] = positionals;
+  if (!input || extra.length > 0) throw new UsageError('Expected exactly one <input> file for refine');
+  if (!values.output) throw new UsageError('Expected -o <output> for refine');
+  if (!(MODELS as readonly string[]).includes(values.model)) {
+    throw new UsageError(`Expected one of ${MODELS.join(', ')} for --model but received ${values.model}`);
+  }
+  const denoising = Number(values.denoising);
+  if (!Number.isInteger(denoising) || denoising < 1 || denoising > 5) {
+    throw new UsageError(`Expected an integer from 1 to 5 for --denoising but received ${values.denoising}`);
+  }
+  const seed = values.seed === undefined ? undefined : Number(values.seed);
+  if (seed !== undefined && (!Number.isInteger(seed) || seed < 1 || seed > 2147483647)) {
+    throw new UsageError(`Expected an integer from 1 to 2147483647 for --seed but received ${values.seed}`);
+  }
+  const extension = values.output.split('.').pop()?.toLowerCase() ?? '';
+  const format = values.format ?? FORMAT_BY_EXTENSION[extension];
+  if (!format || !(OUTPUT_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(
+      `Expected an output ending in .png, .webp, .jpg or --format ${OUTPUT_FORMATS.join('|')} but received ${values.output}`,
+    );
+  }
+  const bytes = await fs.readFile(input);
+  const started = performance.now();
+  const detector = await HumanFrameDetector.create({ modelDir: config.modelDir });
+  const loadMs = performance.now() - started;
+  const result = await refineImage(detector, bytes, {
+    model: values.model as ModelName,
+    denoising,
+    seed,
+    outputFormat: format as OutputFormat,
+    maxPixels: config.maxImagePixels,
+  });
+  await fs.writeFile(values.output, result.body);
+  if (values.json) {
+    process.stdout.write(
+      `${JSON.stringify({ faces: result.faces, timings: { modelLoadMs: Math.round(loadMs), ...result.timings } })}\n`,
+    );
+  } else {
+    process.stdout.write(`${result.faces.length} face(s) refined; wrote ${values.output}\n`);
+  }
+}

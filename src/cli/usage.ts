@@ -1,0 +1,9 @@
+/** A command-line mistake: printed without a stack trace, exit code 2. */
+export class UsageError extends Error {}
+
+export const USAGE = `Usage:
+  face-refiner serve                      run the API and the workers (SQLite and files under DATA_DIR)
+  face-refiner refine <input> -o <output> [--model M] [--denoising 1-5] [--seed S] [--format F] [--json]
+  face-refiner keys create --org ID --scope generator|manager|admin [--name NAME]
+  face-refiner migrate                    apply database migrations and exit
+Configuration is read from the environment; see README.md.`;

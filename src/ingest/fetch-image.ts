@@ -1,0 +1,130 @@
+import { errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { JobError } from '../errors.js';
+import { BlockedAddressError } from '../net/address-policy.js';
+import { literalAddressBlocked } from '../net/guarded-agent.js';
+
+export interface FetchImageOptions {
+  dispatcher: Dispatcher;
+  allowPrivateNetworks: boolean;
+  maxBytes: number;
+  timeoutMs: number;
+  maxRedirects?: number;
+  /** Aborts the transfer early (job canceled). */
+  signal?: AbortSignal;
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+function checkUrl(raw: string, allowPrivateNetworks: boolean): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new JobError('FETCH_BAD_URL', `Expected an absolute http or https URL but received ${raw}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new JobError('FETCH_BAD_URL', `Expected an http or https URL but received ${url.protocol} (${url.href})`);
+  }
+  const blocked = literalAddressBlocked(url, allowPrivateNetworks);
+  if (blocked) {
+    throw new JobError('FETCH_BLOCKED_ADDRESS', `${url.host} is a loopback, private or otherwise non-public address`);
+  }
+  return url;
+}
+
+function causeChain(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  let current: unknown = error;
+  while (current && chain.length < 5) {
+    chain.push(current);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return chain;
+}
+
+function toJobError(error: unknown, url: URL, timeoutMs: number): JobError {
+  const chain = causeChain(error);
+  if (chain.some((e) => e instanceof JobError)) return chain.find((e) => e instanceof JobError) as JobError;
+  const blocked = chain.find((e) => e instanceof BlockedAddressError) as BlockedAddressError | undefined;
+  if (blocked) return new JobError('FETCH_BLOCKED_ADDRESS', `imageUrl host ${blocked.message}`);
+  if (
+    chain.some(
+      (e) =>
+        (e as Error)?.name === 'TimeoutError' ||
+        e instanceof undiciErrors.HeadersTimeoutError ||
+        e instanceof undiciErrors.BodyTimeoutError ||
+        e instanceof undiciErrors.ConnectTimeoutError,
+    )
+  ) {
+    return new JobError('FETCH_TIMEOUT', `Fetching ${url.href} took longer than ${timeoutMs} ms`);
+  }
+  const code = chain.map((e) => (e as NodeJS.ErrnoException)?.code).find(Boolean);
+  return new JobError(
+    'FETCH_UNREACHABLE',
+    `Could not fetch ${url.href}: ${code ?? (error instanceof Error ? error.message : String(error))}`,
+  );
+}
+
+/**
+ * Downloads imageUrl as untrusted input: http(s) only, every hop's address checked (see guarded-agent),
+ * a few redirects at most, one deadline for the whole transfer, and a byte cap enforced while streaming, so a
+ * lying Content-Length or an endless body stops at the cap.
+ */
+export async function fetchImage(rawUrl: string, options: FetchImageOptions): Promise<Buffer> {
+  const maxRedirects = options.maxRedirects ?? 3;
+  const deadline = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
+  let url = checkUrl(rawUrl, options.allowPrivateNetworks);
+  for (let hop = 0; ; hop++) {
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(url, {
+        method: 'GET',
+        dispatcher: options.dispatcher,
+        signal,
+        headers: { accept: 'image/*', 'user-agent': 'face-refiner' },
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+      });
+    } catch (error) {
+      throw toJobError(error, url, options.timeoutMs);
+    }
+    const { statusCode, headers, body } = response;
+    if (REDIRECT_STATUSES.has(statusCode)) {
+      body.resume();
+      const location = headers.location;
+      if (typeof location !== 'string') {
+        throw new JobError('FETCH_HTTP_STATUS', `${url.href} answered ${statusCode} without a Location`);
+      }
+      if (hop >= maxRedirects) {
+        throw new JobError('FETCH_TOO_MANY_REDIRECTS', `Expected at most ${maxRedirects} redirects fetching ${rawUrl}`);
+      }
+      url = checkUrl(new URL(location, url).href, options.allowPrivateNetworks);
+      continue;
+    }
+    if (statusCode < 200 || statusCode > 299) {
+      body.resume();
+      throw new JobError('FETCH_HTTP_STATUS', `Expected a 2xx answer from ${url.href} but received ${statusCode}`);
+    }
+    const declared = Number(headers['content-length']);
+    if (Number.isFinite(declared) && declared > options.maxBytes) {
+      body.destroy();
+      throw new JobError('FETCH_TOO_LARGE', `Expected at most ${options.maxBytes} bytes but ${url.href} declares ${declared}`);
+    }
+    const chunks: Buffer[] = [];
+    let received = 0;
+    try {
+      for await (const chunk of body) {
+        received += (chunk as Buffer).length;
+        if (received > options.maxBytes) {
+          body.destroy();
+          throw new JobError('FETCH_TOO_LARGE', `Expected at most ${options.maxBytes} bytes but ${url.href} sent more`);
+        }
+        chunks.push(chunk as Buffer);
+      }
+    } catch (error) {
+      throw toJobError(error, url, options.timeoutMs);
+    }
+    return Buffer.concat(chunks);
+  }
+}

@@ -1,0 +1,165 @@
+import type { Logger } from 'pino';
+import { artworkBlobPrefix, type Artwork } from '../artworks/artwork.js';
+import { isFinal } from '../artworks/status.js';
+import type { BlobStore } from '../blobs/blobs.js';
+import { JobError } from '../errors.js';
+import type { JobOutcome, Store } from '../store/store.js';
+import { JobCanceledError, type RefinePool } from './pool.js';
+import type { ClaimedJob, JobQueue } from './queue.js';
+
+export interface RunnerOptions {
+  queue: JobQueue;
+  store: Store;
+  blobs: BlobStore;
+  pool: RefinePool;
+  fetchInput(url: string, signal: AbortSignal): Promise<Buffer>;
+  logger: Logger;
+  concurrency: number;
+  leaseMs: number;
+  pollMs?: number;
+  /** Told when an artwork reaches a final status (to wake the webhook dispatcher). */
+  onFinal?: (artworkId: string) => void;
+}
+
+interface Running {
+  job: ClaimedJob;
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Claims jobs from the queue and runs them, `concurrency` at a time. A job holds a lease that a heartbeat
+ * renews; if the renewal fails (the artwork was canceled, or another worker took the job over) the job is
+ * aborted. Finishing is conditional on the lease, so a job whose worker was presumed dead cannot complete a
+ * second time.
+ */
+export class JobRunner {
+  private readonly running = new Map<number, Running>();
+  private timer: NodeJS.Timeout | undefined;
+  private claiming = false;
+  private stopping = false;
+
+  constructor(private readonly options: RunnerOptions) {}
+
+  start(): void {
+    this.stopping = false;
+    this.timer = setInterval(() => this.notify(), this.options.pollMs ?? 250);
+    this.timer.unref();
+    this.notify();
+  }
+
+  /** Claims work now instead of at the next poll (called when an artwork is created in this process). */
+  notify(): void {
+    if (this.claiming || this.stopping) return;
+    this.claiming = true;
+    this.fill()
+      .catch((error: unknown) => this.options.logger.error({ err: error }, 'claiming jobs failed'))
+      .finally(() => {
+        this.claiming = false;
+      });
+  }
+
+  get active(): number {
+    return this.running.size;
+  }
+
+  private async fill(): Promise<void> {
+    while (!this.stopping && this.running.size < this.options.concurrency) {
+      const job = await this.options.queue.claim(Date.now(), this.options.leaseMs);
+      if (!job) return;
+      const abort = new AbortController();
+      const entry: Running = { job, abort, done: Promise.resolve() };
+      entry.done = this.run(job, abort)
+        .catch((error: unknown) => this.options.logger.error({ err: error, artworkId: job.artworkId }, 'job crashed'))
+        .finally(() => {
+          this.running.delete(job.jobId);
+          this.notify();
+        });
+      this.running.set(job.jobId, entry);
+    }
+  }
+
+  private async run(job: ClaimedJob, abort: AbortController): Promise<void> {
+    const { store, queue, logger, leaseMs } = this.options;
+    const log = logger.child({ artworkId: job.artworkId, attempt: job.attempts });
+    const artwork = await store.getArtworkById(job.artworkId);
+    if (!artwork || isFinal(artwork.status)) return;
+    const heartbeat = setInterval(() => {
+      queue.renew(job, Date.now(), leaseMs).then(
+        (kept) => {
+          if (!kept) abort.abort();
+        },
+        (error: unknown) => log.warn({ err: error }, 'lease renewal failed'),
+      );
+    }, Math.max(100, leaseMs / 3));
+    const started = performance.now();
+    try {
+      const outcome = await this.process(artwork, abort.signal, started);
+      if (abort.signal.aborted) return;
+      const finished = await queue.finish(job, outcome, new Date());
+      log.info({ status: outcome.status, finished, duration: outcome.duration }, 'job finished');
+      if (finished) this.options.onFinal?.(job.artworkId);
+    } catch (error) {
+      if (error instanceof JobCanceledError || abort.signal.aborted) {
+        log.info('job stopped: canceled or lease lost');
+        return;
+      }
+      throw error;
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  private async process(artwork: Artwork, signal: AbortSignal, started: number): Promise<JobOutcome> {
+    const { blobs, pool } = this.options;
+    const seconds = (): number => (performance.now() - started) / 1000;
+    try {
+      const input = await this.loadInput(artwork, signal);
+      const { model, denoising, seed, outputFormat } = artwork.parameters;
+      const result = await pool.run(input, { model, denoising, seed, outputFormat }, signal);
+      const key = `${artworkBlobPrefix(artwork.id)}result-0.${result.extension}`;
+      await blobs.put(key, Buffer.from(result.body), result.contentType);
+      return {
+        status: 'succeeded',
+        results: [{ key, contentType: result.contentType }],
+        faces: result.faces,
+        duration: seconds(),
+      };
+    } catch (error) {
+      if (error instanceof JobError) {
+        return { status: 'failed', error: { code: error.code, message: error.message }, duration: seconds() };
+      }
+      if (error instanceof JobCanceledError || signal.aborted) throw error;
+      this.options.logger.error({ err: error, artworkId: artwork.id }, 'unexpected job error');
+      return {
+        status: 'failed',
+        error: { code: 'INTERNAL', message: 'Processing failed unexpectedly; the error was logged' },
+        duration: seconds(),
+      };
+    }
+  }
+
+  /** The input copy kept with the artwork; fetched once, so a re-run after a crash does not fetch again. */
+  private async loadInput(artwork: Artwork, signal: AbortSignal): Promise<Buffer> {
+    const key = `${artworkBlobPrefix(artwork.id)}input`;
+    const stored = await this.options.blobs.get(key);
+    if (stored) return stored.body;
+    const bytes = await this.options.fetchInput(artwork.parameters.imageUrl, signal);
+    await this.options.blobs.put(key, bytes, 'application/octet-stream');
+    return bytes;
+  }
+
+  /** Stops claiming; waits up to `graceMs` for running jobs, then gives the rest back to the queue. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    const all = Promise.all([...this.running.values()].map((entry) => entry.done));
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
+    if ((await Promise.race([all, timeout])) === 'timeout') {
+      const left = [...this.running.values()];
+      for (const entry of left) entry.abort.abort();
+      await Promise.all(left.map((entry) => this.options.queue.release(entry.job)));
+      await Promise.all(left.map((entry) => entry.done));
+    }
+  }
+}

@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from './api/server.js';
+import { ResultUrlSigner } from './artworks/result-urls.js';
+import { bootstrapFirstOrganization } from './auth/bootstrap.js';
+import { FsBlobStore } from './blobs/fs.js';
+import type { Config } from './config.js';
+import { fetchImage } from './ingest/fetch-image.js';
+import { RefinePool } from './jobs/pool.js';
+import { startRetentionSweeper } from './jobs/retention-sweeper.js';
+import { JobRunner } from './jobs/runner.js';
+import { createLogger } from './logger.js';
+import { createOutboundAgent } from './net/guarded-agent.js';
+import { openSqlite } from './store/sqlite/database.js';
+import { SqliteQueue } from './store/sqlite/queue.js';
+import { SqliteStore } from './store/sqlite/store.js';
+import type { Store } from './store/store.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
+
+export interface ServiceOptions {
+  api: boolean;
+  worker: boolean;
+}
+
+export interface Service {
+  /** Where the API listens, when it runs. */
+  url: string | undefined;
+  app: FastifyInstance | undefined;
+  close(graceMs?: number): Promise<void>;
+}
+
+/** The embedded store: SQLite and files under DATA_DIR. */
+export function openEmbeddedStore(config: Config): { store: SqliteStore; queue: SqliteQueue } {
+  const db = openSqlite(path.join(config.dataDir, 'face-refiner.db'));
+  return { store: new SqliteStore(db), queue: new SqliteQueue(db) };
+}
+
+async function announceBootstrap(store: Store, config: Config): Promise<void> {
+  const boot = await bootstrapFirstOrganization(store, config.bootstrapApiKey);
+  if (boot?.generatedSecret) {
+    // Printed once, to the terminal only: the store keeps just its hash.
+    process.stdout.write(
+      `\nFirst start: created organization ${boot.orgId} with an admin API key.\n` +
+        `Admin API key (shown once, keep it safe): ${boot.generatedSecret}\n\n`,
+    );
+  }
+}
+
+/** The composition root: the only place that picks concrete backends and wires them together. */
+export async function startService(config: Config, options: ServiceOptions): Promise<Service> {
+  const logger = createLogger(config.logLevel);
+  const { store, queue } = openEmbeddedStore(config);
+  const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
+  await announceBootstrap(store, config);
+  const signingSecret = await store.getOrInitSetting('result-url-secret', randomBytes(32).toString('base64url'));
+  const signer = new ResultUrlSigner(config.publicUrl, signingSecret);
+  const agent = createOutboundAgent({
+    allowPrivateNetworks: config.allowPrivateNetworks,
+    connectTimeoutMs: Math.min(10_000, config.fetchTimeoutMs),
+  });
+  const dispatcher = new WebhookDispatcher({ store, signer, agent, logger, timeoutMs: config.webhookTimeoutMs });
+  dispatcher.start();
+  const stopSweeper = startRetentionSweeper(store, blobs, config.retentionSweepSeconds * 1000, logger);
+
+  let pool: RefinePool | undefined;
+  let runner: JobRunner | undefined;
+  if (options.worker) {
+    pool = new RefinePool(config.workerConcurrency, { modelDir: config.modelDir, maxPixels: config.maxImagePixels });
+    await pool.ready();
+    runner = new JobRunner({
+      queue,
+      store,
+      blobs,
+      pool,
+      logger,
+      concurrency: config.workerConcurrency,
+      leaseMs: config.jobLeaseSeconds * 1000,
+      fetchInput: (url, signal) =>
+        fetchImage(url, {
+          dispatcher: agent,
+          allowPrivateNetworks: config.allowPrivateNetworks,
+          maxBytes: config.maxImageBytes,
+          timeoutMs: config.fetchTimeoutMs,
+          signal,
+        }),
+      onFinal: () => dispatcher.notify(),
+    });
+    runner.start();
+  }
+
+  let app: FastifyInstance | undefined;
+  let url: string | undefined;
+  if (options.api) {
+    app = buildApi(
+      { store, queue, blobs, signer, retentionDays: config.retentionDays, onArtworkCreated: () => runner?.notify() },
+      logger,
+    );
+    url = await app.listen({ port: config.port, host: config.host });
+  }
+  logger.info({ url, worker: options.worker, concurrency: config.workerConcurrency }, 'face-refiner started');
+
+  let closing: Promise<void> | undefined;
+  const close = (graceMs = 30_000): Promise<void> => {
+    closing ??= (async () => {
+      logger.info('shutting down');
+      await app?.close();
+      await runner?.stop(graceMs);
+      await dispatcher.stop();
+      await stopSweeper();
+      await pool?.close();
+      await agent.close();
+      await store.close();
+      logger.info('stopped');
+    })();
+    return closing;
+  };
+  return { url, app, close };
+}

