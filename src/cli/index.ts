@@ -5,6 +5,7 @@ import { refineCommand } from './refine-command.js';
 import { serveCommand } from './serve-command.js';
 import { USAGE, UsageError } from './usage.js';
 import { migrateCommand } from './migrate-command.js';
+import { orgsCommand } from './orgs-command.js';
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
@@ -20,10 +21,12 @@ async function main(argv: string[]): Promise<void> {
       return refineCommand(args, config);
     case 'keys':
       return keysCommand(args, config);
+    case 'orgs':
+      return orgsCommand(args, config);
     case 'migrate':
       return migrateCommand(config);
     default:
-      throw new UsageError(`Expected one of serve, refine, keys, migrate but received "${command}"`);
+      throw new UsageError(`Expected one of serve, refine, keys, orgs, migrate but received "${command}"`);
   }
 }
 

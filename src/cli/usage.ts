@@ -5,5 +5,6 @@ export const USAGE = `Usage:
   face-refiner serve                      run the API and the workers (SQLite and files under DATA_DIR)
   face-refiner refine <input> -o <output> [--model M] [--denoising 1-5] [--seed S] [--format F] [--json]
   face-refiner keys create --org ID --scope generator|manager|admin [--name NAME]
+  face-refiner orgs create --name NAME     create an organization and print its first admin key
   face-refiner migrate                    apply database migrations and exit
 Configuration is read from the environment; see README.md.`;

@@ -36,7 +36,7 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
         error TEXT,
         expires_at TEXT NOT NULL
       );
-      CREATE INDEX artworks_org_created ON artworks (org_id, created_at DESC, id DESC);
+      CREATE INDEX artworks_org_created ON artworks (org_id, created_at DESC);
       CREATE INDEX artworks_expires ON artworks (expires_at);
       CREATE TABLE jobs (
         id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -97,7 +97,7 @@ export class SqliteStore implements Store {
 
   async listArtworks(orgId: string, offset: number, limit: number): Promise<Artwork[]> {
     const rows = this.db
-      .prepare('SELECT * FROM artworks WHERE org_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?')
+      .prepare('SELECT * FROM artworks WHERE org_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?')
       .all(orgId, limit, offset) as ArtworkRow[];
     return rows.map(artworkFromRow);
   }
