@@ -61,7 +61,7 @@ export const listArtworksQuery = z.object({
 
 function describeReceived(input: unknown): string {
   if (input === undefined) return 'nothing';
-  const text = JSON.stringify(input) ?? String(input);
+  const text = JSON.stringify(input) ?? typeof input;
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 

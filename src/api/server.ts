@@ -11,8 +11,10 @@ import { resultRoutes } from './routes/results.js';
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 export function buildApi(deps: ApiDeps, logger: Logger): FastifyInstance {
+  // Typed as Fastify's logger so that the app keeps Fastify's default instance type.
+  const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
+    loggerInstance,
     bodyLimit: BODY_LIMIT_BYTES,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
@@ -30,7 +32,7 @@ export function buildApi(deps: ApiDeps, logger: Logger): FastifyInstance {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body.toString();
     if (text.trim() === '') return done(null, undefined);
-    parseJson(request, text, done);
+    void parseJson(request, text, done);
   });
   installErrorHandling(app, BODY_LIMIT_BYTES);
   metaRoutes(app, deps);

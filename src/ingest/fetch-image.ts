@@ -44,8 +44,9 @@ function causeChain(error: unknown): unknown[] {
 
 function toJobError(error: unknown, url: URL, timeoutMs: number): JobError {
   const chain = causeChain(error);
-  if (chain.some((e) => e instanceof JobError)) return chain.find((e) => e instanceof JobError) as JobError;
-  const blocked = chain.find((e) => e instanceof BlockedAddressError) as BlockedAddressError | undefined;
+  const known = chain.find((e): e is JobError => e instanceof JobError);
+  if (known) return known;
+  const blocked = chain.find((e): e is BlockedAddressError => e instanceof BlockedAddressError);
   if (blocked) return new JobError('FETCH_BLOCKED_ADDRESS', `imageUrl host ${blocked.message}`);
   if (
     chain.some(

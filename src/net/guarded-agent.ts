@@ -14,7 +14,7 @@ function guardedLookup(hostname: string, options: LookupOptions, callback: Looku
   dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
     if (error) return callback(error, []);
     const blocked = addresses.find((entry) => !isPublicAddress(entry.address));
-    if (blocked) return callback(new BlockedAddressError(hostname, blocked.address) as NodeJS.ErrnoException, []);
+    if (blocked) return callback(new BlockedAddressError(hostname, blocked.address), []);
     if (options.all) return callback(null, addresses);
     const first = addresses[0];
     if (!first) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), []);
@@ -32,7 +32,7 @@ export function createOutboundAgent(options: AgentOptions): Agent {
   return new Agent({
     connect: {
       timeout: options.connectTimeoutMs,
-      ...(options.allowPrivateNetworks ? {} : { lookup: guardedLookup as never }),
+      ...(options.allowPrivateNetworks ? {} : { lookup: guardedLookup }),
     },
   });
 }

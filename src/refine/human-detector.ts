@@ -52,7 +52,7 @@ function serveFileUrlsToFetch(): void {
     if (url.startsWith('file:')) return new Response(await fs.promises.readFile(new URL(url)));
     return original(input, init);
   };
-  globalThis.fetch = Object.assign(patched, { servesFiles: true }) as typeof fetch;
+  globalThis.fetch = Object.assign(patched, { servesFiles: true });
 }
 
 export interface HumanDetectorOptions {

@@ -40,7 +40,7 @@ export class ApiClient {
   }
 
   /** Polls until the artwork has one of `statuses`; fails the test after `timeoutMs`. */
-  async waitForStatus(id: string, statuses: string[], timeoutMs = 60_000): Promise<any> {
+  async waitForStatus(id: string, statuses: string[], timeoutMs = 60_000, pollMs = 100): Promise<any> {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
     while (Date.now() < deadline) {
@@ -48,7 +48,7 @@ export class ApiClient {
       assert.equal(response.status, 200, JSON.stringify(response.body));
       last = response.body;
       if (statuses.includes((response.body as { status: string }).status)) return response.body;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
     throw new Error(`artwork ${id} did not reach ${statuses.join('|')} in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
   }
