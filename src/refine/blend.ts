@@ -1,34 +1,66 @@
-import type { Plane, Rect, RgbImage } from './image.js';
+import { applySimilarity, sampleBilinear, type CanonicalFrame, type YccPlanes } from './align.js';
+import { yccToRgb } from './color.js';
+import { clampRect, type Plane, type Rect, type RgbImage } from './image.js';
+
+function imageRegion(frame: CanonicalFrame, width: number, height: number): Rect {
+  const s = frame.size;
+  const corners = [
+    { x: 0, y: 0 },
+    { x: s, y: 0 },
+    { x: 0, y: s },
+    { x: s, y: s },
+  ].map((p) => applySimilarity(frame.toImage, p));
+  const xs = corners.map((p) => p.x);
+  const ys = corners.map((p) => p.y);
+  const x = Math.min(...xs);
+  const y = Math.min(...ys);
+  return clampRect({ x, y, width: Math.max(...xs) - x, height: Math.max(...ys) - y }, width, height);
+}
 
 /**
- * Writes one refined face into `target`: each pixel moves by the change in luminance times the mask, equally
- * in R, G and B so hue and saturation stay where they were. Where faces overlap, the face whose mask is
- * stronger at that pixel wins (`coverage` remembers the strongest alpha written so far), so an overlap is
- * refined once, never twice. Alpha channels are left as they were; pixels with mask 0 are not touched.
+ * Writes one refined face back into `target`. Only the change is resampled (refined minus original, times the
+ * feathered face mask), never the original pixels, so detail the refinement did not touch is not softened by
+ * the round trip.
+ * Where faces overlap, the face whose mask is stronger at that pixel wins (`coverage` keeps the strongest alpha
+ * written so far), so an overlap is refined once. Pixels where the mask is 0 are not touched; alpha channels
+ * are left as they were.
  */
-export function blendLumaDelta(
+export function blendFaceDelta(
   source: RgbImage,
   target: RgbImage,
   coverage: Float32Array,
-  region: Rect,
-  before: Plane,
-  after: Plane,
+  frame: CanonicalFrame,
+  original: YccPlanes,
+  refined: YccPlanes,
   mask: Plane,
   opacity: number,
 ): void {
+  const n = mask.data.length;
+  const delta = (a: Plane, b: Plane): Plane => {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = ((b.data[i] as number) - (a.data[i] as number)) * (mask.data[i] as number) * opacity;
+    return { data: out, width: mask.width, height: mask.height };
+  };
+  // The crop is never a downscale, so sampling the change back needs no low-pass: a low-pass would remove
+  // exactly the pixel-level corrections (noise, blocking) the refinement made.
+  const dy = delta(original.y, refined.y);
+  const dcb = delta(original.cb, refined.cb);
+  const dcr = delta(original.cr, refined.cr);
+  const alpha: Plane = { data: Float32Array.from(mask.data, (m) => m * opacity), width: mask.width, height: mask.height };
   const { width, channels } = source;
-  for (let y = 0; y < region.height; y++) {
-    for (let x = 0; x < region.width; x++) {
-      const local = y * region.width + x;
-      const alpha = (mask.data[local] as number) * opacity;
-      const pixel = (region.y + y) * width + region.x + x;
-      if (alpha <= 0 || alpha <= (coverage[pixel] as number)) continue;
-      coverage[pixel] = alpha;
-      const delta = ((after.data[local] as number) - (before.data[local] as number)) * alpha;
+  const region = imageRegion(frame, source.width, source.height);
+  for (let y = region.y; y < region.y + region.height; y++) {
+    for (let x = region.x; x < region.x + region.width; x++) {
+      const c = applySimilarity(frame.toCanonical, { x: x + 0.5, y: y + 0.5 });
+      const a = sampleBilinear(alpha, c.x, c.y);
+      const pixel = y * width + x;
+      if (a <= 1e-4 || a <= (coverage[pixel] as number)) continue;
+      coverage[pixel] = a;
+      const rgb = yccToRgb(sampleBilinear(dy, c.x, c.y), sampleBilinear(dcb, c.x, c.y), sampleBilinear(dcr, c.x, c.y));
       const offset = pixel * channels;
-      for (let c = 0; c < 3; c++) {
-        const value = Math.round((source.data[offset + c] as number) + delta);
-        target.data[offset + c] = value < 0 ? 0 : value > 255 ? 255 : value;
+      for (let ch = 0; ch < 3; ch++) {
+        const value = Math.round((source.data[offset + ch] as number) + (rgb[ch] as number));
+        target.data[offset + ch] = value < 0 ? 0 : value > 255 ? 255 : value;
       }
     }
   }

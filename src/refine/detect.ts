@@ -1,9 +1,14 @@
 import type { Rect, RgbImage } from './image.js';
+import type { FaceLandmarks } from './landmarks.js';
 
 export interface DetectedFace {
   box: Rect;
   /** Detector confidence, 0..1. */
   score: number;
+  /** From the face mesh; absent for faces too small for it. */
+  landmarks?: FaceLandmarks;
+  /** Identity embedding, when the detector was asked for one. */
+  embedding?: number[];
 }
 
 /** Finds faces in one frame at the detector's own input scale. */
@@ -19,7 +24,7 @@ export interface DetectOptions {
   maxFaces: number;
 }
 
-export const DEFAULT_DETECT_OPTIONS: DetectOptions = { tileSize: 256, tileAbove: 640, maxFaces: 64 };
+export const DEFAULT_DETECT_OPTIONS: DetectOptions = { tileSize: 256, tileAbove: 640, maxFaces: 100 };
 
 export function iou(a: Rect, b: Rect): number {
   const x1 = Math.max(a.x, b.x);
@@ -77,8 +82,9 @@ export function tilesFor(width: number, height: number, size: number): Rect[] {
 export async function detectFaces(
   detector: FrameDetector,
   image: RgbImage,
-  options: DetectOptions = DEFAULT_DETECT_OPTIONS,
+  overrides: Partial<DetectOptions> = {},
 ): Promise<DetectedFace[]> {
+  const options = { ...DEFAULT_DETECT_OPTIONS, ...overrides };
   const whole: Rect = { x: 0, y: 0, width: image.width, height: image.height };
   const found = await detector.detectFrame(image, whole);
   if (Math.max(image.width, image.height) > options.tileAbove) {

@@ -85,6 +85,7 @@ function map2(a: Float32Array, b: Float32Array, f: (x: number, y: number) => num
  * Edge-preserving like a bilateral filter but O(pixels) at any radius.
  */
 export function guidedFilter(plane: Plane, radius: number, eps: number): Plane {
+  if (!(eps > 0)) return plane;
   const { width, height, data } = plane;
   const mean = boxMean(plane, radius).data;
   const meanSq = boxMean({ data: map2(data, data, (x, y) => x * y), width, height }, radius).data;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DetectedFace, FrameDetector } from './detect.js';
 import type { Rect, RgbImage } from './image.js';
+import { landmarksFromMesh, mapLandmarks } from './landmarks.js';
 
 const require = createRequire(import.meta.url);
 
@@ -16,9 +17,12 @@ interface HumanFace {
   score: number;
   boxScore: number;
   faceScore: number;
+  annotations: Record<string, Array<[number, number, number?]> | undefined>;
+  embedding?: number[];
 }
 interface HumanInstance {
   load(): Promise<void>;
+  match: { similarity(a: number[], b: number[]): number };
   detect(input: Tensor): Promise<{ face: HumanFace[] }>;
   tf: {
     tensor(values: Float32Array, shape: number[], dtype: 'float32'): Tensor;
@@ -60,7 +64,12 @@ export interface HumanDetectorOptions {
   minScore?: number;
   /** Landmark-model confidence a detection must reach: rejects face-like things that are not faces. */
   minMeshScore?: number;
+  /** Also compute an identity embedding per face (the faceres model), for quality measurements. */
+  embeddings?: boolean;
 }
+
+/** Below this box size the mesh is too coarse to trust; such faces use the box's proportions instead. */
+const MIN_MESH_FACE_PX = 24;
 
 /**
  * BlazeFace detection plus the face mesh from @vladmandic/human, on the tfjs WebAssembly backend
@@ -112,7 +121,7 @@ export class HumanFrameDetector implements FrameDetector {
         mesh: { enabled: true, modelPath: 'facemesh.json' },
         iris: { enabled: false },
         attention: { enabled: false },
-        description: { enabled: false },
+        description: { enabled: options.embeddings === true, modelPath: 'faceres.json' },
         emotion: { enabled: false },
         antispoof: { enabled: false },
         liveness: { enabled: false },
@@ -121,6 +130,11 @@ export class HumanFrameDetector implements FrameDetector {
     await human.load();
     if (human.tf.getBackend() !== 'wasm') throw new Error('the tfjs WebAssembly backend did not start');
     return new HumanFrameDetector(human, options.minMeshScore ?? 0.8);
+  }
+
+  /** Identity similarity of two embeddings, 0..1, as the library defines it. */
+  similarity(a: number[], b: number[]): number {
+    return this.human.match.similarity(a, b);
   }
 
   async detectFrame(image: RgbImage, frame: Rect): Promise<DetectedFace[]> {
@@ -140,10 +154,17 @@ export class HumanFrameDetector implements FrameDetector {
       const result = await this.human.detect(tensor);
       return result.face
         .filter((face) => face.faceScore >= this.minMeshScore)
-        .map((face) => ({
-          box: { x: face.box[0] + frame.x, y: face.box[1] + frame.y, width: face.box[2], height: face.box[3] },
-          score: face.boxScore,
-        }));
+        .map((face) => {
+          const detected: DetectedFace = {
+            box: { x: face.box[0] + frame.x, y: face.box[1] + frame.y, width: face.box[2], height: face.box[3] },
+            score: face.boxScore,
+          };
+          if (Math.min(face.box[2], face.box[3]) >= MIN_MESH_FACE_PX) {
+            detected.landmarks = mapLandmarks(landmarksFromMesh(face.annotations), (p) => ({ x: p.x + frame.x, y: p.y + frame.y }));
+          }
+          if (face.embedding && face.embedding.length > 0) detected.embedding = Array.from(face.embedding);
+          return detected;
+        });
     } finally {
       tensor.dispose();
     }

@@ -1,48 +1,68 @@
-import type { Plane, Rect } from './image.js';
+import { gaussianBlur } from './filters.js';
+import type { Point } from './geometry.js';
+import type { Plane } from './image.js';
+import type { FaceLandmarks } from './landmarks.js';
 
-export interface FaceEllipse {
-  cx: number;
-  cy: number;
-  rx: number;
-  ry: number;
-}
 
-/** The face oval around a detector box: wider than the box for the cheeks, taller for forehead and chin. */
-export function ellipseForBox(box: Rect): FaceEllipse {
-  return {
-    cx: box.x + box.width / 2,
-    cy: box.y + box.height * 0.45,
-    rx: box.width * 0.62,
-    ry: box.height * 0.78,
-  };
-}
-
-/** The region a face's refinement reads and writes: the ellipse's bounding box. */
-export function regionForEllipse(e: FaceEllipse): Rect {
-  return { x: e.cx - e.rx, y: e.cy - e.ry, width: 2 * e.rx, height: 2 * e.ry };
+/** Even-odd scanline fill of a polygon: 1 inside, 0 outside, sampled at pixel centres. */
+export function fillPolygon(polygon: Point[], width: number, height: number): Plane {
+  const out = new Float32Array(width * height);
+  const crossings: number[] = [];
+  for (let y = 0; y < height; y++) {
+    const py = y + 0.5;
+    crossings.length = 0;
+    for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) {
+      const a = polygon[i] as Point;
+      const b = polygon[j] as Point;
+      if (a.y > py !== b.y > py) crossings.push(a.x + ((py - a.y) * (b.x - a.x)) / (b.y - a.y));
+    }
+    crossings.sort((p, q) => p - q);
+    for (let k = 0; k + 1 < crossings.length; k += 2) {
+      const from = Math.max(0, Math.ceil((crossings[k] as number) - 0.5));
+      const to = Math.min(width - 1, Math.floor((crossings[k + 1] as number) - 0.5));
+      for (let x = from; x <= to; x++) out[y * width + x] = 1;
+    }
+  }
+  return { data: out, width, height };
 }
 
 /**
- * Alpha of the face inside `region`: 1 in the core, easing to exactly 0 at the ellipse's edge over a feather
- * that is a fixed share of the face size, so big and small faces blend alike.
+ * A soft polygon mask: the filled polygon blurred, so it eases from 1 inside to exactly 0 a little outside
+ * (the blur is built from box filters, so its reach is finite).
  */
-export function featheredEllipseMask(e: FaceEllipse, region: Rect, featherShare = 0.3): Plane {
-  const out = new Float32Array(region.width * region.height);
-  const inner = 1 - featherShare;
-  for (let y = 0; y < region.height; y++) {
-    const dy = (region.y + y + 0.5 - e.cy) / e.ry;
-    for (let x = 0; x < region.width; x++) {
-      const dx = (region.x + x + 0.5 - e.cx) / e.rx;
-      const d = Math.sqrt(dx * dx + dy * dy);
-      let alpha: number;
-      if (d >= 1) alpha = 0;
-      else if (d <= inner) alpha = 1;
-      else {
-        const t = (1 - d) / featherShare;
-        alpha = t * t * (3 - 2 * t);
-      }
-      out[y * region.width + x] = alpha;
-    }
+export function polygonMask(polygon: Point[], width: number, height: number, feather: number): Plane {
+  return gaussianBlur(fillPolygon(polygon, width, height), feather / 2);
+}
+
+export interface RegionMasks {
+  /** The whole face oval, feathered inwards: where the refinement is blended in. */
+  face: Plane;
+  /** Eyes, brows and lips: where detail is sharpened more. */
+  features: Plane;
+  /** The face minus its features: where skin is evened. */
+  skin: Plane;
+}
+
+/** Region maps in the canonical crop (landmarks already in canonical coordinates; sizes scale with the crop). */
+export function regionMasks(landmarks: FaceLandmarks, size: number): RegionMasks {
+  const u = size / 384;
+  const face = polygonMask(landmarks.oval, size, size, 24 * u);
+  const features = fillPolygon(landmarks.rightEye, size, size);
+  for (const part of [landmarks.leftEye, landmarks.rightBrow, landmarks.leftBrow, landmarks.lips]) {
+    const filled = fillPolygon(part, size, size);
+    for (let i = 0; i < filled.data.length; i++) features.data[i] = Math.max(features.data[i] as number, filled.data[i] as number);
   }
-  return { data: out, width: region.width, height: region.height };
+  const soft = gaussianBlur(features, 6 * u);
+  const featureWeight = new Float32Array(size * size);
+  const skin = new Float32Array(size * size);
+  for (let i = 0; i < featureWeight.length; i++) {
+    const f = Math.min(1, 1.5 * (soft.data[i] as number));
+    featureWeight[i] = f * (face.data[i] as number);
+    skin[i] = (1 - f) * (face.data[i] as number);
+  }
+  return {
+    face,
+    features: { data: featureWeight, width: size, height: size },
+    skin: { data: skin, width: size, height: size },
+  };
 }

@@ -1,11 +1,14 @@
 import type { FaceReport, ModelName, OutputFormat } from '../artworks/artwork.js';
 import { decodeImage } from '../ingest/decode.js';
-import { blendLumaDelta } from './blend.js';
-import { detectFaces, type FrameDetector } from './detect.js';
+import { applySimilarity, canonicalFrame, warpToCanonical } from './align.js';
+import { diagnoseFace, type FaceDiagnosis } from './analyze.js';
+import { blendFaceDelta } from './blend.js';
+import { detectFaces, type DetectedFace, type DetectOptions, type FrameDetector } from './detect.js';
 import { encodeImage } from './encode.js';
-import { enhanceLuma } from './enhance.js';
-import { clampRect, lumaOf, type RgbImage } from './image.js';
-import { ellipseForBox, featheredEllipseMask, regionForEllipse } from './mask.js';
+import { DEFAULT_TUNING, refineCanonical, type Tuning } from './enhance.js';
+import { clampRect, lumaOf, type Rect, type RgbImage } from './image.js';
+import { landmarksFromBox, mapLandmarks, type FaceLandmarks } from './landmarks.js';
+import { regionMasks } from './mask.js';
 import { strengthFor } from './profiles.js';
 
 export interface RefineOptions {
@@ -15,6 +18,7 @@ export interface RefineOptions {
   seed?: number;
   outputFormat: OutputFormat;
   maxPixels: number;
+  maxFaces?: number;
 }
 
 export interface RefineTimings {
@@ -34,40 +38,77 @@ export interface RefineResult {
   timings: RefineTimings;
 }
 
+/** One face as the pipeline saw and treated it: for reports, debug pictures and measurements. */
+export interface RefinedFace {
+  detected: DetectedFace;
+  landmarks: FaceLandmarks;
+  diagnosis: FaceDiagnosis;
+}
+
+export interface RefinedImage {
+  image: RgbImage;
+  faces: RefinedFace[];
+  /** Per pixel, the blend weight of the refinement (0 = untouched). */
+  coverage: Float32Array;
+  detectMs: number;
+  refineMs: number;
+}
+
 const round2 = (value: number): number => Math.round(value * 100) / 100;
 
-/** Refines every detected face of a decoded image; pixels outside every face mask are copied unchanged. */
+/** The face's inner box, where its own pixels (not hair or background) are measured. */
+function innerBox(box: Rect): Rect {
+  return { x: box.x + 0.15 * box.width, y: box.y + 0.15 * box.height, width: 0.7 * box.width, height: 0.7 * box.height };
+}
+
+export function faceReport(face: DetectedFace): FaceReport {
+  return {
+    box: [Math.round(face.box.x), Math.round(face.box.y), Math.round(face.box.width), Math.round(face.box.height)],
+    score: round2(face.score),
+  };
+}
+
+/**
+ * Refines every detected face: each is aligned into its canonical crop, diagnosed, refined there, and its
+ * change written back through its feathered oval. Pixels outside every oval are copied unchanged.
+ */
 export async function refineFaces(
   detector: FrameDetector,
   source: RgbImage,
-  options: Pick<RefineOptions, 'model' | 'denoising'>,
-): Promise<{ image: RgbImage; faces: FaceReport[]; detectMs: number; refineMs: number }> {
-  let started = performance.now();
-  const detected = await detectFaces(detector, source);
+  options: Pick<RefineOptions, 'model' | 'denoising' | 'maxFaces'>,
+): Promise<RefinedImage> {
+  const started = performance.now();
+  const detectOptions: Partial<DetectOptions> = options.maxFaces ? { maxFaces: options.maxFaces } : {};
+  const detected = await detectFaces(detector, source, detectOptions);
   const detectMs = performance.now() - started;
-  started = performance.now();
+  return { ...refineDetected(source, detected, options, DEFAULT_TUNING), detectMs };
+}
+
+/** Refines faces already found (the part after detection), with the given tuning of the refinement steps. */
+export function refineDetected(
+  source: RgbImage,
+  detected: DetectedFace[],
+  options: Pick<RefineOptions, 'model' | 'denoising'>,
+  tuning: Tuning,
+): Omit<RefinedImage, 'detectMs'> {
+  const started = performance.now();
   const target: RgbImage = { ...source, data: new Uint8Array(source.data) };
   const coverage = new Float32Array(source.width * source.height);
   const strength = strengthFor(options.model, options.denoising);
+  const faces: RefinedFace[] = [];
   for (const face of detected) {
-    const ellipse = ellipseForBox(face.box);
-    const region = clampRect(regionForEllipse(ellipse), source.width, source.height);
-    if (region.width < 3 || region.height < 3) continue;
-    const before = lumaOf(source, region);
-    const after = enhanceLuma(before, Math.max(face.box.width, face.box.height), strength);
-    const mask = featheredEllipseMask(ellipse, region);
-    blendLumaDelta(source, target, coverage, region, before, after, mask, strength.blend);
+    const landmarks = face.landmarks ?? landmarksFromBox(face.box);
+    const measured = clampRect(innerBox(face.box), source.width, source.height);
+    if (measured.width < 4 || measured.height < 4) continue;
+    const diagnosis = diagnoseFace(lumaOf(source, measured), measured);
+    const frame = canonicalFrame(landmarks);
+    const planes = warpToCanonical(source, frame);
+    const masks = regionMasks(mapLandmarks(landmarks, (p) => applySimilarity(frame.toCanonical, p)), frame.size);
+    const refined = refineCanonical(planes, masks, diagnosis, strength, frame, tuning);
+    blendFaceDelta(source, target, coverage, frame, planes, refined, masks.face, strength.blend);
+    faces.push({ detected: face, landmarks, diagnosis });
   }
-  const faces = detected.map((face) => ({
-    box: [
-      Math.round(face.box.x),
-      Math.round(face.box.y),
-      Math.round(face.box.width),
-      Math.round(face.box.height),
-    ] as FaceReport['box'],
-    score: round2(face.score),
-  }));
-  return { image: target, faces, detectMs, refineMs: performance.now() - started };
+  return { image: target, faces, coverage, refineMs: performance.now() - started };
 }
 
 /** The whole job on bytes: decode (upright), detect, refine, encode. Knows nothing of HTTP or storage. */
@@ -87,7 +128,7 @@ export async function refineImage(
     ...encoded,
     width: image.width,
     height: image.height,
-    faces: refined.faces,
+    faces: refined.faces.map((face) => faceReport(face.detected)),
     timings: {
       decodeMs: round2(decodeMs),
       detectMs: round2(refined.detectMs),

@@ -4,27 +4,33 @@ import type { ModelName } from '../artworks/artwork.js';
 export interface RefineStrength {
   /** Edge-preserving smoothing threshold, as a multiple of the measured noise sigma. */
   denoise: number;
-  /** Unsharp-mask amount on luminance. */
+  /** Unsharp-mask amount on luminance for a sharp face. */
   sharpen: number;
+  /** Extra unsharp-mask amount per input pixel of measured softness. */
+  deblur: number;
+  /** Skin evening, 0..1. */
+  skin: number;
+  /** Large-radius local contrast amount. */
+  localContrast: number;
   /** Share of the refined face blended in, 0..1. */
   blend: number;
 }
 
 const LEVELS: Record<number, RefineStrength> = {
-  1: { denoise: 0.8, sharpen: 0.2, blend: 0.6 },
-  2: { denoise: 1.2, sharpen: 0.35, blend: 0.75 },
-  3: { denoise: 1.6, sharpen: 0.5, blend: 0.9 },
-  4: { denoise: 2.2, sharpen: 0.75, blend: 1 },
-  5: { denoise: 3.0, sharpen: 1.1, blend: 1 },
+  1: { denoise: 0.8, sharpen: 0.15, deblur: 0.4, skin: 0.2, localContrast: 0.02, blend: 0.6 },
+  2: { denoise: 1.1, sharpen: 0.25, deblur: 0.7, skin: 0.4, localContrast: 0.04, blend: 0.8 },
+  3: { denoise: 1.4, sharpen: 0.35, deblur: 1.0, skin: 0.6, localContrast: 0.06, blend: 1 },
+  4: { denoise: 1.8, sharpen: 0.5, deblur: 1.2, skin: 0.8, localContrast: 0.08, blend: 1 },
+  5: { denoise: 2.4, sharpen: 0.7, deblur: 1.5, skin: 1, localContrast: 0.1, blend: 1 },
 };
 
 /**
  * The two published model names get two characters: m-d favours detail (more sharpening, lighter smoothing),
- * m-f stays natural and closer to the original (more smoothing, less sharpening).
+ * m-f stays natural and closer to the original (more smoothing, less sharpening, less skin evening).
  */
-const MODEL_CHARACTER: Record<ModelName, { denoise: number; sharpen: number }> = {
-  'tengrai-20231128-m-d.safetensors': { denoise: 0.85, sharpen: 1.25 },
-  'tengrai-20240423-m-f.safetensors': { denoise: 1.1, sharpen: 0.7 },
+const MODEL_CHARACTER: Record<ModelName, { denoise: number; sharpen: number; skin: number }> = {
+  'tengrai-20231128-m-d.safetensors': { denoise: 0.9, sharpen: 1.25, skin: 1 },
+  'tengrai-20240423-m-f.safetensors': { denoise: 1.1, sharpen: 0.75, skin: 0.6 },
 };
 
 export function strengthFor(model: ModelName, denoising: number): RefineStrength {
@@ -33,6 +39,9 @@ export function strengthFor(model: ModelName, denoising: number): RefineStrength
   return {
     denoise: level.denoise * character.denoise,
     sharpen: level.sharpen * character.sharpen,
+    deblur: level.deblur,
+    skin: level.skin * character.skin,
+    localContrast: level.localContrast,
     blend: level.blend,
   };
 }

@@ -1,0 +1,94 @@
+import { estimateNoiseSigma, gaussianBlur, guidedFilter } from './filters.js';
+import type { Plane, Rect } from './image.js';
+
+/** What is wrong with one face, measured on its pixels at the input's own resolution. */
+export interface FaceDiagnosis {
+  /** Standard deviation of the noise, in 8-bit levels. */
+  noiseSigma: number;
+  /** Mean step across 8x8 JPEG block edges over the mean step elsewhere; about 1 when there is no blocking. */
+  blockiness: number;
+  /** Gaussian sigma (input pixels) that the sharpest edges look blurred by; about 0.8-1.2 for a sharp photo. */
+  blurSigma: number;
+}
+
+/**
+ * Blocking is measured against the image's own 8x8 grid (JPEG's), so `region` must be given in image
+ * coordinates: column x is a block edge when x % 8 === 0.
+ */
+function blockiness(luma: Plane, region: Rect): number {
+  const { data, width, height } = luma;
+  let edge = 0;
+  let edgeCount = 0;
+  let inner = 0;
+  let innerCount = 0;
+  for (let y = 0; y < height; y++) {
+    for (let x = 1; x < width; x++) {
+      const step = Math.abs((data[y * width + x] as number) - (data[y * width + x - 1] as number));
+      if ((region.x + x) % 8 === 0) {
+        edge += step;
+        edgeCount++;
+      } else {
+        inner += step;
+        innerCount++;
+      }
+    }
+  }
+  for (let y = 1; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const step = Math.abs((data[y * width + x] as number) - (data[(y - 1) * width + x] as number));
+      if ((region.y + y) % 8 === 0) {
+        edge += step;
+        edgeCount++;
+      } else {
+        inner += step;
+        innerCount++;
+      }
+    }
+  }
+  if (edgeCount === 0 || innerCount === 0 || inner === 0) return 1;
+  return edge / edgeCount / (inner / innerCount);
+}
+
+function gradientMagnitudes(plane: Plane): Float32Array {
+  const { data, width, height } = plane;
+  const out = new Float32Array(width * height);
+  for (let y = 1; y < height - 1; y++) {
+    for (let x = 1; x < width - 1; x++) {
+      const i = y * width + x;
+      out[i] = Math.hypot(
+        ((data[i + 1] as number) - (data[i - 1] as number)) / 2,
+        ((data[i + width] as number) - (data[i - width] as number)) / 2,
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * Re-blur estimate: an edge blurred by s loses gradient height as s / sqrt(s^2 + r^2) when blurred again by r.
+ * Measured on the strongest 10% of edges, after removing the noise so grain does not pass for sharpness.
+ */
+function blurSigma(luma: Plane, noiseSigma: number): number {
+  const reblur = 1.0;
+  const clean = noiseSigma > 2 ? guidedFilter(luma, 2, (2 * noiseSigma) ** 2) : luma;
+  const g1 = gradientMagnitudes(clean);
+  const g2 = gradientMagnitudes(gaussianBlur(clean, reblur));
+  const sorted = Float32Array.from(g1).sort();
+  const threshold = sorted[Math.floor(sorted.length * 0.9)] as number;
+  if (!(threshold > 2)) return 1;
+  let sum1 = 0;
+  let sum2 = 0;
+  for (let i = 0; i < g1.length; i++) {
+    if ((g1[i] as number) >= threshold) {
+      sum1 += g1[i] as number;
+      sum2 += g2[i] as number;
+    }
+  }
+  const ratio = Math.min(0.99, sum2 / sum1);
+  return (reblur * ratio) / Math.sqrt(1 - ratio * ratio);
+}
+
+export function diagnoseFace(luma: Plane, region: Rect): FaceDiagnosis {
+  const noiseSigma = estimateNoiseSigma(luma);
+  return { noiseSigma, blockiness: blockiness(luma, region), blurSigma: blurSigma(luma, noiseSigma) };
+}
