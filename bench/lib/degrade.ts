@@ -53,6 +53,6 @@ export const BASELINES: Record<string, (image: RgbImage) => Promise<RgbImage>> =
   'strong unsharp mask': async (image) => fromSharp(toSharp(image).sharpen({ sigma: 1, m1: 2, m2: 4 })),
 };
 
-export async function loadRgb(file: string): Promise<RgbImage> {
+export async function loadRgb(file: string | Buffer): Promise<RgbImage> {
   return fromSharp(sharp(file).rotate());
 }

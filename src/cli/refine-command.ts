@@ -19,6 +19,7 @@ export async function refineCommand(args: string[], config: Config): Promise<voi
       seed: { type: 'string' },
       format: { type: 'string' },
       json: { type: 'boolean', default: false },
+      debug: { type: 'boolean', default: false },
     },
   });
   const [input, ...extra] = positionals;
@@ -52,13 +53,19 @@ export async function refineCommand(args: string[], config: Config): Promise<voi
     seed,
     outputFormat: format as OutputFormat,
     maxPixels: config.maxImagePixels,
+    maxFaces: config.maxFaces,
+    debugPicture: values.debug,
   });
   await fs.writeFile(values.output, result.body);
+  const debugFile = `${values.output.replace(/\.[^./]+$/, '')}.debug.png`;
+  if (result.debugPicture) await fs.writeFile(debugFile, result.debugPicture);
   if (values.json) {
     process.stdout.write(
       `${JSON.stringify({ faces: result.faces, timings: { modelLoadMs: Math.round(loadMs), ...result.timings } })}\n`,
     );
   } else {
-    process.stdout.write(`${result.faces.length} face(s) refined; wrote ${values.output}\n`);
+    process.stdout.write(
+      `${result.faces.length} face(s) refined; wrote ${values.output}${result.debugPicture ? ` and ${debugFile}` : ''}\n`,
+    );
   }
 }

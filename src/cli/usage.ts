@@ -3,7 +3,7 @@ export class UsageError extends Error {}
 
 export const USAGE = `Usage:
   face-refiner serve                      run the API and the workers (SQLite and files under DATA_DIR)
-  face-refiner refine <input> -o <output> [--model M] [--denoising 1-5] [--seed S] [--format F] [--json]
+  face-refiner refine <input> -o <output> [--model M] [--denoising 1-5] [--seed S] [--format F] [--json] [--debug]
   face-refiner keys create --org ID --scope generator|manager|admin [--name NAME]
   face-refiner orgs create --name NAME     create an organization and print its first admin key
   face-refiner migrate                    apply database migrations and exit

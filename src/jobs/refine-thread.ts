@@ -17,7 +17,7 @@ const reply = (message: ThreadReply, transfer: ArrayBuffer[] = []): void => port
 try {
   const detector = await HumanFrameDetector.create({ modelDir: setup.modelDir });
   port.on('message', (request: ThreadRequest) => {
-    const options: RefineOptions = { ...request.options, maxPixels: setup.maxPixels };
+    const options: RefineOptions = { ...request.options, maxPixels: setup.maxPixels, maxFaces: setup.maxFaces };
     refineImage(detector, Buffer.from(request.input), options).then(
       (result) => {
         const body = new Uint8Array(result.body);

@@ -3,6 +3,7 @@ import type { RefineOptions, RefineResult } from '../refine/pipeline.js';
 export interface ThreadSetup {
   modelDir: string | undefined;
   maxPixels: number;
+  maxFaces: number;
 }
 
 export interface ThreadRequest {

@@ -33,10 +33,10 @@ export function canonicalFrame(landmarks: FaceLandmarks): CanonicalFrame {
   let size = CANONICAL_SIZE;
   let toCanonical = fit(size);
   const scale = similarityScale(toCanonical);
-  if (scale < 1 || scale > MAX_UPSCALE) {
-    size = Math.ceil((CANONICAL_SIZE * Math.min(MAX_UPSCALE, Math.max(1, scale))) / scale);
-    toCanonical = fit(size);
-  }
+  // rounded so that the scale stays inside 1..MAX_UPSCALE
+  if (scale < 1) size = Math.ceil(CANONICAL_SIZE / scale);
+  else if (scale > MAX_UPSCALE) size = Math.floor((CANONICAL_SIZE * MAX_UPSCALE) / scale);
+  if (size !== CANONICAL_SIZE) toCanonical = fit(size);
   return {
     size,
     toCanonical,

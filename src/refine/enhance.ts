@@ -35,6 +35,8 @@ export interface Tuning {
   denoiseWide: number;
   /** Deblocking threshold at full blocking (times the level's denoise strength). */
   deblock: number;
+  /** Radius of the deblocking guided filter, input px. */
+  deblockRadius: number;
   /** Chroma blur sigma (input px) per level of excess noise, and at full blocking. */
   chromaPerNoise: number;
   chromaPerBlocking: number;
@@ -47,8 +49,14 @@ export interface Tuning {
   featureBoost: number;
   /** Multiplies the level's deblur amount. */
   deblur: number;
-  /** Softness (input px) up to which the face counts as sharp, and from which it counts as blurred. */
+  /** Strength of the input-resolution deblocking filter at full blocking (times the level's denoise). */
+  nativeDeblock: number;
+  /**
+   * Softness (input px) up to which the face counts as sharp; from which enhancement stops (resampled faces);
+   * and from which it counts as blurred and is deblurred.
+   */
   sharpUpTo: number;
+  softFrom: number;
   blurredFrom: number;
   /** Large-radius local contrast, multiplies the level's amount. */
   localContrast: number;
@@ -57,17 +65,20 @@ export interface Tuning {
 export const DEFAULT_TUNING: Tuning = {
   denoise: 1,
   denoiseWide: 0.6,
-  deblock: 5,
+  deblock: 11,
+  deblockRadius: 1,
   chromaPerNoise: 0.3,
-  chromaPerBlocking: 2,
+  chromaPerBlocking: 3,
   skinEvening: 0.25,
   detailSigmaMin: 0.8,
   detailSigmaMax: 1.2,
   featureBoost: 0.6,
-  deblur: 1,
+  deblur: 2,
   localContrast: 1,
-  sharpUpTo: 0.5,
-  blurredFrom: 1.0,
+  nativeDeblock: 0.5,
+  sharpUpTo: 0.4,
+  softFrom: 0.75,
+  blurredFrom: 1.1,
 };
 
 const plane = (data: Float32Array, like: Plane): Plane => ({ data, width: like.width, height: like.height });
@@ -101,18 +112,19 @@ export function refineCanonical(
   // would amplify the defect, so those steps fade out as defects grow. Softness between sharp and blurred is
   // typical of resampling, which no unsharp mask can undo.
   const softGate =
-    defects.softness <= t.sharpUpTo ? 1 : Math.max(0.2, 1 - (defects.softness - t.sharpUpTo) / (t.blurredFrom - t.sharpUpTo));
-  const care = (softGate * (1 - 0.8 * defects.blocking)) / (1 + defects.noise / 4);
+    defects.softness <= t.sharpUpTo ? 1 : Math.max(0, 1 - (defects.softness - t.sharpUpTo) / (t.softFrom - t.sharpUpTo));
+  const care = (softGate * (1 - 0.8 * defects.blocking)) / (1 + Math.max(0, defects.noise - 2) / 4);
 
   // 1. noise and blocking
-  const threshold = strength.denoise * t.denoise * (defects.noise + 1.5);
+  // the floor evens fine grain on sharp faces; a resampled face has none, and smoothing it only loses detail
+  const threshold = strength.denoise * t.denoise * (defects.noise + 1.5 * softGate);
   y = guidedFilter(y, Math.max(1, Math.round(k)), threshold * threshold);
   if (defects.noise > 3 && t.denoiseWide > 0) {
     y = guidedFilter(y, Math.max(1, Math.round(2 * k)), (t.denoiseWide * threshold) ** 2);
   }
   if (defects.blocking > 0) {
     const deblock = strength.denoise * t.deblock * defects.blocking;
-    y = guidedFilter(y, Math.max(1, Math.round(3 * k)), deblock * deblock);
+    y = guidedFilter(y, Math.max(1, Math.round(t.deblockRadius * k)), deblock * deblock);
   }
   const chromaSigma =
     k * (strength.denoise / 1.4) * (t.chromaPerNoise * defects.noise + t.chromaPerBlocking * defects.blocking);

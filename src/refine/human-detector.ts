@@ -129,7 +129,7 @@ export class HumanFrameDetector implements FrameDetector {
     });
     await human.load();
     if (human.tf.getBackend() !== 'wasm') throw new Error('the tfjs WebAssembly backend did not start');
-    return new HumanFrameDetector(human, options.minMeshScore ?? 0.8);
+    return new HumanFrameDetector(human, options.minMeshScore ?? 0.5);
   }
 
   /** Identity similarity of two embeddings, 0..1, as the library defines it. */

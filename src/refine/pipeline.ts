@@ -5,7 +5,9 @@ import { diagnoseFace, type FaceDiagnosis } from './analyze.js';
 import { blendFaceDelta } from './blend.js';
 import { detectFaces, type DetectedFace, type DetectOptions, type FrameDetector } from './detect.js';
 import { encodeImage } from './encode.js';
-import { DEFAULT_TUNING, refineCanonical, type Tuning } from './enhance.js';
+import { deblockRegion } from './deblock.js';
+import { renderDebugPicture } from './debug-picture.js';
+import { DEFAULT_TUNING, defectsOf, refineCanonical, type Tuning } from './enhance.js';
 import { clampRect, lumaOf, type Rect, type RgbImage } from './image.js';
 import { landmarksFromBox, mapLandmarks, type FaceLandmarks } from './landmarks.js';
 import { regionMasks } from './mask.js';
@@ -19,6 +21,8 @@ export interface RefineOptions {
   outputFormat: OutputFormat;
   maxPixels: number;
   maxFaces?: number;
+  /** Also render a before/after picture with boxes, masks and landmarks (for people, not for clients). */
+  debugPicture?: boolean;
 }
 
 export interface RefineTimings {
@@ -36,6 +40,7 @@ export interface RefineResult {
   height: number;
   faces: FaceReport[];
   timings: RefineTimings;
+  debugPicture?: Buffer;
 }
 
 /** One face as the pipeline saw and treated it: for reports, debug pictures and measurements. */
@@ -59,6 +64,22 @@ const round2 = (value: number): number => Math.round(value * 100) / 100;
 /** The face's inner box, where its own pixels (not hair or background) are measured. */
 function innerBox(box: Rect): Rect {
   return { x: box.x + 0.15 * box.width, y: box.y + 0.15 * box.height, width: 0.7 * box.width, height: 0.7 * box.height };
+}
+
+/** The face's surroundings, wide enough to hold its whole oval. */
+function faceRegion(box: Rect, image: RgbImage): Rect {
+  return clampRect(
+    { x: box.x - 0.6 * box.width, y: box.y - 0.6 * box.height, width: 2.2 * box.width, height: 2.2 * box.height },
+    image.width,
+    image.height,
+  );
+}
+
+/** A copy of the image whose face region has been deblocked (the source itself stays untouched). */
+function deblockedCopy(source: RgbImage, region: Rect, strength: number): RgbImage {
+  const copy: RgbImage = { ...source, data: new Uint8Array(source.data) };
+  deblockRegion(copy, region, Math.min(1, strength));
+  return copy;
 }
 
 export function faceReport(face: DetectedFace): FaceReport {
@@ -103,8 +124,11 @@ export function refineDetected(
     const diagnosis = diagnoseFace(lumaOf(source, measured), measured);
     const frame = canonicalFrame(landmarks);
     const planes = warpToCanonical(source, frame);
+    const blocking = defectsOf(diagnosis).blocking * strength.denoise * tuning.nativeDeblock;
+    const working = blocking > 0 ? deblockedCopy(source, faceRegion(face.box, source), blocking) : source;
+    const start = working === source ? planes : warpToCanonical(working, frame);
     const masks = regionMasks(mapLandmarks(landmarks, (p) => applySimilarity(frame.toCanonical, p)), frame.size);
-    const refined = refineCanonical(planes, masks, diagnosis, strength, frame, tuning);
+    const refined = refineCanonical(start, masks, diagnosis, strength, frame, tuning);
     blendFaceDelta(source, target, coverage, frame, planes, refined, masks.face, strength.blend);
     faces.push({ detected: face, landmarks, diagnosis });
   }
@@ -126,6 +150,7 @@ export async function refineImage(
   const encodeMs = performance.now() - started;
   return {
     ...encoded,
+    ...(options.debugPicture ? { debugPicture: await renderDebugPicture(image, refined) } : {}),
     width: image.width,
     height: image.height,
     faces: refined.faces.map((face) => faceReport(face.detected)),

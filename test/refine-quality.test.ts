@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { DEGRADATIONS, loadRgb } from '../bench/lib/degrade.js';
+import { maxChangeOutside, meanGradient, psnr } from '../bench/lib/metrics.js';
+import { canonicalFrame } from '../src/refine/align.js';
+import { detectFaces } from '../src/refine/detect.js';
+import { DEFAULT_TUNING } from '../src/refine/enhance.js';
+import { HumanFrameDetector } from '../src/refine/human-detector.js';
+import type { RgbImage } from '../src/refine/image.js';
+import { landmarksFromBox } from '../src/refine/landmarks.js';
+import { refineDetected, refineFaces, refineImage } from '../src/refine/pipeline.js';
+import { fixture } from './helpers/paths.js';
+
+const MODEL = 'tengrai-20231128-m-d.safetensors' as const;
+let detector: HumanFrameDetector;
+let clean: RgbImage;
+let mask: Uint8Array;
+
+before(async () => {
+  detector = await HumanFrameDetector.create();
+  clean = await loadRgb(fixture('faces/astronaut.png'));
+  const reference = await refineFaces(detector, clean, { model: MODEL, denoising: 3 });
+  mask = Uint8Array.from(reference.coverage, (c) => (c >= 0.5 ? 1 : 0));
+});
+
+async function gainOn(degradation: string): Promise<number> {
+  const degraded = await (DEGRADATIONS[degradation] as (i: RgbImage) => Promise<RgbImage>)(clean);
+  const refined = await refineFaces(detector, degraded, { model: MODEL, denoising: 3 });
+  assert.equal(refined.faces.length, 1, `the face is found in the ${degradation} photo`);
+  assert.equal(maxChangeOutside(refined.image, degraded, refined.coverage), 0);
+  return psnr(refined.image, clean, mask) - psnr(degraded, clean, mask);
+}
+
+describe('refinement quality (face PSNR against the clean photo)', () => {
+  test('noise sigma 10 is mostly removed', async () => {
+    const gain = await gainOn('noise sigma 10');
+    assert.ok(gain > 3.5, `gain ${gain.toFixed(2)} dB`);
+  });
+
+  test('JPEG quality 20 blocking is reduced', async () => {
+    const gain = await gainOn('JPEG quality 20');
+    assert.ok(gain > 0.25, `gain ${gain.toFixed(2)} dB`);
+  });
+
+  test('a gaussian blur of 1.5 is partly undone', async () => {
+    const gain = await gainOn('blur sigma 1.5');
+    assert.ok(gain > 0.8, `gain ${gain.toFixed(2)} dB`);
+  });
+
+  test('a 2x downscaled-then-upscaled face is not made worse', async () => {
+    const gain = await gainOn('2x down then up');
+    assert.ok(gain >= -0.05, `gain ${gain.toFixed(2)} dB`);
+  });
+
+  test('a clean face gets crisper but stays close to the input', async () => {
+    const refined = await refineFaces(detector, clean, { model: MODEL, denoising: 3 });
+    const crisper = meanGradient(refined.image, mask) / meanGradient(clean, mask);
+    assert.ok(crisper > 1.05, `gradient ratio ${crisper.toFixed(3)}`);
+    assert.ok(psnr(refined.image, clean, mask) >= 35);
+    const subtle = await refineFaces(detector, clean, { model: MODEL, denoising: 1 });
+    assert.ok(psnr(subtle.image, clean, mask) >= 40);
+  });
+
+  test('the diagnosis tells noise, blocking and blur apart', async () => {
+    const faces = await detectFaces(detector, clean);
+    const diagnose = async (name: string) =>
+      refineDetected(await (DEGRADATIONS[name] as (i: RgbImage) => Promise<RgbImage>)(clean), faces, { model: MODEL, denoising: 3 }, DEFAULT_TUNING)
+        .faces[0]?.diagnosis;
+    const base = await diagnose('clean');
+    const noisy = await diagnose('noise sigma 10');
+    const blocky = await diagnose('JPEG quality 20');
+    const blurred = await diagnose('blur sigma 1.5');
+    assert.ok(base && noisy && blocky && blurred);
+    assert.ok(noisy.noiseSigma > 2 * base.noiseSigma, JSON.stringify({ base, noisy }));
+    assert.ok(blocky.blockiness > base.blockiness + 0.4, JSON.stringify({ base, blocky }));
+    assert.ok(blurred.blurSigma > base.blurSigma + 0.7, JSON.stringify({ base, blurred }));
+  });
+});
+
+describe('alignment and odd inputs', () => {
+  test('every face is refined at a canonical scale: small faces upscaled (at most 4x), large ones never shrunk', () => {
+    const small = canonicalFrame(landmarksFromBox({ x: 10, y: 10, width: 40, height: 40 }));
+    const medium = canonicalFrame(landmarksFromBox({ x: 10, y: 10, width: 200, height: 200 }));
+    const large = canonicalFrame(landmarksFromBox({ x: 10, y: 10, width: 1500, height: 1500 }));
+    assert.ok(small.scale > 1 && small.scale <= 4.0001, `small ${small.scale}`);
+    assert.ok(medium.scale > 1, `medium ${medium.scale}`);
+    assert.ok(large.scale >= 1 && large.scale < 1.01 && large.size > 384, `large ${large.scale} ${large.size}`);
+  });
+
+  test('a CMYK JPEG comes out as a correct RGB image with the face refined', async () => {
+    const cmyk = await sharp(fixture('faces/astronaut.png')).toColourspace('cmyk').jpeg({ quality: 95 }).toBuffer();
+    assert.equal((await sharp(cmyk).metadata()).space, 'cmyk');
+    const result = await refineImage(detector, cmyk, { model: MODEL, denoising: 3, outputFormat: 'png', maxPixels: 1e8 });
+    assert.equal(result.faces.length, 1);
+    const out = await loadRgb(result.body);
+    // colours survive the CMYK round trip: the face region stays close to the RGB original
+    assert.ok(psnr(out, clean, mask) > 25, `psnr ${psnr(out, clean, mask).toFixed(1)}`);
+  });
+
+  test('two models, same input: deterministic, and different from each other', async () => {
+    const noisy = await (DEGRADATIONS['noise sigma 10'] as (i: RgbImage) => Promise<RgbImage>)(clean);
+    const a = await refineFaces(detector, noisy, { model: MODEL, denoising: 3 });
+    const b = await refineFaces(detector, noisy, { model: MODEL, denoising: 3 });
+    const f = await refineFaces(detector, noisy, { model: 'tengrai-20240423-m-f.safetensors', denoising: 3 });
+    assert.deepEqual(Buffer.from(a.image.data), Buffer.from(b.image.data));
+    assert.notDeepEqual(Buffer.from(a.image.data), Buffer.from(f.image.data));
+  });
+});
