@@ -94,7 +94,7 @@ export function warpToCanonical(image: RgbImage, frame: CanonicalFrame): YccPlan
           rgb[2] += w * (data[o + 2] as number);
         }
       }
-      const [yy, cbb, crr] = rgbToYcc(rgb[0] as number, rgb[1] as number, rgb[2] as number);
+      const [yy, cbb, crr] = rgbToYcc(rgb[0], rgb[1], rgb[2]);
       const k = v * size + u;
       y[k] = yy;
       cb[k] = cbb;
