@@ -19,10 +19,14 @@ export interface FaceDefects {
   softness: number;
 }
 
+/** Blockiness (edge step over inner step) of a photo without JPEG blocking, and of a heavily blocked one. */
+const UNBLOCKED = 1.15;
+const HEAVILY_BLOCKED = 1.5;
+
 export function defectsOf(diagnosis: FaceDiagnosis): FaceDefects {
   return {
     noise: Math.sqrt(Math.max(0, diagnosis.noiseSigma ** 2 - CLEAN_NOISE_SIGMA ** 2)),
-    blocking: Math.max(0, Math.min(1, (diagnosis.blockiness - 1.2) / 0.4)),
+    blocking: Math.max(0, Math.min(1, (diagnosis.blockiness - UNBLOCKED) / (HEAVILY_BLOCKED - UNBLOCKED))),
     softness: Math.sqrt(Math.max(0, diagnosis.blurSigma ** 2 - CLEAN_BLUR_SIGMA ** 2)),
   };
 }
@@ -47,6 +51,8 @@ export interface Tuning {
   detailSigmaMax: number;
   /** Extra sharpening on eyes, brows and lips. */
   featureBoost: number;
+  /** Multiplies the level's sharpening amount. */
+  sharpen: number;
   /** Multiplies the level's deblur amount. */
   deblur: number;
   /** Strength of the input-resolution deblocking filter at full blocking (times the level's denoise). */
@@ -73,9 +79,10 @@ export const DEFAULT_TUNING: Tuning = {
   detailSigmaMin: 0.8,
   detailSigmaMax: 1.2,
   featureBoost: 0.6,
+  sharpen: 1,
   deblur: 2,
-  localContrast: 1,
-  nativeDeblock: 0.5,
+  localContrast: 0.5,
+  nativeDeblock: 0.25,
   sharpUpTo: 0.4,
   softFrom: 0.75,
   blurredFrom: 1.1,
@@ -113,7 +120,7 @@ export function refineCanonical(
   // typical of resampling, which no unsharp mask can undo.
   const softGate =
     defects.softness <= t.sharpUpTo ? 1 : Math.max(0, 1 - (defects.softness - t.sharpUpTo) / (t.softFrom - t.sharpUpTo));
-  const care = (softGate * (1 - 0.8 * defects.blocking)) / (1 + Math.max(0, defects.noise - 2) / 4);
+  const care = (softGate * (1 - defects.blocking)) / (1 + Math.max(0, defects.noise - 2) / 4);
 
   // 1. noise and blocking
   // the floor evens fine grain on sharp faces; a resampled face has none, and smoothing it only loses detail
@@ -145,7 +152,7 @@ export function refineCanonical(
   // 3. detail
   const detailSigma = k * Math.max(t.detailSigmaMin, Math.min(t.detailSigmaMax, defects.softness));
   const blurred = gaussianBlur(y, detailSigma);
-  const amount = strength.sharpen * care + t.deblur * strength.deblur * Math.max(0, defects.softness - t.blurredFrom);
+  const amount = t.sharpen * strength.sharpen * care + t.deblur * strength.deblur * Math.max(0, defects.softness - t.blurredFrom);
   const sharpened = new Float32Array(y.data.length);
   for (let i = 0; i < sharpened.length; i++) {
     const weight = amount * (1 + care * t.featureBoost * (masks.features.data[i] as number));
