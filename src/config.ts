@@ -24,6 +24,10 @@ export interface Config {
   maxImagePixels: number;
   fetchTimeoutMs: number;
   webhookTimeoutMs: number;
+  /** Delays before each webhook retry. */
+  webhookRetryDelaysMs: number[];
+  /** How long the previous webhook secret keeps signing after a rotation. */
+  webhookSecretGraceHours: number;
   logLevel: string;
   /** Most faces refined in one image (the most confident ones). */
   maxFaces: number;
@@ -63,6 +67,16 @@ function boolean(env: Env, name: string): boolean {
   throw new ConfigError(`Expected true or false for ${name} but received "${raw}"`);
 }
 
+function delayList(env: Env, name: string, fallback: number[]): number[] {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const values = raw.split(',').map((part) => Number(part.trim()));
+  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < 0)) {
+    throw new ConfigError(`Expected comma-separated whole milliseconds for ${name} but received "${raw}"`);
+  }
+  return values;
+}
+
 function optional(env: Env, name: string): string | undefined {
   const raw = env[name];
   return raw === undefined || raw === '' ? undefined : raw;
@@ -96,6 +110,9 @@ export function loadConfig(env: Env = process.env): Config {
     maxImagePixels: integer(env, 'MAX_IMAGE_PIXELS', 50_000_000, 1, 2 ** 31),
     fetchTimeoutMs: integer(env, 'FETCH_TIMEOUT_MS', 30_000, 1, 600_000),
     webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 1, 600_000),
+    // 5 s, 5 min, 30 min, 2 h, 5 h, 10 h: the published service's schedule
+    webhookRetryDelaysMs: delayList(env, 'WEBHOOK_RETRY_DELAYS_MS', [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000]),
+    webhookSecretGraceHours: positiveNumber(env, 'WEBHOOK_SECRET_GRACE_HOURS', 24),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
     modelDir: optional(env, 'MODEL_DIR'),
     maxFaces: integer(env, 'MAX_FACES', 100, 1, 1000),

@@ -11,7 +11,7 @@ import { RefinePool } from './jobs/pool.js';
 import { startRetentionSweeper } from './jobs/retention-sweeper.js';
 import { JobRunner } from './jobs/runner.js';
 import { createLogger } from './logger.js';
-import { createOutboundAgent } from './net/guarded-agent.js';
+import { addressPolicy, createOutboundAgent } from './net/guarded-agent.js';
 import { openSqlite } from './store/sqlite/database.js';
 import { SqliteQueue } from './store/sqlite/queue.js';
 import { SqliteStore } from './store/sqlite/store.js';
@@ -55,11 +55,17 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   await announceBootstrap(store, config);
   const signingSecret = await store.getOrInitSetting('result-url-secret', randomBytes(32).toString('base64url'));
   const signer = new ResultUrlSigner(config.publicUrl, signingSecret);
-  const agent = createOutboundAgent({
-    allowPrivateNetworks: config.allowPrivateNetworks,
-    connectTimeoutMs: Math.min(10_000, config.fetchTimeoutMs),
+  const policy = addressPolicy(config.allowPrivateNetworks);
+  const agent = createOutboundAgent(policy, Math.min(10_000, config.fetchTimeoutMs));
+  const dispatcher = new WebhookDispatcher({
+    store,
+    signer,
+    agent,
+    logger,
+    timeoutMs: config.webhookTimeoutMs,
+    retryDelaysMs: config.webhookRetryDelaysMs,
+    allowHttp: config.allowPrivateNetworks,
   });
-  const dispatcher = new WebhookDispatcher({ store, signer, agent, logger, timeoutMs: config.webhookTimeoutMs });
   dispatcher.start();
   const stopSweeper = startRetentionSweeper(store, blobs, config.retentionSweepSeconds * 1000, logger);
 
@@ -83,7 +89,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       fetchInput: (url, signal) =>
         fetchImage(url, {
           dispatcher: agent,
-          allowPrivateNetworks: config.allowPrivateNetworks,
+          policy,
           maxBytes: config.maxImageBytes,
           timeoutMs: config.fetchTimeoutMs,
           signal,
@@ -97,7 +103,16 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   let url: string | undefined;
   if (options.api) {
     app = buildApi(
-      { store, queue, blobs, signer, retentionDays: config.retentionDays, onArtworkCreated: () => runner?.notify() },
+      {
+        store,
+        queue,
+        blobs,
+        signer,
+        retentionDays: config.retentionDays,
+        webhookSecretGraceMs: config.webhookSecretGraceHours * 3_600_000,
+        allowPrivateNetworks: config.allowPrivateNetworks,
+        onArtworkCreated: () => runner?.notify(),
+      },
       logger,
     );
     url = await app.listen({ port: config.port, host: config.host });

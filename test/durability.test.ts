@@ -20,7 +20,11 @@ before(async () => {
   outside.route('/hook', (_req, res) => {
     res.writeHead(200).end('ok');
   });
+  outside.route('/flaky-hook', (_req, res) => {
+    res.writeHead(receiverUp ? 200 : 503).end();
+  });
 });
+let receiverUp = false;
 after(() => outside.stop());
 
 const hooksFor = (id: string): number => outside.received.filter((r) => r.url === '/hook' && r.body.includes(id)).length;
@@ -72,6 +76,38 @@ describe('a process killed mid-job', () => {
       assert.equal((artwork.body as { status: string }).status, 'succeeded');
     } finally {
       await restarted.stop();
+    }
+  });
+});
+
+describe('webhook deliveries survive a restart', () => {
+  test('a delivery pending a retry when the process is killed is sent by the next process, same id', async () => {
+    const dataDir = tempDataDir('pending-webhook');
+    const env = { WEBHOOK_RETRY_DELAYS_MS: '2000,2000' };
+    const first = new ServiceProcess(dataDir, env);
+    const api = new ApiClient(await first.start(), ADMIN_KEY);
+    const created = await api.create({ imageUrl: `${outside.url}/fixtures/faces/astronaut.png`, webhook: `${outside.url}/flaky-hook` });
+    const id = (created.body as { id: string }).id;
+    const calls = () => outside.received.filter((r) => r.url === '/flaky-hook' && r.body.includes(id));
+    await outside.waitFor(() => calls().length >= 1);
+    // wait until the failed attempt is on record (a crash before that only means the attempt is made again)
+    const deadline = Date.now() + 10_000;
+    while (((await api.request('GET', `/v2/artworks/${id}/webhook-deliveries`)).body as unknown[]).length < 1) {
+      assert.ok(Date.now() < deadline, 'first attempt recorded');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await first.kill('SIGKILL');
+    receiverUp = true;
+    const second = new ServiceProcess(dataDir, env);
+    const api2 = new ApiClient(await second.start(), ADMIN_KEY);
+    try {
+      await outside.waitFor(() => calls().length >= 2);
+      const [failed, delivered] = calls();
+      assert.equal(failed?.headers['webhook-id'], delivered?.headers['webhook-id']);
+      const attempts = (await api2.request('GET', `/v2/artworks/${id}/webhook-deliveries`)).body as Array<{ statusCode: number }>;
+      assert.deepEqual(attempts.map((a) => a.statusCode), [503, 200]);
+    } finally {
+      await second.stop();
     }
   });
 });

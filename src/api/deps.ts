@@ -10,6 +10,10 @@ export interface ApiDeps {
   blobs: BlobStore;
   signer: ResultUrlSigner;
   retentionDays: number;
+  /** After a rotation, how long deliveries are signed with the previous webhook secret as well. */
+  webhookSecretGraceMs: number;
+  /** Lets webhook URLs be plain http (and private addresses be reached); otherwise webhooks must be https. */
+  allowPrivateNetworks: boolean;
   /** Called after an artwork is stored, so an in-process worker can start at once. */
   onArtworkCreated?: () => void;
 }

@@ -1,11 +1,12 @@
 import { errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { JobError } from '../errors.js';
 import { BlockedAddressError } from '../net/address-policy.js';
-import { literalAddressBlocked } from '../net/guarded-agent.js';
+import { literalAddressBlocked, type AddressPolicy } from '../net/guarded-agent.js';
 
 export interface FetchImageOptions {
+  /** Built with createOutboundAgent(policy): it checks every resolved address at connect time. */
   dispatcher: Dispatcher;
-  allowPrivateNetworks: boolean;
+  policy: AddressPolicy;
   maxBytes: number;
   timeoutMs: number;
   maxRedirects?: number;
@@ -15,7 +16,7 @@ export interface FetchImageOptions {
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
-function checkUrl(raw: string, allowPrivateNetworks: boolean): URL {
+function checkUrl(raw: string, policy: AddressPolicy): URL {
   let url: URL;
   try {
     url = new URL(raw);
@@ -25,7 +26,7 @@ function checkUrl(raw: string, allowPrivateNetworks: boolean): URL {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new JobError('FETCH_BAD_URL', `Expected an http or https URL but received ${url.protocol} (${url.href})`);
   }
-  const blocked = literalAddressBlocked(url, allowPrivateNetworks);
+  const blocked = literalAddressBlocked(url, policy);
   if (blocked) {
     throw new JobError('FETCH_BLOCKED_ADDRESS', `${url.host} is a loopback, private or otherwise non-public address`);
   }
@@ -75,7 +76,7 @@ export async function fetchImage(rawUrl: string, options: FetchImageOptions): Pr
   const maxRedirects = options.maxRedirects ?? 3;
   const deadline = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
-  let url = checkUrl(rawUrl, options.allowPrivateNetworks);
+  let url = checkUrl(rawUrl, options.policy);
   for (let hop = 0; ; hop++) {
     let response: Dispatcher.ResponseData;
     try {
@@ -100,7 +101,7 @@ export async function fetchImage(rawUrl: string, options: FetchImageOptions): Pr
       if (hop >= maxRedirects) {
         throw new JobError('FETCH_TOO_MANY_REDIRECTS', `Expected at most ${maxRedirects} redirects fetching ${rawUrl}`);
       }
-      url = checkUrl(new URL(location, url).href, options.allowPrivateNetworks);
+      url = checkUrl(new URL(location, url).href, options.policy);
       continue;
     }
     if (statusCode < 200 || statusCode > 299) {

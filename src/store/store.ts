@@ -7,6 +7,9 @@ export interface Organization {
   id: string;
   name: string;
   webhookSecret: string;
+  /** The secret before the last rotation; deliveries are signed with it too until `previousWebhookSecretUntil`. */
+  previousWebhookSecret: string | null;
+  previousWebhookSecretUntil: string | null;
   createdAt: string;
 }
 
@@ -59,7 +62,8 @@ export interface Store {
   createOrganization(name: string, webhookSecret: string): Promise<Organization>;
   getOrganization(id: string): Promise<Organization | null>;
   countOrganizations(): Promise<number>;
-  setWebhookSecret(orgId: string, secret: string): Promise<void>;
+  /** Makes `secret` current; the current one keeps signing alongside it until `previousValidUntil`. */
+  rotateWebhookSecret(orgId: string, secret: string, previousValidUntil: Date): Promise<void>;
 
   createApiKey(key: NewApiKey): Promise<ApiKey>;
   findApiKeyBySecretHash(secretHash: string): Promise<ApiKey | null>;

@@ -3,10 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import { request, type Dispatcher } from 'undici';
 import { presentArtwork } from '../artworks/present.js';
 import type { ResultUrlSigner } from '../artworks/result-urls.js';
-import type { Store, WebhookDelivery } from '../store/store.js';
-
-/** Delays before the 2nd, 3rd, ... attempt: the published service's schedule. */
-export const DEFAULT_RETRY_DELAYS_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000];
+import type { Organization, Store, WebhookDelivery } from '../store/store.js';
 
 export interface DispatcherOptions {
   store: Store;
@@ -14,7 +11,10 @@ export interface DispatcherOptions {
   agent: Dispatcher;
   logger: Logger;
   timeoutMs: number;
-  retryDelaysMs?: number[];
+  /** Delays before the 2nd, 3rd, ... attempt; after the last, the delivery is given up as failed. */
+  retryDelaysMs: number[];
+  /** Plain http webhooks are refused unless this is set (private deployments, tests). */
+  allowHttp: boolean;
   pollMs?: number;
 }
 
@@ -27,11 +27,7 @@ export class WebhookDispatcher {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
-  private readonly retryDelaysMs: number[];
-
-  constructor(private readonly options: DispatcherOptions) {
-    this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
-  }
+  constructor(private readonly options: DispatcherOptions) {}
 
   start(): void {
     this.stopped = false;
@@ -80,10 +76,11 @@ export class WebhookDispatcher {
       return;
     }
     const payload = JSON.stringify(presentArtwork(artwork, this.options.signer));
-    const signature = new Webhook(org.webhookSecret).sign(delivery.id, attemptedAt, payload);
+    const signature = signWithCurrentSecrets(org, delivery.id, attemptedAt, payload);
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
+      if (!this.options.allowHttp && !delivery.url.startsWith('https:')) throw new Error('webhook URL is not https');
       const response = await request(delivery.url, {
         method: 'POST',
         dispatcher: this.options.agent,
@@ -106,7 +103,7 @@ export class WebhookDispatcher {
       error = describe(caught);
     }
     const durationMs = Date.now() - attemptedAt.getTime();
-    const delay = this.retryDelaysMs[delivery.attempts];
+    const delay = this.options.retryDelaysMs[delivery.attempts];
     const next =
       error === null
         ? { status: 'delivered' as const, nextAttemptAt: attemptedAt.getTime() }
@@ -124,11 +121,24 @@ export class WebhookDispatcher {
   }
 }
 
+/**
+ * Standard Webhooks allows several space-separated signatures: during a rotation's grace period, one with the
+ * new secret and one with the previous, so receivers still holding the old secret keep verifying.
+ */
+function signWithCurrentSecrets(org: Organization, id: string, at: Date, payload: string): string {
+  const secrets = [org.webhookSecret];
+  if (org.previousWebhookSecret && org.previousWebhookSecretUntil && Date.parse(org.previousWebhookSecretUntil) > at.getTime()) {
+    secrets.push(org.previousWebhookSecret);
+  }
+  return secrets.map((secret) => new Webhook(secret).sign(id, at, payload)).join(' ');
+}
+
 function describe(error: unknown): string {
   const parts: string[] = [];
   let current: unknown = error;
   while (current instanceof Error && parts.length < 3) {
-    parts.push((current as NodeJS.ErrnoException).code ?? current.message);
+    const code = (current as NodeJS.ErrnoException).code;
+    parts.push(current.name === 'TimeoutError' ? 'timeout' : typeof code === 'string' ? code : current.message);
     current = current.cause;
   }
   return parts.join(': ') || String(error);

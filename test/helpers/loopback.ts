@@ -11,7 +11,7 @@ export interface ReceivedRequest {
   body: Buffer;
 }
 
-type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void | Promise<void>;
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => unknown;
 
 /**
  * A real HTTP server on 127.0.0.1 playing the outside world: it serves test/fixtures under /fixtures/, records
@@ -47,7 +47,10 @@ export class LoopbackServer {
     const pathname = url.split('?')[0] ?? url;
     const handler = this.routes.get(pathname);
     try {
-      if (handler) return await handler(req, res, body);
+      if (handler) {
+        await handler(req, res, body);
+        return;
+      }
       if (pathname.startsWith('/fixtures/')) {
         const file = path.join(FIXTURES, decodeURIComponent(pathname.slice('/fixtures/'.length)));
         if (!file.startsWith(FIXTURES)) throw new Error('outside fixtures');

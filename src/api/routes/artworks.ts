@@ -14,6 +14,9 @@ export function artworkRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/v2/artworks/face-refiner', async (request, reply) => {
     const key = await authenticate(store, request, 'generator');
     const input = parseOrThrow(createArtworkBody, request.body);
+    if (input.webhook?.startsWith('http:') && !deps.allowPrivateNetworks) {
+      throw errors.validation([`webhook must be an https URL (received ${JSON.stringify(input.webhook)})`]);
+    }
     const artwork = newArtwork(key.orgId, toParameters(input), new Date(), deps.retentionDays);
     await store.insertArtwork(artwork);
     request.log.info({ artworkId: artwork.id }, 'artwork created');

@@ -42,8 +42,9 @@ export function organizationRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const key = await authenticate(store, request, 'admin');
     if (request.params.orgId !== key.orgId) throw errors.notFound(`Organization ${request.params.orgId} not found`);
     const secret = newWebhookSecret();
-    await store.setWebhookSecret(key.orgId, secret);
+    const previousValidUntil = new Date(Date.now() + deps.webhookSecretGraceMs);
+    await store.rotateWebhookSecret(key.orgId, secret, previousValidUntil);
     request.log.info('webhook secret rotated');
-    return { organizationId: key.orgId, secret };
+    return { organizationId: key.orgId, secret, previousSecretValidUntil: previousValidUntil.toISOString() };
   });
 }

@@ -72,4 +72,12 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
       );
     `,
   },
+  {
+    version: 2,
+    name: 'webhook-secret-grace',
+    sql: `
+      ALTER TABLE organizations ADD COLUMN previous_webhook_secret TEXT;
+      ALTER TABLE organizations ADD COLUMN previous_webhook_secret_until TEXT;
+    `,
+  },
 ];

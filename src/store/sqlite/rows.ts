@@ -39,11 +39,20 @@ export interface OrganizationRow {
   id: string;
   name: string;
   webhook_secret: string;
+  previous_webhook_secret: string | null;
+  previous_webhook_secret_until: string | null;
   created_at: string;
 }
 
 export function organizationFromRow(row: OrganizationRow): Organization {
-  return { id: row.id, name: row.name, webhookSecret: row.webhook_secret, createdAt: row.created_at };
+  return {
+    id: row.id,
+    name: row.name,
+    webhookSecret: row.webhook_secret,
+    previousWebhookSecret: row.previous_webhook_secret,
+    previousWebhookSecretUntil: row.previous_webhook_secret_until,
+    createdAt: row.created_at,
+  };
 }
 
 export interface ApiKeyRow {

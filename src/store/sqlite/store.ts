@@ -27,7 +27,14 @@ export class SqliteStore implements Store {
   constructor(private readonly db: Db) {}
 
   async createOrganization(name: string, webhookSecret: string): Promise<Organization> {
-    const org: Organization = { id: randomUUID(), name, webhookSecret, createdAt: new Date().toISOString() };
+    const org: Organization = {
+      id: randomUUID(),
+      name,
+      webhookSecret,
+      previousWebhookSecret: null,
+      previousWebhookSecretUntil: null,
+      createdAt: new Date().toISOString(),
+    };
     this.db
       .prepare('INSERT INTO organizations (id, name, webhook_secret, created_at) VALUES (?, ?, ?, ?)')
       .run(org.id, org.name, org.webhookSecret, org.createdAt);
@@ -43,8 +50,13 @@ export class SqliteStore implements Store {
     return (this.db.prepare('SELECT count(*) AS n FROM organizations').get() as { n: number }).n;
   }
 
-  async setWebhookSecret(orgId: string, secret: string): Promise<void> {
-    this.db.prepare('UPDATE organizations SET webhook_secret = ? WHERE id = ?').run(secret, orgId);
+  async rotateWebhookSecret(orgId: string, secret: string, previousValidUntil: Date): Promise<void> {
+    this.db
+      .prepare(
+        `UPDATE organizations SET previous_webhook_secret = webhook_secret, previous_webhook_secret_until = ?,
+           webhook_secret = ? WHERE id = ?`,
+      )
+      .run(previousValidUntil.toISOString(), secret, orgId);
   }
 
   async createApiKey(key: NewApiKey): Promise<ApiKey> {

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ApiClient, assertErrorBody } from './helpers/api.js';
+import { LoopbackServer } from './helpers/loopback.js';
+import { ADMIN_KEY, ServiceProcess, tempDataDir } from './helpers/service.js';
+
+// The default, ALLOW_PRIVATE_NETWORKS off: what a service exposed to strangers does with local addresses.
+const outside = new LoopbackServer();
+const service = new ServiceProcess(tempDataDir('strict'), { ALLOW_PRIVATE_NETWORKS: 'false' });
+let api: ApiClient;
+
+before(async () => {
+  await outside.start();
+  api = new ApiClient(await service.start(), ADMIN_KEY);
+});
+after(async () => {
+  await service.stop();
+  await outside.stop();
+});
+
+describe('with private networks not allowed', () => {
+  for (const host of ['127.0.0.1', 'localhost', '[::1]']) {
+    test(`an imageUrl on ${host} fails as a blocked address, and nothing is fetched`, async () => {
+      const port = new URL(outside.url).port;
+      const before = outside.received.length;
+      const created = await api.create({ imageUrl: `http://${host}:${port}/fixtures/faces/astronaut.png` });
+      const done = await api.waitForStatus((created.body as { id: string }).id, ['succeeded', 'failed']);
+      assert.equal(done.status, 'failed');
+      assert.equal(done.error.code, 'FETCH_BLOCKED_ADDRESS', done.error.message);
+      assert.equal(outside.received.length, before);
+    });
+  }
+
+  test('a plain http webhook is refused with a 400', async () => {
+    assertErrorBody(
+      await api.create({ imageUrl: 'https://example.com/a.png', webhook: 'http://example.com/hook' }),
+      400,
+      /webhook must be an https URL/,
+    );
+  });
+});
