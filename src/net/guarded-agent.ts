@@ -44,7 +44,7 @@ function guardedLookup(policy: AddressPolicy) {
 
 /** An undici dispatcher for outgoing calls to addresses that users give us (images, webhooks). */
 export function createOutboundAgent(policy: AddressPolicy, connectTimeoutMs: number): Agent {
-  return new Agent({ connect: { timeout: connectTimeoutMs, lookup: guardedLookup(policy) as never } });
+  return new Agent({ connect: { timeout: connectTimeoutMs, lookup: guardedLookup(policy) } });
 }
 
 /** Hostnames that are IP literals never reach the lookup: they are checked here before connecting. */

@@ -83,8 +83,8 @@ export const DEFAULT_TUNING: Tuning = {
   deblur: 2,
   localContrast: 0.5,
   nativeDeblock: 0.25,
-  sharpUpTo: 0.4,
-  softFrom: 0.75,
+  sharpUpTo: 0.3,
+  softFrom: 0.6,
   blurredFrom: 1.1,
 };
 
