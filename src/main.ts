@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './api/server.js';
 import { ResultUrlSigner } from './artworks/result-urls.js';
 import { bootstrapFirstOrganization } from './auth/bootstrap.js';
-import { FsBlobStore } from './blobs/fs.js';
+import { openBlobs, openStore } from './backends.js';
 import type { Config } from './config.js';
 import { fetchImage } from './ingest/fetch-image.js';
 import { RefinePool } from './jobs/pool.js';
@@ -12,14 +11,13 @@ import { startRetentionSweeper } from './jobs/retention-sweeper.js';
 import { JobRunner } from './jobs/runner.js';
 import { createLogger } from './logger.js';
 import { addressPolicy, createOutboundAgent } from './net/guarded-agent.js';
-import { openSqlite } from './store/sqlite/database.js';
-import { SqliteQueue } from './store/sqlite/queue.js';
-import { SqliteStore } from './store/sqlite/store.js';
 import type { Store } from './store/store.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
 
 export interface ServiceOptions {
+  /** Serve the HTTP API. */
   api: boolean;
+  /** Claim and run jobs. */
   worker: boolean;
 }
 
@@ -28,12 +26,6 @@ export interface Service {
   url: string | undefined;
   app: FastifyInstance | undefined;
   close(graceMs?: number): Promise<void>;
-}
-
-/** The embedded store: SQLite and files under DATA_DIR. */
-export function openEmbeddedStore(config: Config): { store: SqliteStore; queue: SqliteQueue } {
-  const db = openSqlite(path.join(config.dataDir, 'face-refiner.db'));
-  return { store: new SqliteStore(db), queue: new SqliteQueue(db) };
 }
 
 async function announceBootstrap(store: Store, config: Config): Promise<void> {
@@ -47,19 +39,25 @@ async function announceBootstrap(store: Store, config: Config): Promise<void> {
   }
 }
 
-/** The composition root: the only place that picks concrete backends and wires them together. */
+/**
+ * The composition root: the only place that picks concrete backends and wires them together. Every process
+ * kind (API and workers together, API only, workers only) is this function with other options.
+ */
 export async function startService(config: Config, options: ServiceOptions): Promise<Service> {
   const logger = createLogger(config.logLevel);
-  const { store, queue } = openEmbeddedStore(config);
-  const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
+  const { store, queue, describe: storeKind } = await openStore(config);
+  const blobBackend = openBlobs(config);
+  const { blobs } = blobBackend;
   await announceBootstrap(store, config);
   const signingSecret = await store.getOrInitSetting('result-url-secret', randomBytes(32).toString('base64url'));
   const signer = new ResultUrlSigner(config.publicUrl, signingSecret);
+  const links = blobBackend.links(signer);
   const policy = addressPolicy(config.allowPrivateNetworks);
   const agent = createOutboundAgent(policy, Math.min(10_000, config.fetchTimeoutMs));
+  // Webhooks and retention run in every process: each claims its work from the store, so any number agree.
   const dispatcher = new WebhookDispatcher({
     store,
-    signer,
+    links,
     agent,
     logger,
     timeoutMs: config.webhookTimeoutMs,
@@ -108,6 +106,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         queue,
         blobs,
         signer,
+        links,
         retentionDays: config.retentionDays,
         webhookSecretGraceMs: config.webhookSecretGraceHours * 3_600_000,
         allowPrivateNetworks: config.allowPrivateNetworks,
@@ -117,7 +116,10 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     );
     url = await app.listen({ port: config.port, host: config.host });
   }
-  logger.info({ url, worker: options.worker, concurrency: config.workerConcurrency }, 'face-refiner started');
+  logger.info(
+    { url, worker: options.worker, concurrency: config.workerConcurrency, store: storeKind, blobs: blobBackend.describe },
+    'face-refiner started',
+  );
 
   let closing: Promise<void> | undefined;
   const close = (graceMs = 30_000): Promise<void> => {
@@ -129,6 +131,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       await stopSweeper();
       await pool?.close();
       await agent.close();
+      blobBackend.close();
       await store.close();
       logger.info('stopped');
     })();

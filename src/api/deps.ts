@@ -1,4 +1,4 @@
-import type { ResultUrlSigner } from '../artworks/result-urls.js';
+import type { ResultLinks, ResultUrlSigner } from '../artworks/result-urls.js';
 import type { BlobStore } from '../blobs/blobs.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { Store } from '../store/store.js';
@@ -8,7 +8,10 @@ export interface ApiDeps {
   store: Store;
   queue: JobQueue;
   blobs: BlobStore;
+  /** Verifies the signed result URLs that the results route serves. */
   signer: ResultUrlSigner;
+  /** Makes the URLs put in `results` (the signer's, or presigned object-storage URLs). */
+  links: ResultLinks;
   retentionDays: number;
   /** After a rotation, how long deliveries are signed with the previous webhook secret as well. */
   webhookSecretGraceMs: number;

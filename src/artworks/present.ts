@@ -1,5 +1,5 @@
 import type { Artwork, ArtworkError, ArtworkParameters, FaceReport } from './artwork.js';
-import type { ResultUrlSigner } from './result-urls.js';
+import type { ResultLinks } from './result-urls.js';
 
 /** The artwork as clients see it: the published fields first, then the additive ones. */
 export interface PublicArtwork {
@@ -18,15 +18,15 @@ export interface PublicArtwork {
   resultsExpireAt: string;
 }
 
-export function presentArtwork(artwork: Artwork, signer: ResultUrlSigner): PublicArtwork {
-  const expiresAt = new Date(artwork.expiresAt);
+export async function presentArtwork(artwork: Artwork, links: ResultLinks): Promise<PublicArtwork> {
+  const results =
+    artwork.status === 'succeeded' ? await Promise.all(artwork.results.map((_, index) => links.url(artwork, index))) : [];
   return {
     id: artwork.id,
     artworkType: 'face_refiner',
     parameters: artwork.parameters,
     duration: Math.round(artwork.duration * 1000) / 1000,
-    results:
-      artwork.status === 'succeeded' ? artwork.results.map((_, index) => signer.url(artwork.id, index, expiresAt)) : [],
+    results,
     status: artwork.status,
     createdAt: artwork.createdAt,
     updatedAt: artwork.updatedAt,

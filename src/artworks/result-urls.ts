@@ -1,11 +1,17 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Artwork } from './artwork.js';
+
+/** Where clients fetch a result image from: the URLs put in `results`. */
+export interface ResultLinks {
+  url(artwork: Artwork, index: number): Promise<string>;
+}
 
 /**
  * Signed, expiring result URLs: anyone holding one may fetch that one image until it expires, without the API
  * key. The signature is an HMAC over artwork id, result index and expiry, keyed by a secret the store keeps,
  * so every API process signs and verifies alike.
  */
-export class ResultUrlSigner {
+export class ResultUrlSigner implements ResultLinks {
   constructor(
     private readonly publicUrl: string,
     private readonly secret: string,
@@ -15,10 +21,11 @@ export class ResultUrlSigner {
     return createHmac('sha256', this.secret).update(`${artworkId}/${index}/${expires}`).digest('base64url');
   }
 
-  url(artworkId: string, index: number, expiresAt: Date): string {
-    const expires = Math.floor(expiresAt.getTime() / 1000);
-    const signature = this.signature(artworkId, index, expires);
-    return `${this.publicUrl}/v2/artworks/${artworkId}/results/${index}?expires=${expires}&signature=${signature}`;
+  /** Valid until the artwork's retention ends, so the URL is stable for the artwork's whole life. */
+  async url(artwork: Artwork, index: number): Promise<string> {
+    const expires = Math.floor(Date.parse(artwork.expiresAt) / 1000);
+    const signature = this.signature(artwork.id, index, expires);
+    return `${this.publicUrl}/v2/artworks/${artwork.id}/results/${index}?expires=${expires}&signature=${signature}`;
   }
 
   verify(artworkId: string, index: number, expires: number, signature: string, now: Date): boolean {

@@ -16,7 +16,9 @@ async function main(argv: string[]): Promise<void> {
   const config = loadConfig();
   switch (command) {
     case 'serve':
-      return serveCommand(args, config);
+      return serveCommand(args, config, 'serve');
+    case 'worker':
+      return serveCommand(args, config, 'worker');
     case 'refine':
       return refineCommand(args, config);
     case 'keys':
@@ -26,7 +28,7 @@ async function main(argv: string[]): Promise<void> {
     case 'migrate':
       return migrateCommand(config);
     default:
-      throw new UsageError(`Expected one of serve, refine, keys, orgs, migrate but received "${command}"`);
+      throw new UsageError(`Expected one of serve, worker, refine, keys, orgs, migrate but received "${command}"`);
   }
 }
 

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { isScope, issueApiKey } from '../auth/api-keys.js';
 import type { Config } from '../config.js';
-import { openEmbeddedStore } from '../main.js';
+import { openStore } from '../backends.js';
 import { SCOPES } from '../store/store.js';
 import { UsageError } from './usage.js';
 
@@ -16,7 +16,7 @@ export async function keysCommand(args: string[], config: Config): Promise<void>
   if (!isScope(values.scope)) {
     throw new UsageError(`Expected one of ${SCOPES.join(', ')} for --scope but received ${values.scope ?? 'nothing'}`);
   }
-  const { store } = openEmbeddedStore(config);
+  const { store } = await openStore(config);
   try {
     if (!(await store.getOrganization(values.org))) throw new UsageError(`Organization ${values.org} not found`);
     const { key, secret } = await issueApiKey(store, { orgId: values.org, name: values.name, scope: values.scope });

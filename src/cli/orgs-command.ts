@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { issueApiKey } from '../auth/api-keys.js';
 import type { Config } from '../config.js';
-import { openEmbeddedStore } from '../main.js';
+import { openStore } from '../backends.js';
 import { newWebhookSecret } from '../webhooks/secret.js';
 import { UsageError } from './usage.js';
 
@@ -11,7 +11,7 @@ export async function orgsCommand(args: string[], config: Config): Promise<void>
   if (sub !== 'create') throw new UsageError(`Expected "orgs create" but received "orgs ${sub ?? ''}"`);
   const { values } = parseArgs({ args: rest, options: { name: { type: 'string' } } });
   if (!values.name || values.name.length > 100) throw new UsageError('Expected --name <1 to 100 characters> for orgs create');
-  const { store } = openEmbeddedStore(config);
+  const { store } = await openStore(config);
   try {
     const org = await store.createOrganization(values.name, newWebhookSecret());
     const { key, secret } = await issueApiKey(store, { orgId: org.id, name: 'admin', scope: 'admin' });

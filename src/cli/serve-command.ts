@@ -1,10 +1,16 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config.js';
 import { startService } from '../main.js';
+import { UsageError } from './usage.js';
 
-export async function serveCommand(args: string[], config: Config): Promise<void> {
-  parseArgs({ args, options: {} });
-  const service = await startService(config, { api: true, worker: true });
+/** `serve` runs the API and workers (`--no-worker`: the API only); `worker` runs workers only. */
+export async function serveCommand(args: string[], config: Config, mode: 'serve' | 'worker'): Promise<void> {
+  const { values } = parseArgs({ args, options: { 'no-worker': { type: 'boolean', default: false } } });
+  if (mode === 'worker' && values['no-worker']) throw new UsageError('--no-worker goes with serve, not worker');
+  const service = await startService(
+    config,
+    mode === 'worker' ? { api: false, worker: true } : { api: true, worker: !values['no-worker'] },
+  );
   let signals = 0;
   const shutdown = (signal: string): void => {
     signals++;

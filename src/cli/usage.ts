@@ -2,9 +2,11 @@
 export class UsageError extends Error {}
 
 export const USAGE = `Usage:
-  face-refiner serve                      run the API and the workers (SQLite and files under DATA_DIR)
+  face-refiner serve [--no-worker]        run the API and the workers (--no-worker: the API only)
+  face-refiner worker                     run workers only (scaled-out deployments)
   face-refiner refine <input> -o <output> [--model M] [--denoising 1-5] [--seed S] [--format F] [--json] [--debug]
   face-refiner keys create --org ID --scope generator|manager|admin [--name NAME]
   face-refiner orgs create --name NAME     create an organization and print its first admin key
   face-refiner migrate                    apply database migrations and exit
-Configuration is read from the environment; see README.md.`;
+Configuration is read from the environment (SQLite and files under DATA_DIR unless DATABASE_URL and
+S3_* say otherwise); see README.md.`;

@@ -4,6 +4,7 @@ import { isFinal } from '../artworks/status.js';
 import type { BlobStore } from '../blobs/blobs.js';
 import { JobError } from '../errors.js';
 import type { JobOutcome, Store } from '../store/store.js';
+import { Backoff } from './backoff.js';
 import { JobCanceledError, type RefinePool } from './pool.js';
 import type { ClaimedJob, JobQueue } from './queue.js';
 
@@ -19,6 +20,21 @@ export interface RunnerOptions {
   pollMs?: number;
   /** Told when an artwork reaches a final status (to wake the webhook dispatcher). */
   onFinal?: (artworkId: string) => void;
+}
+
+/** The store or object storage failed: the job is given back to run later, not failed. */
+class BackendUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`backend unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+async function backend<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    throw new BackendUnavailableError(error);
+  }
 }
 
 interface Running {
@@ -38,6 +54,7 @@ export class JobRunner {
   private timer: NodeJS.Timeout | undefined;
   private claiming = false;
   private stopping = false;
+  private readonly backoff = new Backoff();
 
   constructor(private readonly options: RunnerOptions) {}
 
@@ -50,10 +67,14 @@ export class JobRunner {
 
   /** Claims work now instead of at the next poll (called when an artwork is created in this process). */
   notify(): void {
-    if (this.claiming || this.stopping) return;
+    if (this.claiming || this.stopping || this.backoff.resting) return;
     this.claiming = true;
     this.fill()
-      .catch((error: unknown) => this.options.logger.error({ err: error }, 'claiming jobs failed'))
+      .then(() => this.backoff.succeeded())
+      .catch((error: unknown) => {
+        const retryInMs = this.backoff.failed();
+        this.options.logger.error({ err: error, retryInMs }, 'claiming jobs failed; is the store reachable?');
+      })
       .finally(() => {
         this.claiming = false;
       });
@@ -104,6 +125,12 @@ export class JobRunner {
         log.info('job stopped: canceled or lease lost');
         return;
       }
+      if (error instanceof BackendUnavailableError) {
+        const retryInMs = this.backoff.failed();
+        log.warn({ err: error, retryInMs }, 'job given back: storage unreachable');
+        await queue.release(job).catch(() => undefined);
+        return;
+      }
       throw error;
     } finally {
       clearInterval(heartbeat);
@@ -118,7 +145,7 @@ export class JobRunner {
       const { model, denoising, seed, outputFormat } = artwork.parameters;
       const result = await pool.run(input, { model, denoising, seed, outputFormat }, signal);
       const key = `${artworkBlobPrefix(artwork.id)}result-0.${result.extension}`;
-      await blobs.put(key, Buffer.from(result.body), result.contentType);
+      await backend(blobs.put(key, Buffer.from(result.body), result.contentType));
       return {
         status: 'succeeded',
         results: [{ key, contentType: result.contentType }],
@@ -129,7 +156,7 @@ export class JobRunner {
       if (error instanceof JobError) {
         return { status: 'failed', error: { code: error.code, message: error.message }, duration: seconds() };
       }
-      if (error instanceof JobCanceledError || signal.aborted) throw error;
+      if (error instanceof JobCanceledError || error instanceof BackendUnavailableError || signal.aborted) throw error;
       this.options.logger.error({ err: error, artworkId: artwork.id }, 'unexpected job error');
       return {
         status: 'failed',
@@ -142,10 +169,10 @@ export class JobRunner {
   /** The input copy kept with the artwork; fetched once, so a re-run after a crash does not fetch again. */
   private async loadInput(artwork: Artwork, signal: AbortSignal): Promise<Buffer> {
     const key = `${artworkBlobPrefix(artwork.id)}input`;
-    const stored = await this.options.blobs.get(key);
+    const stored = await backend(this.options.blobs.get(key));
     if (stored) return stored.body;
     const bytes = await this.options.fetchInput(artwork.parameters.imageUrl, signal);
-    await this.options.blobs.put(key, bytes, 'application/octet-stream');
+    await backend(this.options.blobs.put(key, bytes, 'application/octet-stream'));
     return bytes;
   }
 

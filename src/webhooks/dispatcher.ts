@@ -2,12 +2,13 @@ import type { Logger } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { request, type Dispatcher } from 'undici';
 import { presentArtwork } from '../artworks/present.js';
-import type { ResultUrlSigner } from '../artworks/result-urls.js';
+import { Backoff } from '../jobs/backoff.js';
+import type { ResultLinks } from '../artworks/result-urls.js';
 import type { Organization, Store, WebhookDelivery } from '../store/store.js';
 
 export interface DispatcherOptions {
   store: Store;
-  signer: ResultUrlSigner;
+  links: ResultLinks;
   agent: Dispatcher;
   logger: Logger;
   timeoutMs: number;
@@ -27,6 +28,7 @@ export class WebhookDispatcher {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private readonly backoff = new Backoff();
   constructor(private readonly options: DispatcherOptions) {}
 
   start(): void {
@@ -38,9 +40,13 @@ export class WebhookDispatcher {
 
   /** Looks for due deliveries now instead of at the next poll. */
   notify(): void {
-    if (this.stopped || this.running) return;
+    if (this.stopped || this.running || this.backoff.resting) return;
     this.running = this.drain()
-      .catch((error: unknown) => this.options.logger.error({ err: error }, 'webhook dispatch failed'))
+      .then(() => this.backoff.succeeded())
+      .catch((error: unknown) => {
+        const retryInMs = this.backoff.failed();
+        this.options.logger.error({ err: error, retryInMs }, 'webhook dispatch failed; is the store reachable?');
+      })
       .finally(() => {
         this.running = undefined;
       });
@@ -75,7 +81,7 @@ export class WebhookDispatcher {
       );
       return;
     }
-    const payload = JSON.stringify(presentArtwork(artwork, this.options.signer));
+    const payload = JSON.stringify(await presentArtwork(artwork, this.options.links));
     const signature = signWithCurrentSecrets(org, delivery.id, attemptedAt, payload);
     let statusCode: number | null = null;
     let error: string | null = null;

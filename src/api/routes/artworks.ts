@@ -9,7 +9,7 @@ import { createArtworkBody, listArtworksQuery, parseOrThrow, toParameters } from
 const notFound = (id: string) => errors.notFound(`Artwork ${id} not found`);
 
 export function artworkRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const { store, signer } = deps;
+  const { store, links } = deps;
 
   app.post('/v2/artworks/face-refiner', async (request, reply) => {
     const key = await authenticate(store, request, 'generator');
@@ -21,21 +21,21 @@ export function artworkRoutes(app: FastifyInstance, deps: ApiDeps): void {
     await store.insertArtwork(artwork);
     request.log.info({ artworkId: artwork.id }, 'artwork created');
     deps.onArtworkCreated?.();
-    return reply.status(202).header('location', `/v2/artworks/${artwork.id}`).send(presentArtwork(artwork, signer));
+    return reply.status(202).header('location', `/v2/artworks/${artwork.id}`).send(await presentArtwork(artwork, links));
   });
 
   app.get('/v2/artworks', async (request) => {
     const key = await authenticate(store, request, 'generator');
     const query = parseOrThrow(listArtworksQuery, request.query, 'query string');
     const artworks = await store.listArtworks(key.orgId, query.offset, query.limit);
-    return artworks.map((artwork) => presentArtwork(artwork, signer));
+    return Promise.all(artworks.map((artwork) => presentArtwork(artwork, links)));
   });
 
   app.get<{ Params: { id: string } }>('/v2/artworks/:id', async (request) => {
     const key = await authenticate(store, request, 'generator');
     const artwork = await store.getArtwork(key.orgId, request.params.id);
     if (!artwork) throw notFound(request.params.id);
-    return presentArtwork(artwork, signer);
+    return presentArtwork(artwork, links);
   });
 
   app.post<{ Params: { id: string } }>('/v2/artworks/:id/cancel', async (request) => {
@@ -49,7 +49,7 @@ export function artworkRoutes(app: FastifyInstance, deps: ApiDeps): void {
       throw errors.conflict(`Artwork ${id} is already ${artwork.status}; only starting or processing artworks can be canceled`);
     }
     request.log.info({ artworkId: id }, 'artwork canceled');
-    return presentArtwork(artwork, signer);
+    return presentArtwork(artwork, links);
   });
 
   app.get<{ Params: { id: string } }>('/v2/artworks/:id/webhook-deliveries', async (request) => {

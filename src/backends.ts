@@ -1,0 +1,54 @@
+import path from 'node:path';
+import type { ResultUrlSigner} from './artworks/result-urls.js';
+import { type ResultLinks } from './artworks/result-urls.js';
+import type { BlobStore } from './blobs/blobs.js';
+import { FsBlobStore } from './blobs/fs.js';
+import { S3BlobStore } from './blobs/s3.js';
+import { S3ResultLinks } from './blobs/s3-result-links.js';
+import type { Config } from './config.js';
+import type { JobQueue } from './jobs/queue.js';
+import { migratePostgres, openPostgres } from './store/postgres/database.js';
+import { PostgresQueue } from './store/postgres/queue.js';
+import { PostgresStore } from './store/postgres/store.js';
+import { openSqlite } from './store/sqlite/database.js';
+import { SqliteQueue } from './store/sqlite/queue.js';
+import { SqliteStore } from './store/sqlite/store.js';
+import type { Store } from './store/store.js';
+
+export interface StoreBackend {
+  store: Store;
+  queue: JobQueue;
+  describe: string;
+}
+
+/** PostgreSQL when DATABASE_URL is set (migrations applied first), otherwise SQLite under DATA_DIR. */
+export async function openStore(config: Config): Promise<StoreBackend> {
+  if (config.databaseUrl) {
+    const pool = openPostgres(config.databaseUrl);
+    await migratePostgres(pool);
+    return { store: new PostgresStore(pool), queue: new PostgresQueue(pool), describe: 'postgres' };
+  }
+  const db = openSqlite(path.join(config.dataDir, 'face-refiner.db'));
+  return { store: new SqliteStore(db), queue: new SqliteQueue(db), describe: 'sqlite' };
+}
+
+export interface BlobBackend {
+  blobs: BlobStore;
+  /** The URLs put in `results`: presigned object-storage URLs with S3, signed API URLs otherwise. */
+  links(signer: ResultUrlSigner): ResultLinks;
+  close(): void;
+  describe: string;
+}
+
+export function openBlobs(config: Config): BlobBackend {
+  if (config.s3) {
+    const s3 = new S3BlobStore(config.s3);
+    return { blobs: s3, links: () => new S3ResultLinks(s3), close: () => s3.close(), describe: 's3' };
+  }
+  return {
+    blobs: new FsBlobStore(path.join(config.dataDir, 'blobs')),
+    links: (signer) => signer,
+    close: () => undefined,
+    describe: 'files',
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * Append-only, numbered. Never edit a migration that has shipped: add the next one.
+ */
+export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: 'init',
+    sql: `
+      CREATE TABLE organizations (
+        id uuid PRIMARY KEY,
+        name text NOT NULL,
+        webhook_secret text NOT NULL,
+        previous_webhook_secret text,
+        previous_webhook_secret_until timestamptz,
+        created_at timestamptz NOT NULL
+      );
+      CREATE TABLE api_keys (
+        id uuid PRIMARY KEY,
+        org_id uuid NOT NULL REFERENCES organizations(id),
+        name text NOT NULL,
+        scope text NOT NULL CHECK (scope IN ('generator', 'manager', 'admin')),
+        secret_hash text NOT NULL UNIQUE,
+        created_at timestamptz NOT NULL,
+        revoked_at timestamptz
+      );
+      CREATE TABLE artworks (
+        id uuid PRIMARY KEY,
+        seq bigserial NOT NULL,
+        org_id uuid NOT NULL REFERENCES organizations(id),
+        status text NOT NULL CHECK (status IN ('starting', 'processing', 'succeeded', 'failed', 'canceled')),
+        parameters jsonb NOT NULL,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        started_at timestamptz,
+        completed_at timestamptz,
+        duration double precision NOT NULL DEFAULT 0,
+        results jsonb NOT NULL DEFAULT '[]',
+        faces jsonb,
+        error jsonb,
+        expires_at timestamptz NOT NULL
+      );
+      CREATE INDEX artworks_org_created ON artworks (org_id, created_at DESC, seq DESC);
+      CREATE INDEX artworks_expires ON artworks (expires_at);
+      CREATE TABLE jobs (
+        id bigserial PRIMARY KEY,
+        artwork_id uuid NOT NULL UNIQUE REFERENCES artworks(id) ON DELETE CASCADE,
+        run_after bigint NOT NULL,
+        lease_until bigint,
+        lease_token uuid,
+        attempts integer NOT NULL DEFAULT 0
+      );
+      CREATE INDEX jobs_ready ON jobs (run_after, id);
+      CREATE TABLE webhook_deliveries (
+        id text PRIMARY KEY,
+        artwork_id uuid NOT NULL REFERENCES artworks(id) ON DELETE CASCADE,
+        org_id uuid NOT NULL,
+        url text NOT NULL,
+        status text NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+        attempts integer NOT NULL DEFAULT 0,
+        next_attempt_at bigint NOT NULL,
+        created_at timestamptz NOT NULL
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+      CREATE TABLE webhook_attempts (
+        id bigserial PRIMARY KEY,
+        delivery_id text NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+        attempted_at timestamptz NOT NULL,
+        status_code integer,
+        error text,
+        duration_ms integer NOT NULL
+      );
+      CREATE TABLE settings (
+        name text PRIMARY KEY,
+        value text NOT NULL
+      );
+    `,
+  },
+];

@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import type { Artwork } from '../../artworks/artwork.js';
+import { statusesLeadingTo } from '../../artworks/status.js';
+import type {
+  ApiKey,
+  CancelResult,
+  NewApiKey,
+  Organization,
+  Store,
+  WebhookAttempt,
+  WebhookDelivery,
+} from '../store.js';
+import { transaction, type Pool } from './database.js';
+import {
+  apiKeyFromRow,
+  artworkFromRow,
+  organizationFromRow,
+  type ApiKeyRow,
+  type ArtworkRow,
+  type OrganizationRow,
+} from './rows.js';
+import { enqueueWebhookDelivery } from './webhook-enqueue.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Ids arrive from URLs; a malformed one matches nothing (rather than making PostgreSQL raise). */
+const isUuid = (value: string): boolean => UUID.test(value);
+
+const CANCELABLE = statusesLeadingTo('canceled');
+
+export class PostgresStore implements Store {
+  constructor(private readonly pool: Pool) {}
+
+  async createOrganization(name: string, webhookSecret: string): Promise<Organization> {
+    const { rows } = await this.pool.query<OrganizationRow>(
+      `INSERT INTO organizations (id, name, webhook_secret, created_at) VALUES ($1, $2, $3, now()) RETURNING *`,
+      [randomUUID(), name, webhookSecret],
+    );
+    return organizationFromRow(rows[0] as OrganizationRow);
+  }
+
+  async getOrganization(id: string): Promise<Organization | null> {
+    if (!isUuid(id)) return null;
+    const { rows } = await this.pool.query<OrganizationRow>('SELECT * FROM organizations WHERE id = $1', [id]);
+    return rows[0] ? organizationFromRow(rows[0]) : null;
+  }
+
+  async countOrganizations(): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM organizations');
+    return rows[0]?.n ?? 0;
+  }
+
+  async rotateWebhookSecret(orgId: string, secret: string, previousValidUntil: Date): Promise<void> {
+    await this.pool.query(
+      `UPDATE organizations SET previous_webhook_secret = webhook_secret, previous_webhook_secret_until = $1,
+         webhook_secret = $2 WHERE id = $3`,
+      [previousValidUntil, secret, orgId],
+    );
+  }
+
+  async createApiKey(key: NewApiKey): Promise<ApiKey> {
+    const { rows } = await this.pool.query<ApiKeyRow>(
+      `INSERT INTO api_keys (id, org_id, name, scope, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, now())
+       RETURNING id, org_id, name, scope, created_at, revoked_at`,
+      [randomUUID(), key.orgId, key.name, key.scope, key.secretHash],
+    );
+    return apiKeyFromRow(rows[0] as ApiKeyRow);
+  }
+
+  async findApiKeyBySecretHash(secretHash: string): Promise<ApiKey | null> {
+    const { rows } = await this.pool.query<ApiKeyRow>(
+      'SELECT id, org_id, name, scope, created_at, revoked_at FROM api_keys WHERE secret_hash = $1',
+      [secretHash],
+    );
+    return rows[0] ? apiKeyFromRow(rows[0]) : null;
+  }
+
+  async insertArtwork(artwork: Artwork): Promise<void> {
+    await transaction(this.pool, async (client) => {
+      await client.query(
+        `INSERT INTO artworks (id, org_id, status, parameters, created_at, updated_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [
+          artwork.id,
+          artwork.orgId,
+          artwork.status,
+          JSON.stringify(artwork.parameters),
+          artwork.createdAt,
+          artwork.updatedAt,
+          artwork.expiresAt,
+        ],
+      );
+      await client.query('INSERT INTO jobs (artwork_id, run_after) VALUES ($1, $2)', [
+        artwork.id,
+        Date.parse(artwork.createdAt),
+      ]);
+    });
+  }
+
+  async getArtwork(orgId: string, id: string): Promise<Artwork | null> {
+    if (!isUuid(id) || !isUuid(orgId)) return null;
+    const { rows } = await this.pool.query<ArtworkRow>('SELECT * FROM artworks WHERE id = $1 AND org_id = $2', [id, orgId]);
+    return rows[0] ? artworkFromRow(rows[0]) : null;
+  }
+
+  async getArtworkById(id: string): Promise<Artwork | null> {
+    if (!isUuid(id)) return null;
+    const { rows } = await this.pool.query<ArtworkRow>('SELECT * FROM artworks WHERE id = $1', [id]);
+    return rows[0] ? artworkFromRow(rows[0]) : null;
+  }
+
+  async listArtworks(orgId: string, offset: number, limit: number): Promise<Artwork[]> {
+    if (!isUuid(orgId)) return [];
+    const { rows } = await this.pool.query<ArtworkRow>(
+      'SELECT * FROM artworks WHERE org_id = $1 ORDER BY created_at DESC, seq DESC LIMIT $2 OFFSET $3',
+      [orgId, limit, offset],
+    );
+    return rows.map(artworkFromRow);
+  }
+
+  async cancelArtwork(orgId: string, id: string, now: Date): Promise<CancelResult> {
+    if (!isUuid(id) || !isUuid(orgId)) return 'not-found';
+    return transaction(this.pool, async (client): Promise<CancelResult> => {
+      const changed = await client.query(
+        `UPDATE artworks SET status = 'canceled', updated_at = $1, completed_at = $1,
+           duration = CASE WHEN started_at IS NULL THEN 0 ELSE greatest(0, extract(epoch FROM ($1 - started_at))) END
+         WHERE id = $2 AND org_id = $3 AND status = ANY($4)`,
+        [now, id, orgId, CANCELABLE],
+      );
+      if (changed.rowCount === 0) {
+        const exists = await client.query('SELECT 1 FROM artworks WHERE id = $1 AND org_id = $2', [id, orgId]);
+        return exists.rowCount ? 'already-final' : 'not-found';
+      }
+      await client.query('DELETE FROM jobs WHERE artwork_id = $1', [id]);
+      await enqueueWebhookDelivery(client, id, now);
+      return 'canceled';
+    });
+  }
+
+  async listExpiredArtworks(now: Date, limit: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      'SELECT id FROM artworks WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2',
+      [now, limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  async deleteArtwork(id: string): Promise<void> {
+    await this.pool.query('DELETE FROM artworks WHERE id = $1', [id]);
+  }
+
+  async claimDueDeliveries(now: number, leaseMs: number, limit: number): Promise<WebhookDelivery[]> {
+    // Pushing next_attempt_at forward is the lease: a dispatcher that dies mid-send frees it when it passes.
+    const { rows } = await this.pool.query<{
+      id: string;
+      artwork_id: string;
+      org_id: string;
+      url: string;
+      attempts: number;
+      status: WebhookDelivery['status'];
+      next_attempt_at: number;
+    }>(
+      `UPDATE webhook_deliveries SET next_attempt_at = $1
+       WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $2
+                    ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+       RETURNING id, artwork_id, org_id, url, attempts, status, next_attempt_at`,
+      [now + leaseMs, now, limit],
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      artworkId: row.artwork_id,
+      orgId: row.org_id,
+      url: row.url,
+      attempts: row.attempts,
+      status: row.status,
+      nextAttemptAt: row.next_attempt_at,
+    }));
+  }
+
+  async recordDeliveryAttempt(
+    attempt: WebhookAttempt,
+    next: { status: WebhookDelivery['status']; nextAttemptAt: number },
+  ): Promise<void> {
+    await transaction(this.pool, async (client) => {
+      await client.query(
+        `INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, error, duration_ms)
+         VALUES ($1, $2, $3, $4, $5)`,
+        [attempt.deliveryId, attempt.attemptedAt, attempt.statusCode, attempt.error, attempt.durationMs],
+      );
+      await client.query(
+        'UPDATE webhook_deliveries SET status = $1, next_attempt_at = $2, attempts = attempts + 1 WHERE id = $3',
+        [next.status, next.nextAttemptAt, attempt.deliveryId],
+      );
+    });
+  }
+
+  async listDeliveryAttempts(artworkId: string): Promise<WebhookAttempt[]> {
+    if (!isUuid(artworkId)) return [];
+    const { rows } = await this.pool.query<{
+      delivery_id: string;
+      attempted_at: Date;
+      status_code: number | null;
+      error: string | null;
+      duration_ms: number;
+    }>(
+      `SELECT a.delivery_id, a.attempted_at, a.status_code, a.error, a.duration_ms
+       FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
+       WHERE d.artwork_id = $1 ORDER BY a.id`,
+      [artworkId],
+    );
+    return rows.map((row) => ({
+      deliveryId: row.delivery_id,
+      attemptedAt: row.attempted_at.toISOString(),
+      statusCode: row.status_code,
+      error: row.error,
+      durationMs: row.duration_ms,
+    }));
+  }
+
+  async getOrInitSetting(name: string, value: string): Promise<string> {
+    await this.pool.query('INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, value]);
+    const { rows } = await this.pool.query<{ value: string }>('SELECT value FROM settings WHERE name = $1', [name]);
+    return (rows[0] as { value: string }).value;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

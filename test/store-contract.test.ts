@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Artwork } from '../src/artworks/artwork.js';
+import { newArtwork } from '../src/artworks/new-artwork.js';
+import { MAX_JOB_ATTEMPTS } from '../src/jobs/queue.js';
+import type { Organization } from '../src/store/store.js';
+import { TEST_DATABASE_URL, postgresUnderTest, sqliteUnderTest, type StoreUnderTest } from './helpers/backends.js';
+
+/**
+ * One contract, every backend: the same behaviour is asserted of SQLite and PostgreSQL so the embedded and the
+ * scaled-out modes cannot drift apart.
+ */
+const BACKENDS: Array<[string, () => Promise<StoreUnderTest>, string | undefined]> = [
+  ['SQLite', sqliteUnderTest, undefined],
+  ['PostgreSQL', postgresUnderTest, TEST_DATABASE_URL ? undefined : 'TEST_DATABASE_URL is not set'],
+];
+
+const success = { status: 'succeeded' as const, results: [{ key: 'k', contentType: 'image/png' }], faces: [], duration: 1 };
+
+for (const [name, open, skipReason] of BACKENDS) {
+  if (skipReason) process.stdout.write(`# ${name} store contract skipped: ${skipReason}\n`);
+  describe(`store and queue contract: ${name}`, { skip: skipReason }, () => {
+    let backend: StoreUnderTest;
+    let org: Organization;
+    before(async () => {
+      backend = await open();
+      org = await backend.store.createOrganization('o', 'whsec_a');
+    });
+    after(() => backend.close());
+
+    async function artwork(webhook?: string, at = new Date()): Promise<Artwork> {
+      const created = newArtwork(
+        org.id,
+        { imageUrl: 'https://example.com/a.png', model: 'tengrai-20231128-m-d.safetensors', denoising: 3, outputFormat: 'png', ...(webhook ? { webhook } : {}) },
+        at,
+        8,
+      );
+      await backend.store.insertArtwork(created);
+      return created;
+    }
+
+    /** Claims until the given artwork's job comes up (earlier tests may have left jobs behind). */
+    async function claimFor(id: string, now: number, leaseMs = 10_000) {
+      for (let i = 0; i < 50; i++) {
+        const job = await backend.queue.claim(now, leaseMs);
+        if (!job) return null;
+        if (job.artworkId === id) return job;
+        await backend.queue.finish(job, success, new Date());
+      }
+      return null;
+    }
+
+    test('organizations, keys and settings', async () => {
+      assert.equal((await backend.store.getOrganization(org.id))?.name, 'o');
+      assert.equal(await backend.store.getOrganization('not-a-uuid'), null);
+      const key = await backend.store.createApiKey({ orgId: org.id, name: 'k', scope: 'manager', secretHash: `h-${name}` });
+      assert.equal((await backend.store.findApiKeyBySecretHash(`h-${name}`))?.id, key.id);
+      assert.equal(await backend.store.findApiKeyBySecretHash('nope'), null);
+      assert.equal(await backend.store.getOrInitSetting('s', 'first'), 'first');
+      assert.equal(await backend.store.getOrInitSetting('s', 'second'), 'first');
+      await backend.store.rotateWebhookSecret(org.id, 'whsec_b', new Date(Date.now() + 60_000));
+      const rotated = await backend.store.getOrganization(org.id);
+      assert.equal(rotated?.webhookSecret, 'whsec_b');
+      assert.equal(rotated?.previousWebhookSecret, 'whsec_a');
+    });
+
+    test('artworks round-trip and list newest first, ties in insertion order', async () => {
+      const at = new Date();
+      const a = await artwork(undefined, at);
+      const b = await artwork(undefined, at);
+      const read = await backend.store.getArtwork(org.id, a.id);
+      assert.deepEqual(read, a);
+      assert.equal(await backend.store.getArtwork('00000000-0000-0000-0000-000000000000', a.id), null);
+      assert.equal(await backend.store.getArtwork(org.id, 'not-a-uuid'), null);
+      const listed = await backend.store.listArtworks(org.id, 0, 2);
+      assert.deepEqual(listed.map((x) => x.id), [b.id, a.id]);
+    });
+
+    test('a claimed job is invisible to other claimers until its lease runs out; a lost lease cannot finish', async () => {
+      const target = await artwork();
+      const other = await backend.other();
+      const now = Date.now() + 1000;
+      const job = await claimFor(target.id, now);
+      assert.ok(job);
+      assert.equal((await backend.store.getArtworkById(target.id))?.status, 'processing');
+      assert.equal(await other.queue.claim(now + 5_000, 10_000), null);
+      const takeover = await other.queue.claim(now + 10_001, 10_000);
+      assert.equal(takeover?.artworkId, target.id);
+      assert.equal(takeover?.attempts, 2);
+      assert.equal(await backend.queue.renew(job, now + 10_002, 10_000), false);
+      assert.equal(await backend.queue.finish(job, success, new Date()), false);
+      assert.equal((await backend.store.getArtworkById(target.id))?.status, 'processing');
+      assert.ok(takeover);
+      assert.equal(await other.queue.finish(takeover, success, new Date()), true);
+      assert.equal((await backend.store.getArtworkById(target.id))?.status, 'succeeded');
+      assert.equal(await other.queue.finish(takeover, success, new Date()), false, 'completes at most once');
+    });
+
+    test('finishing writes exactly one pending webhook delivery, leased to one dispatcher', async () => {
+      const target = await artwork('https://example.com/hook');
+      const job = await claimFor(target.id, Date.now() + 1000);
+      assert.ok(job);
+      await backend.queue.finish(job, success, new Date());
+      const due = (await backend.store.claimDueDeliveries(Date.now() + 1, 60_000, 50)).filter((d) => d.artworkId === target.id);
+      assert.equal(due.length, 1);
+      assert.equal(due[0]?.url, 'https://example.com/hook');
+      const again = await backend.store.claimDueDeliveries(Date.now() + 2, 60_000, 50);
+      assert.equal(again.filter((d) => d.artworkId === target.id).length, 0, 'leased');
+      const delivery = due[0];
+      assert.ok(delivery);
+      await backend.store.recordDeliveryAttempt(
+        { deliveryId: delivery.id, attemptedAt: new Date().toISOString(), statusCode: 500, error: 'receiver answered 500', durationMs: 3 },
+        { status: 'pending', nextAttemptAt: Date.now() - 1 },
+      );
+      const retried = (await backend.store.claimDueDeliveries(Date.now(), 60_000, 50)).filter((d) => d.artworkId === target.id);
+      assert.equal(retried[0]?.attempts, 1);
+      const attempts = await backend.store.listDeliveryAttempts(target.id);
+      assert.deepEqual(attempts.map((a) => a.statusCode), [500]);
+    });
+
+    test('a job that keeps losing its worker fails after the attempt limit instead of looping', async () => {
+      const target = await artwork();
+      let now = Date.now() + 100_000;
+      let claims = 0;
+      for (;;) {
+        const job = await backend.queue.claim(now, 1_000);
+        if (!job) break;
+        if (job.artworkId !== target.id) {
+          await backend.queue.finish(job, success, new Date());
+          continue;
+        }
+        claims++;
+        now += 1_001;
+      }
+      assert.equal(claims, MAX_JOB_ATTEMPTS);
+      const failed = await backend.store.getArtworkById(target.id);
+      assert.equal(failed?.status, 'failed');
+      assert.equal(failed?.error?.code, 'WORKER_CRASHED');
+    });
+
+    test('cancel removes the job, so a running worker loses its lease', async () => {
+      const target = await artwork();
+      const job = await claimFor(target.id, Date.now() + 200_000);
+      assert.ok(job);
+      assert.equal(await backend.store.cancelArtwork(org.id, target.id, new Date()), 'canceled');
+      assert.equal(await backend.queue.renew(job, Date.now(), 10_000), false);
+      assert.equal(await backend.queue.finish(job, success, new Date()), false);
+      assert.equal((await backend.store.getArtworkById(target.id))?.status, 'canceled');
+      assert.equal(await backend.store.cancelArtwork(org.id, target.id, new Date()), 'already-final');
+      assert.equal(await backend.store.cancelArtwork('00000000-0000-0000-0000-000000000000', target.id, new Date()), 'not-found');
+    });
+
+    test('release gives a job back without spending an attempt', async () => {
+      const target = await artwork();
+      const now = Date.now() + 300_000;
+      const job = await claimFor(target.id, now, 60_000);
+      assert.ok(job);
+      await backend.queue.release(job);
+      const again = await claimFor(target.id, now, 60_000);
+      assert.equal(again?.attempts, 1);
+    });
+
+    test('expired artworks are listed for deletion and deleted with their jobs', async () => {
+      const old = await artwork(undefined, new Date(Date.now() - 9 * 86_400_000));
+      const expired = await backend.store.listExpiredArtworks(new Date(), 100);
+      assert.ok(expired.includes(old.id));
+      await backend.store.deleteArtwork(old.id);
+      assert.equal(await backend.store.getArtworkById(old.id), null);
+    });
+  });
+}
