@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/store.js';
 import { newWebhookSecret } from '../webhooks/secret.js';
 import { issueApiKey } from './api-keys.js';
@@ -17,6 +18,9 @@ export async function bootstrapFirstOrganization(
   bootstrapApiKey: string | undefined,
 ): Promise<BootstrapResult | null> {
   if ((await store.countOrganizations()) > 0) return null;
+  // Several processes may start together on one database: the first to record itself does the bootstrap.
+  const claim = randomUUID();
+  if ((await store.getOrInitSetting('bootstrap-claimed-by', claim)) !== claim) return null;
   const org = await store.createOrganization('default', newWebhookSecret());
   const { secret } = await issueApiKey(store, {
     orgId: org.id,

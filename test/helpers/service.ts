@@ -33,13 +33,19 @@ export class ServiceProcess {
   constructor(
     readonly dataDir: string,
     private readonly env: Record<string, string> = {},
+    /** `serve` (API and workers), `serve --no-worker`, or `worker` (no API: ready when its log says so). */
+    private readonly args: string[] = ['serve'],
   ) {}
+
+  private get listens(): boolean {
+    return this.args[0] === 'serve';
+  }
 
   async start(): Promise<string> {
     const port = await freePort();
     this.url = `http://127.0.0.1:${port}`;
     this.output = '';
-    const child = spawn(process.execPath, [CLI, 'serve'], {
+    const child = spawn(process.execPath, [CLI, ...this.args], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '',
@@ -70,11 +76,14 @@ export class ServiceProcess {
       if (this.exitCode !== null || child.exitCode !== null) {
         throw new Error(`service exited during start:\n${this.output}`);
       }
-      try {
-        const response = await fetch(`${this.url}/healthz`);
-        if (response.ok) return this.url;
-      } catch {
-        // not listening yet
+      if (!this.listens && this.output.includes('"msg":"face-refiner started"')) return this.url;
+      if (this.listens) {
+        try {
+          const response = await fetch(`${this.url}/healthz`);
+          if (response.ok) return this.url;
+        } catch {
+          // not listening yet
+        }
       }
       if (Date.now() > deadline) throw new Error(`service did not start in 60 s:\n${this.output}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
