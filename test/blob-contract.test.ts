@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import type { BlobStore } from '../src/blobs/blobs.js';
-import { S3BlobStore } from '../src/blobs/s3.js';
+import type { S3BlobStore } from '../src/blobs/s3.js';
 import { S3_TEST_CREDENTIALS, TEST_S3_ENDPOINT, fsBlobsUnderTest, s3BlobsUnderTest } from './helpers/backends.js';
 
 async function s3WithFreshBucket(): Promise<S3BlobStore> {

@@ -1,0 +1,103 @@
+/**
+ * Scale-out benchmark. 1) Job throughput with 1, 2 and 4 worker processes (WORKER_CONCURRENCY=1 each) behind
+ * one API process, on PostgreSQL with a shared blob directory, 512x512 one-face images; baseline: sharp's
+ * decode+encode of the same image in one process. 2) The queue's own cost per job (insert, claim, finish of
+ * an empty job) on SQLite and PostgreSQL; baseline: one INSERT and one DELETE of a row in the same database.
+ * PostgreSQL comes from TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import sharp from 'sharp';
+import { newArtwork } from '../src/artworks/new-artwork.js';
+import { ApiClient } from '../test/helpers/api.js';
+import { freshPostgresSchema, postgresUnderTest, sqliteUnderTest, type StoreUnderTest } from '../test/helpers/backends.js';
+import { LoopbackServer } from '../test/helpers/loopback.js';
+import { fixture } from '../test/helpers/paths.js';
+import { ADMIN_KEY, ServiceProcess, tempDataDir } from '../test/helpers/service.js';
+
+process.env.TEST_DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
+const JOBS = Number(process.env.BENCH_JOBS ?? 40);
+const QUEUE_JOBS = Number(process.env.BENCH_QUEUE_JOBS ?? 1000);
+
+async function throughput(workers: number, imageUrl: string): Promise<number> {
+  const dataDir = tempDataDir('scale-bench');
+  const env = { DATABASE_URL: await freshPostgresSchema(), WORKER_CONCURRENCY: '1' };
+  const processes = [new ServiceProcess(dataDir, env, ['serve', '--no-worker'])];
+  for (let i = 0; i < workers; i++) processes.push(new ServiceProcess(dataDir, env, ['worker']));
+  try {
+    for (const p of processes) await p.start();
+    const api = new ApiClient((processes[0] as ServiceProcess).url, ADMIN_KEY);
+    const started = performance.now();
+    for (let i = 0; i < JOBS; i++) await api.create({ imageUrl });
+    for (;;) {
+      const list = (await api.request('GET', `/v2/artworks?limit=${JOBS}`)).body as Array<{ status: string }>;
+      if (list.every((a) => a.status === 'succeeded' || a.status === 'failed')) {
+        if (list.some((a) => a.status === 'failed')) throw new Error('a job failed');
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return JOBS / ((performance.now() - started) / 1000);
+  } finally {
+    await Promise.all(processes.map((p) => p.stop()));
+  }
+}
+
+async function queueCostMs(open: () => Promise<StoreUnderTest>): Promise<{ perJob: number; baseline: number }> {
+  const backend = await open();
+  const org = await backend.store.createOrganization('bench', 'whsec_x');
+  const params = { imageUrl: 'https://example.com/a.png', model: 'tengrai-20231128-m-d.safetensors' as const, denoising: 3, outputFormat: 'png' as const };
+  let started = performance.now();
+  for (let i = 0; i < QUEUE_JOBS; i++) {
+    await backend.store.insertArtwork(newArtwork(org.id, params, new Date(), 8));
+    const job = await backend.queue.claim(Date.now(), 10_000);
+    if (!job) throw new Error('no job');
+    await backend.queue.finish(job, { status: 'succeeded', results: [], faces: [], duration: 0 }, new Date());
+  }
+  const perJob = (performance.now() - started) / QUEUE_JOBS;
+  started = performance.now();
+  for (let i = 0; i < QUEUE_JOBS; i++) {
+    await backend.store.getOrInitSetting(`bench-${i}`, 'x');
+  }
+  const baseline = (performance.now() - started) / QUEUE_JOBS;
+  await backend.close();
+  return { perJob, baseline };
+}
+
+async function main(): Promise<void> {
+  const images = new LoopbackServer();
+  await images.start();
+  const bytes = fs.readFileSync(fixture('faces/astronaut.png'));
+  sharp.concurrency(1);
+  const times: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const t = performance.now();
+    const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
+    await sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }).webp({ quality: 92 }).toBuffer();
+    if (i > 0) times.push(performance.now() - t);
+  }
+  const sharpPerSecond = 1000 / (times.sort((a, b) => a - b)[2] as number);
+  const rows: string[] = [];
+  try {
+    for (const workers of [1, 2, 4]) {
+      const rate = await throughput(workers, `${images.url}/fixtures/faces/astronaut.png`);
+      rows.push(`| ${workers} | ${rate.toFixed(2)} | ${sharpPerSecond.toFixed(1)} | ${(rate / sharpPerSecond).toFixed(3)} |`);
+    }
+  } finally {
+    await images.stop();
+  }
+  const sqlite = await queueCostMs(sqliteUnderTest);
+  const postgres = await queueCostMs(postgresUnderTest);
+  process.stdout.write(
+    `\nJob throughput, ${JOBS} jobs of 512x512 with one face, one API process, worker processes with WORKER_CONCURRENCY=1, ` +
+      `PostgreSQL, ${os.availableParallelism()} cores\n\n` +
+      '| worker processes | jobs/s | sharp decode+encode/s (1 thread) | ratio |\n|---|---|---|---|\n' +
+      `${rows.join('\n')}\n\n` +
+      `Queue overhead per empty job (insert artwork+job, claim, finish), ${QUEUE_JOBS} jobs, one connection\n\n` +
+      '| store | ms per job | baseline: one upsert+select ms | ratio |\n|---|---|---|---|\n' +
+      `| SQLite (WAL, synchronous=FULL) | ${sqlite.perJob.toFixed(3)} | ${sqlite.baseline.toFixed(3)} | ${(sqlite.perJob / sqlite.baseline).toFixed(1)}x |\n` +
+      `| PostgreSQL 15 | ${postgres.perJob.toFixed(3)} | ${postgres.baseline.toFixed(3)} | ${(postgres.perJob / postgres.baseline).toFixed(1)}x |\n`,
+  );
+}
+
+await main();
