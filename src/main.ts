@@ -10,6 +10,7 @@ import { RefinePool } from './jobs/pool.js';
 import { startRetentionSweeper } from './jobs/retention-sweeper.js';
 import { JobRunner } from './jobs/runner.js';
 import { createLogger } from './logger.js';
+import { Metrics } from './metrics.js';
 import { addressPolicy, createOutboundAgent } from './net/guarded-agent.js';
 import type { Store } from './store/store.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
@@ -52,6 +53,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   const signingSecret = await store.getOrInitSetting('result-url-secret', randomBytes(32).toString('base64url'));
   const signer = new ResultUrlSigner(config.publicUrl, signingSecret);
   const links = blobBackend.links(signer);
+  const metrics = new Metrics(() => queue.depth());
   const policy = addressPolicy(config.allowPrivateNetworks);
   const agent = createOutboundAgent(policy, Math.min(10_000, config.fetchTimeoutMs));
   // Webhooks and retention run in every process: each claims its work from the store, so any number agree.
@@ -63,6 +65,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     timeoutMs: config.webhookTimeoutMs,
     retryDelaysMs: config.webhookRetryDelaysMs,
     allowHttp: config.allowPrivateNetworks,
+    metrics,
   });
   dispatcher.start();
   const stopSweeper = startRetentionSweeper(store, blobs, config.retentionSweepSeconds * 1000, logger);
@@ -93,6 +96,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
           signal,
         }),
       onFinal: () => dispatcher.notify(),
+      metrics,
     });
     runner.start();
   }
@@ -108,8 +112,11 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         signer,
         links,
         retentionDays: config.retentionDays,
+        publicUrl: config.publicUrl,
         webhookSecretGraceMs: config.webhookSecretGraceHours * 3_600_000,
         allowPrivateNetworks: config.allowPrivateNetworks,
+        metrics,
+        limits: { ratePerMinute: config.rateLimitPerMinute, maxUnfinished: config.maxUnfinishedArtworks },
         onArtworkCreated: () => runner?.notify(),
       },
       logger,

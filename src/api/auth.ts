@@ -1,13 +1,21 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hashApiKeySecret, scopeAllows } from '../auth/api-keys.js';
 import { errors } from '../errors.js';
-import type { ApiKey, Scope, Store } from '../store/store.js';
+import type { ApiKey, Scope } from '../store/store.js';
+import type { ApiDeps } from './deps.js';
+import { enforceRateLimit } from './rate-limit.js';
 
 /**
- * The calling key, or a 401/403. 401: no credentials, not a Bearer token, unknown or revoked key.
- * 403: a valid key whose scope is below what the route needs.
+ * The calling key, or a 401/403/429. 401: no credentials, not a Bearer token, unknown or revoked key.
+ * 403: a valid key whose scope is below what the route needs. 429: the key is over its rate limit.
  */
-export async function authenticate(store: Store, request: FastifyRequest, need: Scope): Promise<ApiKey> {
+export async function authenticate(
+  deps: ApiDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  need: Scope,
+): Promise<ApiKey> {
+  const { store } = deps;
   const header = request.headers.authorization;
   if (!header) throw errors.unauthorized('Missing Authorization header; expected "Authorization: Bearer <api key>"');
   const match = /^Bearer +(\S+) *$/i.exec(header);
@@ -18,5 +26,6 @@ export async function authenticate(store: Store, request: FastifyRequest, need: 
     throw errors.forbidden(`This API key has scope ${key.scope}; this route needs ${need} or higher`);
   }
   request.log = request.log.child({ orgId: key.orgId, keyId: key.id });
+  await enforceRateLimit(deps, key, reply);
   return key;
 }

@@ -1,6 +1,7 @@
 import type { ResultLinks, ResultUrlSigner } from '../artworks/result-urls.js';
 import type { BlobStore } from '../blobs/blobs.js';
 import type { JobQueue } from '../jobs/queue.js';
+import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 
 /** What the API needs from the rest of the service; main.ts supplies the concrete parts. */
@@ -13,10 +14,15 @@ export interface ApiDeps {
   /** Makes the URLs put in `results` (the signer's, or presigned object-storage URLs). */
   links: ResultLinks;
   retentionDays: number;
+  /** Where clients reach this API (the OpenAPI document's server). */
+  publicUrl: string;
   /** After a rotation, how long deliveries are signed with the previous webhook secret as well. */
   webhookSecretGraceMs: number;
   /** Lets webhook URLs be plain http (and private addresses be reached); otherwise webhooks must be https. */
   allowPrivateNetworks: boolean;
+  /** Server-wide defaults; an organization may have its own. */
+  limits: { ratePerMinute: number; maxUnfinished: number };
+  metrics: Metrics;
   /** Called after an artwork is stored, so an in-process worker can start at once. */
   onArtworkCreated?: () => void;
 }

@@ -29,6 +29,10 @@ const FIELD_RULES: Record<string, string> = {
   name: 'name must be a string of 1 to 100 characters',
   scope: `scope must be one of the following values: ${SCOPES.join(', ')}`,
   offset: 'offset must be an integer of at least 0',
+  add: 'give either add (an integer from 1 to 1000000000 credits to add) or unlimited: true',
+  unlimited: 'give either add (an integer from 1 to 1000000000 credits to add) or unlimited: true',
+  rateLimitPerMinute: 'rateLimitPerMinute must be an integer from 1 to 1000000, or null for the server default',
+  maxUnfinishedArtworks: 'maxUnfinishedArtworks must be an integer from 1 to 1000000, or null for the server default',
   limit: 'limit must be an integer between 1 and 500',
 };
 
@@ -39,6 +43,18 @@ export const createArtworkBody = z.strictObject({
   webhook: optional(z.string().refine(isHttpUrl)),
   seed: optional(z.number().int().min(1).max(2147483647)),
   outputFormat: optional(z.enum(OUTPUT_FORMATS)).transform((v) => v ?? 'auto'),
+});
+
+export const creditsBody = z
+  .strictObject({
+    add: z.number().int().min(1).max(1_000_000_000).optional(),
+    unlimited: z.literal(true).optional(),
+  })
+  .refine((v) => (v.add === undefined) !== (v.unlimited === undefined), { path: ['add'] });
+
+export const limitsBody = z.strictObject({
+  rateLimitPerMinute: z.number().int().min(1).max(1_000_000).nullable(),
+  maxUnfinishedArtworks: z.number().int().min(1).max(1_000_000).nullable(),
 });
 
 export const createApiKeyBody = z.strictObject({

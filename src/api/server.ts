@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { ApiDeps } from './deps.js';
+import { openApiDocument } from './openapi.js';
 import { installErrorHandling } from './error-handler.js';
 import { artworkRoutes } from './routes/artworks.js';
 import { metaRoutes } from './routes/meta.js';
@@ -24,7 +27,8 @@ export function buildApi(deps: ApiDeps, logger: Logger): FastifyInstance {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
-    reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    // the documentation page needs its own scripts and styles; everything else is data
+    if (!request.url.startsWith('/docs')) reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
   });
   // An empty body with Content-Type: application/json (common on POST .../cancel) is no body, not an error;
   // anything else goes through Fastify's parser, which rejects __proto__ and constructor keys.
@@ -34,7 +38,16 @@ export function buildApi(deps: ApiDeps, logger: Logger): FastifyInstance {
     if (text.trim() === '') return done(null, undefined);
     void parseJson(request, text, done);
   });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    deps.metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    deps.metrics.httpDuration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+  });
   installErrorHandling(app, BODY_LIMIT_BYTES);
+  const document = openApiDocument(deps.publicUrl);
+  app.get('/openapi.json', async () => document);
+  void app.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
+  void app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
   metaRoutes(app, deps);
   artworkRoutes(app, deps);
   resultRoutes(app, deps);

@@ -7,7 +7,11 @@ import type { Store } from '../store/store.js';
  * Deletes artworks whose retention has ended, images first: a crash between the two leaves a row that the
  * next sweep deletes again, never an image without its row.
  */
+/** Idempotency keys are kept at least this long (Stripe keeps them 24 hours). */
+const IDEMPOTENCY_KEY_MS = 24 * 3_600_000;
+
 export async function sweepExpiredArtworks(store: Store, blobs: BlobStore, now: Date): Promise<number> {
+  await store.deleteIdempotencyKeysBefore(now.getTime() - IDEMPOTENCY_KEY_MS);
   let deleted = 0;
   for (;;) {
     const ids = await store.listExpiredArtworks(now, 100);

@@ -3,6 +3,7 @@ import { artworkBlobPrefix, type Artwork } from '../artworks/artwork.js';
 import { isFinal } from '../artworks/status.js';
 import type { BlobStore } from '../blobs/blobs.js';
 import { JobError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
 import type { JobOutcome, Store } from '../store/store.js';
 import { Backoff } from './backoff.js';
 import { JobCanceledError, type RefinePool } from './pool.js';
@@ -18,6 +19,7 @@ export interface RunnerOptions {
   concurrency: number;
   leaseMs: number;
   pollMs?: number;
+  metrics?: Metrics;
   /** Told when an artwork reaches a final status (to wake the webhook dispatcher). */
   onFinal?: (artworkId: string) => void;
 }
@@ -119,6 +121,7 @@ export class JobRunner {
       if (abort.signal.aborted) return;
       const finished = await queue.finish(job, outcome, new Date());
       log.info({ status: outcome.status, finished, duration: outcome.duration }, 'job finished');
+      if (finished) this.options.metrics?.jobs.inc({ status: outcome.status });
       if (finished) this.options.onFinal?.(job.artworkId);
     } catch (error) {
       if (error instanceof JobCanceledError || abort.signal.aborted) {
@@ -140,12 +143,23 @@ export class JobRunner {
   private async process(artwork: Artwork, signal: AbortSignal, started: number): Promise<JobOutcome> {
     const { blobs, pool } = this.options;
     const seconds = (): number => (performance.now() - started) / 1000;
+    const stage = this.options.metrics?.jobStage;
     try {
+      let mark = performance.now();
       const input = await this.loadInput(artwork, signal);
+      stage?.observe({ stage: 'fetch' }, (performance.now() - mark) / 1000);
       const { model, denoising, seed, outputFormat } = artwork.parameters;
       const result = await pool.run(input, { model, denoising, seed, outputFormat }, signal);
+      const { decodeMs, detectMs, refineMs, encodeMs } = result.timings;
+      stage?.observe({ stage: 'decode' }, decodeMs / 1000);
+      stage?.observe({ stage: 'detect' }, detectMs / 1000);
+      stage?.observe({ stage: 'refine' }, refineMs / 1000);
+      stage?.observe({ stage: 'encode' }, encodeMs / 1000);
+      this.options.metrics?.facesPerJob.observe(result.faces.length);
+      mark = performance.now();
       const key = `${artworkBlobPrefix(artwork.id)}result-0.${result.extension}`;
       await backend(blobs.put(key, Buffer.from(result.body), result.contentType));
+      stage?.observe({ stage: 'store' }, (performance.now() - mark) / 1000);
       return {
         status: 'succeeded',
         results: [{ key, contentType: result.contentType }],

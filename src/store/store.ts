@@ -10,8 +10,31 @@ export interface Organization {
   /** The secret before the last rotation; deliveries are signed with it too until `previousWebhookSecretUntil`. */
   previousWebhookSecret: string | null;
   previousWebhookSecretUntil: string | null;
+  /** Artworks it may still create; null = unlimited. */
+  credits: number | null;
+  /** Its own limits; null = the server's defaults. */
+  rateLimitPerMinute: number | null;
+  maxUnfinished: number | null;
   createdAt: string;
 }
+
+export type InsertResult = 'inserted' | 'no-credits' | 'too-many-unfinished';
+
+export interface RateDecision {
+  allowed: boolean;
+  /** Whole requests left in the bucket after this one. */
+  remaining: number;
+  /** Seconds until a request is allowed again (0 when allowed). */
+  retryAfter: number;
+  /** Seconds until the bucket is full again. */
+  reset: number;
+}
+
+export type IdempotencyBegin =
+  | { state: 'new' }
+  | { state: 'in-flight' }
+  | { state: 'mismatch' }
+  | { state: 'done'; statusCode: number; body: string };
 
 export interface ApiKey {
   id: string;
@@ -68,8 +91,23 @@ export interface Store {
   createApiKey(key: NewApiKey): Promise<ApiKey>;
   findApiKeyBySecretHash(secretHash: string): Promise<ApiKey | null>;
 
-  /** Inserts the artwork and its job in one transaction. */
-  insertArtwork(artwork: Artwork): Promise<void>;
+  /**
+   * Inserts the artwork and its job in one transaction, spending one credit, unless the organization has no
+   * credits left or already has `maxUnfinished` artworks starting or processing.
+   */
+  insertArtwork(artwork: Artwork, maxUnfinished?: number): Promise<InsertResult>;
+  /** Adds credits (`amount`), or makes them unlimited (`null`). */
+  setCredits(orgId: string, change: { add: number } | { unlimited: true }): Promise<void>;
+  setLimits(orgId: string, limits: { rateLimitPerMinute: number | null; maxUnfinished: number | null }): Promise<void>;
+
+  /** Token bucket per API key: `perMinute` requests a minute, bursts up to `perMinute`. */
+  takeRateToken(keyId: string, perMinute: number, now: number): Promise<RateDecision>;
+
+  /** Stripe-style idempotency: records the key with the request's hash, or tells what the first request did. */
+  beginIdempotent(orgId: string, key: string, requestHash: string, now: number): Promise<IdempotencyBegin>;
+  finishIdempotent(orgId: string, key: string, statusCode: number, body: string): Promise<void>;
+  abandonIdempotent(orgId: string, key: string): Promise<void>;
+  deleteIdempotencyKeysBefore(time: number): Promise<void>;
   getArtwork(orgId: string, id: string): Promise<Artwork | null>;
   getArtworkById(id: string): Promise<Artwork | null>;
   listArtworks(orgId: string, offset: number, limit: number): Promise<Artwork[]>;

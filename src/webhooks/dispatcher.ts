@@ -3,6 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import { request, type Dispatcher } from 'undici';
 import { presentArtwork } from '../artworks/present.js';
 import { Backoff } from '../jobs/backoff.js';
+import type { Metrics } from '../metrics.js';
 import type { ResultLinks } from '../artworks/result-urls.js';
 import type { Organization, Store, WebhookDelivery } from '../store/store.js';
 
@@ -17,6 +18,7 @@ export interface DispatcherOptions {
   /** Plain http webhooks are refused unless this is set (private deployments, tests). */
   allowHttp: boolean;
   pollMs?: number;
+  metrics?: Metrics;
 }
 
 /**
@@ -120,6 +122,7 @@ export class WebhookDispatcher {
       { deliveryId: delivery.id, attemptedAt: attemptedAt.toISOString(), statusCode, error, durationMs },
       next,
     );
+    this.options.metrics?.webhookAttempts.inc({ outcome: next.status === 'pending' ? 'retry' : next.status });
     logger.info(
       { artworkId: artwork.id, deliveryId: delivery.id, statusCode, error, outcome: next.status },
       'webhook attempt',

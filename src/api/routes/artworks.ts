@@ -1,4 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { Artwork } from '../../artworks/artwork.js';
+import { isFinal } from '../../artworks/status.js';
+import type { Store } from '../../store/store.js';
 import { newArtwork } from '../../artworks/new-artwork.js';
 import { presentArtwork } from '../../artworks/present.js';
 import { errors } from '../../errors.js';
@@ -8,38 +12,99 @@ import { createArtworkBody, listArtworksQuery, parseOrThrow, toParameters } from
 
 const notFound = (id: string) => errors.notFound(`Artwork ${id} not found`);
 
+function readIdempotencyKey(header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value || value.length > 255 || !/^[\x21-\x7e]+$/.test(value)) {
+    throw errors.badRequest('Idempotency-Key must be 1 to 255 printable ASCII characters without spaces');
+  }
+  return value;
+}
+
+/** `Prefer: wait=N` (RFC 7240), N from 1 to 60; other preferences are ignored, as the RFC asks. */
+function readPreferWait(header: string): number | undefined {
+  const match = header ? /(?:^|[,;\s])wait=(\d+)/i.exec(header) : null;
+  if (!match) return undefined;
+  const seconds = Number(match[1]);
+  if (seconds < 1 || seconds > 60) throw errors.badRequest(`Prefer: wait must be from 1 to 60 seconds (received ${seconds})`);
+  return seconds;
+}
+
+function hashBody(body: unknown): string {
+  return createHash('sha256').update(JSON.stringify(body ?? null)).digest('hex');
+}
+
+/** Polls the store (not this process's worker: the job may run on another machine) until final or timeout. */
+async function waitUntilFinal(store: Store, artwork: Artwork, seconds: number): Promise<Artwork> {
+  const deadline = Date.now() + seconds * 1000;
+  let current = artwork;
+  while (!isFinal(current.status) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(100, Math.max(1, deadline - Date.now()))));
+    current = (await store.getArtworkById(artwork.id)) ?? current;
+  }
+  return current;
+}
+
 export function artworkRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { store, links } = deps;
 
   app.post('/v2/artworks/face-refiner', async (request, reply) => {
-    const key = await authenticate(store, request, 'generator');
-    const input = parseOrThrow(createArtworkBody, request.body);
-    if (input.webhook?.startsWith('http:') && !deps.allowPrivateNetworks) {
-      throw errors.validation([`webhook must be an https URL (received ${JSON.stringify(input.webhook)})`]);
+    const key = await authenticate(deps, request, reply, 'generator');
+    const idempotencyKey = readIdempotencyKey(request.headers['idempotency-key']);
+    const waitSeconds = readPreferWait([request.headers.prefer].flat().join(','));
+    if (idempotencyKey) {
+      const begun = await store.beginIdempotent(key.orgId, idempotencyKey, hashBody(request.body), Date.now());
+      if (begun.state === 'mismatch') {
+        throw errors.idempotencyMismatch(idempotencyKey);
+      }
+      if (begun.state === 'in-flight') throw errors.conflict(`A request with Idempotency-Key ${idempotencyKey} is still in progress`);
+      if (begun.state === 'done') {
+        return reply.status(begun.statusCode).header('idempotent-replayed', 'true').type('application/json').send(begun.body);
+      }
     }
-    const artwork = newArtwork(key.orgId, toParameters(input), new Date(), deps.retentionDays);
-    await store.insertArtwork(artwork);
-    request.log.info({ artworkId: artwork.id }, 'artwork created');
-    deps.onArtworkCreated?.();
-    return reply.status(202).header('location', `/v2/artworks/${artwork.id}`).send(await presentArtwork(artwork, links));
+    try {
+      const input = parseOrThrow(createArtworkBody, request.body);
+      if (input.webhook?.startsWith('http:') && !deps.allowPrivateNetworks) {
+        throw errors.validation([`webhook must be an https URL (received ${JSON.stringify(input.webhook)})`]);
+      }
+      const org = await store.getOrganization(key.orgId);
+      const maxUnfinished = org?.maxUnfinished ?? deps.limits.maxUnfinished;
+      let artwork = newArtwork(key.orgId, toParameters(input), new Date(), deps.retentionDays);
+      const inserted = await store.insertArtwork(artwork, maxUnfinished);
+      if (inserted === 'no-credits') throw errors.noCredits(key.orgId);
+      if (inserted === 'too-many-unfinished') throw errors.tooManyUnfinished(maxUnfinished);
+      request.log.info({ artworkId: artwork.id }, 'artwork created');
+      deps.onArtworkCreated?.();
+      if (waitSeconds) {
+        artwork = await waitUntilFinal(store, artwork, waitSeconds);
+        reply.header('preference-applied', `wait=${waitSeconds}`);
+      }
+      const body = JSON.stringify(await presentArtwork(artwork, links));
+      if (idempotencyKey) await store.finishIdempotent(key.orgId, idempotencyKey, 202, body);
+      return reply.status(202).header('location', `/v2/artworks/${artwork.id}`).type('application/json').send(body);
+    } catch (error) {
+      // Like Stripe: a request that was refused (validation, credits, limits) leaves no result to replay.
+      if (idempotencyKey) await store.abandonIdempotent(key.orgId, idempotencyKey);
+      throw error;
+    }
   });
 
-  app.get('/v2/artworks', async (request) => {
-    const key = await authenticate(store, request, 'generator');
+  app.get('/v2/artworks', async (request, reply) => {
+    const key = await authenticate(deps, request, reply, 'generator');
     const query = parseOrThrow(listArtworksQuery, request.query, 'query string');
     const artworks = await store.listArtworks(key.orgId, query.offset, query.limit);
     return Promise.all(artworks.map((artwork) => presentArtwork(artwork, links)));
   });
 
-  app.get<{ Params: { id: string } }>('/v2/artworks/:id', async (request) => {
-    const key = await authenticate(store, request, 'generator');
+  app.get<{ Params: { id: string } }>('/v2/artworks/:id', async (request, reply) => {
+    const key = await authenticate(deps, request, reply, 'generator');
     const artwork = await store.getArtwork(key.orgId, request.params.id);
     if (!artwork) throw notFound(request.params.id);
     return presentArtwork(artwork, links);
   });
 
-  app.post<{ Params: { id: string } }>('/v2/artworks/:id/cancel', async (request) => {
-    const key = await authenticate(store, request, 'generator');
+  app.post<{ Params: { id: string } }>('/v2/artworks/:id/cancel', async (request, reply) => {
+    const key = await authenticate(deps, request, reply, 'generator');
     const { id } = request.params;
     const outcome = await store.cancelArtwork(key.orgId, id, new Date());
     if (outcome === 'not-found') throw notFound(id);
@@ -52,8 +117,8 @@ export function artworkRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return presentArtwork(artwork, links);
   });
 
-  app.get<{ Params: { id: string } }>('/v2/artworks/:id/webhook-deliveries', async (request) => {
-    const key = await authenticate(store, request, 'generator');
+  app.get<{ Params: { id: string } }>('/v2/artworks/:id/webhook-deliveries', async (request, reply) => {
+    const key = await authenticate(deps, request, reply, 'generator');
     const artwork = await store.getArtwork(key.orgId, request.params.id);
     if (!artwork) throw notFound(request.params.id);
     return store.listDeliveryAttempts(artwork.id);

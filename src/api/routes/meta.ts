@@ -11,7 +11,12 @@ export const ROUTES = [
   ['GET', '/v2/artworks/:id/webhook-deliveries', "the artwork's webhook delivery attempts"],
   ['POST', '/v2/organizations/:orgId/api-keys', 'create an API key (admin)'],
   ['POST', '/v2/organizations/:orgId/webhook-secret', 'rotate the webhook signing secret (admin)'],
+  ['POST', '/v2/organizations/:orgId/credits', 'add credits, or make them unlimited (admin)'],
+  ['POST', '/v2/organizations/:orgId/limits', "set the organization's rate limit and unfinished-artwork cap (admin)"],
   ['GET', '/v2/me', 'the calling key'],
+  ['GET', '/metrics', 'Prometheus metrics of this process'],
+  ['GET', '/openapi.json', 'the OpenAPI 3.1 document'],
+  ['GET', '/docs', 'interactive API documentation'],
   ['GET', '/healthz', 'liveness'],
   ['GET', '/readyz', 'readiness: store and queue reachable'],
 ] as const;
@@ -21,6 +26,11 @@ export function metaRoutes(app: FastifyInstance, deps: ApiDeps): void {
     name: 'face-refiner',
     routes: ROUTES.map(([method, path, description]) => ({ method, path, description })),
   }));
+
+  app.get('/metrics', async (_request, reply) => {
+    reply.type(deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
+  });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 

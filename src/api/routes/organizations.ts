@@ -4,13 +4,13 @@ import { errors } from '../../errors.js';
 import { newWebhookSecret } from '../../webhooks/secret.js';
 import { authenticate } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
-import { createApiKeyBody, parseOrThrow } from '../schemas.js';
+import { createApiKeyBody, creditsBody, limitsBody, parseOrThrow } from '../schemas.js';
 
 export function organizationRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { store } = deps;
 
-  app.get('/v2/me', async (request) => {
-    const key = await authenticate(store, request, 'generator');
+  app.get('/v2/me', async (request, reply) => {
+    const key = await authenticate(deps, request, reply, 'generator');
     const org = await store.getOrganization(key.orgId);
     return {
       organizationId: key.orgId,
@@ -18,12 +18,15 @@ export function organizationRoutes(app: FastifyInstance, deps: ApiDeps): void {
       keyId: key.id,
       name: key.name,
       scope: key.scope,
+      credits: org?.credits ?? null,
+      rateLimitPerMinute: org?.rateLimitPerMinute ?? deps.limits.ratePerMinute,
+      maxUnfinishedArtworks: org?.maxUnfinished ?? deps.limits.maxUnfinished,
     };
   });
 
   // Another organization's id is a 404, like its artworks: a key learns nothing about other organizations.
   app.post<{ Params: { orgId: string } }>('/v2/organizations/:orgId/api-keys', async (request, reply) => {
-    const key = await authenticate(store, request, 'admin');
+    const key = await authenticate(deps, request, reply, 'admin');
     if (request.params.orgId !== key.orgId) throw errors.notFound(`Organization ${request.params.orgId} not found`);
     const input = parseOrThrow(createApiKeyBody, request.body);
     const created = await issueApiKey(store, { orgId: key.orgId, name: input.name, scope: input.scope });
@@ -38,8 +41,25 @@ export function organizationRoutes(app: FastifyInstance, deps: ApiDeps): void {
     });
   });
 
-  app.post<{ Params: { orgId: string } }>('/v2/organizations/:orgId/webhook-secret', async (request) => {
-    const key = await authenticate(store, request, 'admin');
+  app.post<{ Params: { orgId: string } }>('/v2/organizations/:orgId/credits', async (request, reply) => {
+    const key = await authenticate(deps, request, reply, 'admin');
+    if (request.params.orgId !== key.orgId) throw errors.notFound(`Organization ${request.params.orgId} not found`);
+    const input = parseOrThrow(creditsBody, request.body);
+    await store.setCredits(key.orgId, input.unlimited ? { unlimited: true } : { add: input.add ?? 0 });
+    request.log.info({ change: input }, 'credits changed');
+    return { organizationId: key.orgId, credits: (await store.getOrganization(key.orgId))?.credits ?? null };
+  });
+
+  app.post<{ Params: { orgId: string } }>('/v2/organizations/:orgId/limits', async (request, reply) => {
+    const key = await authenticate(deps, request, reply, 'admin');
+    if (request.params.orgId !== key.orgId) throw errors.notFound(`Organization ${request.params.orgId} not found`);
+    const input = parseOrThrow(limitsBody, request.body);
+    await store.setLimits(key.orgId, { rateLimitPerMinute: input.rateLimitPerMinute, maxUnfinished: input.maxUnfinishedArtworks });
+    return { organizationId: key.orgId, ...input };
+  });
+
+  app.post<{ Params: { orgId: string } }>('/v2/organizations/:orgId/webhook-secret', async (request, reply) => {
+    const key = await authenticate(deps, request, reply, 'admin');
     if (request.params.orgId !== key.orgId) throw errors.notFound(`Organization ${request.params.orgId} not found`);
     const secret = newWebhookSecret();
     const previousValidUntil = new Date(Date.now() + deps.webhookSecretGraceMs);

@@ -27,7 +27,7 @@ export function resultRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (!valid) throw errors.forbidden('The result URL signature is invalid or has expired');
       artwork = await deps.store.getArtworkById(id);
     } else {
-      const key = await authenticate(deps.store, request, 'generator');
+      const key = await authenticate(deps, request, reply, 'generator');
       artwork = await deps.store.getArtwork(key.orgId, id);
     }
     const result = artwork?.status === 'succeeded' ? artwork.results[index] : undefined;

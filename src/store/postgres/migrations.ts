@@ -75,4 +75,29 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; name: string;
       );
     `,
   },
+  {
+    version: 2,
+    name: 'limits-credits-idempotency',
+    sql: `
+      ALTER TABLE organizations ADD COLUMN credits bigint;
+      ALTER TABLE organizations ADD COLUMN rate_limit_per_minute integer;
+      ALTER TABLE organizations ADD COLUMN max_unfinished integer;
+      CREATE TABLE rate_buckets (
+        key_id uuid PRIMARY KEY,
+        tokens double precision NOT NULL,
+        updated_at bigint NOT NULL
+      );
+      CREATE TABLE idempotency_keys (
+        org_id uuid NOT NULL,
+        key text NOT NULL,
+        request_hash text NOT NULL,
+        state text NOT NULL CHECK (state IN ('in-flight', 'done')),
+        status_code integer,
+        body text,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (org_id, key)
+      );
+      CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+    `,
+  },
 ];

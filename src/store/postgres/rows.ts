@@ -43,6 +43,9 @@ export interface OrganizationRow {
   webhook_secret: string;
   previous_webhook_secret: string | null;
   previous_webhook_secret_until: Date | null;
+  credits: number | null;
+  rate_limit_per_minute: number | null;
+  max_unfinished: number | null;
   created_at: Date;
 }
 
@@ -53,6 +56,9 @@ export function organizationFromRow(row: OrganizationRow): Organization {
     webhookSecret: row.webhook_secret,
     previousWebhookSecret: row.previous_webhook_secret,
     previousWebhookSecretUntil: iso(row.previous_webhook_secret_until),
+    credits: row.credits,
+    rateLimitPerMinute: row.rate_limit_per_minute,
+    maxUnfinished: row.max_unfinished,
     createdAt: row.created_at.toISOString(),
   };
 }

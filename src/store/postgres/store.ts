@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Artwork } from '../../artworks/artwork.js';
 import { statusesLeadingTo } from '../../artworks/status.js';
+import { takeToken } from '../rate-bucket.js';
 import type {
   ApiKey,
   CancelResult,
+  IdempotencyBegin,
+  InsertResult,
   NewApiKey,
   Organization,
+  RateDecision,
   Store,
   WebhookAttempt,
   WebhookDelivery,
@@ -74,8 +78,25 @@ export class PostgresStore implements Store {
     return rows[0] ? apiKeyFromRow(rows[0]) : null;
   }
 
-  async insertArtwork(artwork: Artwork): Promise<void> {
-    await transaction(this.pool, async (client) => {
+  async insertArtwork(artwork: Artwork, maxUnfinished?: number): Promise<InsertResult> {
+    return transaction(this.pool, async (client): Promise<InsertResult> => {
+      // The organization row lock serializes one organization's creations, so the count and the credit agree.
+      const { rows } = await client.query<{ credits: number | null }>(
+        'SELECT credits FROM organizations WHERE id = $1 FOR UPDATE',
+        [artwork.orgId],
+      );
+      const credits = rows[0]?.credits ?? null;
+      if (maxUnfinished !== undefined) {
+        const unfinished = await client.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM artworks WHERE org_id = $1 AND status IN ('starting', 'processing')`,
+          [artwork.orgId],
+        );
+        if ((unfinished.rows[0]?.n ?? 0) >= maxUnfinished) return 'too-many-unfinished';
+      }
+      if (credits !== null) {
+        if (credits <= 0) return 'no-credits';
+        await client.query('UPDATE organizations SET credits = credits - 1 WHERE id = $1', [artwork.orgId]);
+      }
       await client.query(
         `INSERT INTO artworks (id, org_id, status, parameters, created_at, updated_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)`,
@@ -93,7 +114,76 @@ export class PostgresStore implements Store {
         artwork.id,
         Date.parse(artwork.createdAt),
       ]);
+      return 'inserted';
     });
+  }
+
+  async setCredits(orgId: string, change: { add: number } | { unlimited: true }): Promise<void> {
+    if ('unlimited' in change) await this.pool.query('UPDATE organizations SET credits = NULL WHERE id = $1', [orgId]);
+    else {
+      await this.pool.query('UPDATE organizations SET credits = greatest(0, coalesce(credits, 0) + $1) WHERE id = $2', [
+        change.add,
+        orgId,
+      ]);
+    }
+  }
+
+  async setLimits(orgId: string, limits: { rateLimitPerMinute: number | null; maxUnfinished: number | null }): Promise<void> {
+    await this.pool.query('UPDATE organizations SET rate_limit_per_minute = $1, max_unfinished = $2 WHERE id = $3', [
+      limits.rateLimitPerMinute,
+      limits.maxUnfinished,
+      orgId,
+    ]);
+  }
+
+  async takeRateToken(keyId: string, perMinute: number, now: number): Promise<RateDecision> {
+    return transaction(this.pool, async (client) => {
+      await client.query(
+        'INSERT INTO rate_buckets (key_id, tokens, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING',
+        [keyId, perMinute, now],
+      );
+      const { rows } = await client.query<{ tokens: number; updated_at: number }>(
+        'SELECT tokens, updated_at FROM rate_buckets WHERE key_id = $1 FOR UPDATE',
+        [keyId],
+      );
+      const row = rows[0];
+      const { decision, tokens } = takeToken(row && { tokens: row.tokens, updatedAt: row.updated_at }, perMinute, now);
+      await client.query('UPDATE rate_buckets SET tokens = $1, updated_at = $2 WHERE key_id = $3', [tokens, now, keyId]);
+      return decision;
+    });
+  }
+
+  async beginIdempotent(orgId: string, key: string, requestHash: string, now: number): Promise<IdempotencyBegin> {
+    const inserted = await this.pool.query(
+      `INSERT INTO idempotency_keys (org_id, key, request_hash, state, created_at) VALUES ($1, $2, $3, 'in-flight', $4)
+       ON CONFLICT (org_id, key) DO NOTHING`,
+      [orgId, key, requestHash, now],
+    );
+    if (inserted.rowCount === 1) return { state: 'new' };
+    const { rows } = await this.pool.query<{ request_hash: string; state: string; status_code: number | null; body: string | null }>(
+      'SELECT request_hash, state, status_code, body FROM idempotency_keys WHERE org_id = $1 AND key = $2',
+      [orgId, key],
+    );
+    const row = rows[0];
+    if (!row) return { state: 'in-flight' };
+    if (row.request_hash !== requestHash) return { state: 'mismatch' };
+    if (row.state === 'in-flight') return { state: 'in-flight' };
+    return { state: 'done', statusCode: row.status_code ?? 200, body: row.body ?? '' };
+  }
+
+  async finishIdempotent(orgId: string, key: string, statusCode: number, body: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE idempotency_keys SET state = 'done', status_code = $1, body = $2 WHERE org_id = $3 AND key = $4`,
+      [statusCode, body, orgId, key],
+    );
+  }
+
+  async abandonIdempotent(orgId: string, key: string): Promise<void> {
+    await this.pool.query('DELETE FROM idempotency_keys WHERE org_id = $1 AND key = $2', [orgId, key]);
+  }
+
+  async deleteIdempotencyKeysBefore(time: number): Promise<void> {
+    await this.pool.query('DELETE FROM idempotency_keys WHERE created_at < $1', [time]);
   }
 
   async getArtwork(orgId: string, id: string): Promise<Artwork | null> {

@@ -80,4 +80,29 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
       ALTER TABLE organizations ADD COLUMN previous_webhook_secret_until TEXT;
     `,
   },
+  {
+    version: 3,
+    name: 'limits-credits-idempotency',
+    sql: `
+      ALTER TABLE organizations ADD COLUMN credits INTEGER;
+      ALTER TABLE organizations ADD COLUMN rate_limit_per_minute INTEGER;
+      ALTER TABLE organizations ADD COLUMN max_unfinished INTEGER;
+      CREATE TABLE rate_buckets (
+        key_id TEXT PRIMARY KEY,
+        tokens REAL NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE idempotency_keys (
+        org_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('in-flight', 'done')),
+        status_code INTEGER,
+        body TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (org_id, key)
+      );
+      CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+    `,
+  },
 ];

@@ -41,6 +41,9 @@ export interface OrganizationRow {
   webhook_secret: string;
   previous_webhook_secret: string | null;
   previous_webhook_secret_until: string | null;
+  credits: number | null;
+  rate_limit_per_minute: number | null;
+  max_unfinished: number | null;
   created_at: string;
 }
 
@@ -51,6 +54,9 @@ export function organizationFromRow(row: OrganizationRow): Organization {
     webhookSecret: row.webhook_secret,
     previousWebhookSecret: row.previous_webhook_secret,
     previousWebhookSecretUntil: row.previous_webhook_secret_until,
+    credits: row.credits,
+    rateLimitPerMinute: row.rate_limit_per_minute,
+    maxUnfinished: row.max_unfinished,
     createdAt: row.created_at,
   };
 }

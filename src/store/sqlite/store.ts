@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Artwork } from '../../artworks/artwork.js';
 import { statusesLeadingTo } from '../../artworks/status.js';
+import { takeToken } from '../rate-bucket.js';
 import type {
   ApiKey,
   CancelResult,
+  IdempotencyBegin,
+  InsertResult,
   NewApiKey,
   Organization,
+  RateDecision,
   Store,
   WebhookAttempt,
   WebhookDelivery,
@@ -33,6 +37,9 @@ export class SqliteStore implements Store {
       webhookSecret,
       previousWebhookSecret: null,
       previousWebhookSecretUntil: null,
+      credits: null,
+      rateLimitPerMinute: null,
+      maxUnfinished: null,
       createdAt: new Date().toISOString(),
     };
     this.db
@@ -81,8 +88,23 @@ export class SqliteStore implements Store {
     return row ? apiKeyFromRow(row) : null;
   }
 
-  async insertArtwork(artwork: Artwork): Promise<void> {
-    this.db.transaction(() => {
+  async insertArtwork(artwork: Artwork, maxUnfinished?: number): Promise<InsertResult> {
+    return this.db.transaction((): InsertResult => {
+      if (maxUnfinished !== undefined) {
+        const { n } = this.db
+          .prepare(`SELECT count(*) AS n FROM artworks WHERE org_id = ? AND status IN ('starting', 'processing')`)
+          .get(artwork.orgId) as { n: number };
+        if (n >= maxUnfinished) return 'too-many-unfinished';
+      }
+      const spent = this.db
+        .prepare('UPDATE organizations SET credits = credits - 1 WHERE id = ? AND credits IS NOT NULL AND credits > 0')
+        .run(artwork.orgId).changes;
+      if (spent === 0) {
+        const org = this.db.prepare('SELECT credits FROM organizations WHERE id = ?').get(artwork.orgId) as
+          | { credits: number | null }
+          | undefined;
+        if (org?.credits !== null) return 'no-credits';
+      }
       this.db
         .prepare(
           `INSERT INTO artworks (id, org_id, status, parameters, created_at, updated_at, duration, results, expires_at)
@@ -92,7 +114,70 @@ export class SqliteStore implements Store {
       this.db
         .prepare('INSERT INTO jobs (artwork_id, run_after) VALUES (?, ?)')
         .run(artwork.id, Date.parse(artwork.createdAt));
-    })();
+      return 'inserted';
+    }).immediate();
+  }
+
+  async setCredits(orgId: string, change: { add: number } | { unlimited: true }): Promise<void> {
+    if ('unlimited' in change) {
+      this.db.prepare('UPDATE organizations SET credits = NULL WHERE id = ?').run(orgId);
+    } else {
+      this.db.prepare('UPDATE organizations SET credits = max(0, coalesce(credits, 0) + ?) WHERE id = ?').run(change.add, orgId);
+    }
+  }
+
+  async setLimits(orgId: string, limits: { rateLimitPerMinute: number | null; maxUnfinished: number | null }): Promise<void> {
+    this.db
+      .prepare('UPDATE organizations SET rate_limit_per_minute = ?, max_unfinished = ? WHERE id = ?')
+      .run(limits.rateLimitPerMinute, limits.maxUnfinished, orgId);
+  }
+
+  async takeRateToken(keyId: string, perMinute: number, now: number): Promise<RateDecision> {
+    return this.db.transaction(() => {
+      const row = this.db.prepare('SELECT tokens, updated_at FROM rate_buckets WHERE key_id = ?').get(keyId) as
+        | { tokens: number; updated_at: number }
+        | undefined;
+      const { decision, tokens } = takeToken(row && { tokens: row.tokens, updatedAt: row.updated_at }, perMinute, now);
+      this.db
+        .prepare(
+          `INSERT INTO rate_buckets (key_id, tokens, updated_at) VALUES (?, ?, ?)
+           ON CONFLICT (key_id) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at`,
+        )
+        .run(keyId, tokens, now);
+      return decision;
+    }).immediate();
+  }
+
+  async beginIdempotent(orgId: string, key: string, requestHash: string, now: number): Promise<IdempotencyBegin> {
+    return this.db.transaction((): IdempotencyBegin => {
+      const inserted = this.db
+        .prepare(
+          `INSERT INTO idempotency_keys (org_id, key, request_hash, state, created_at) VALUES (?, ?, ?, 'in-flight', ?)
+           ON CONFLICT (org_id, key) DO NOTHING`,
+        )
+        .run(orgId, key, requestHash, now).changes;
+      if (inserted === 1) return { state: 'new' };
+      const row = this.db
+        .prepare('SELECT request_hash, state, status_code, body FROM idempotency_keys WHERE org_id = ? AND key = ?')
+        .get(orgId, key) as { request_hash: string; state: string; status_code: number | null; body: string | null };
+      if (row.request_hash !== requestHash) return { state: 'mismatch' };
+      if (row.state === 'in-flight') return { state: 'in-flight' };
+      return { state: 'done', statusCode: row.status_code ?? 200, body: row.body ?? '' };
+    }).immediate();
+  }
+
+  async finishIdempotent(orgId: string, key: string, statusCode: number, body: string): Promise<void> {
+    this.db
+      .prepare(`UPDATE idempotency_keys SET state = 'done', status_code = ?, body = ? WHERE org_id = ? AND key = ?`)
+      .run(statusCode, body, orgId, key);
+  }
+
+  async abandonIdempotent(orgId: string, key: string): Promise<void> {
+    this.db.prepare('DELETE FROM idempotency_keys WHERE org_id = ? AND key = ?').run(orgId, key);
+  }
+
+  async deleteIdempotencyKeysBefore(time: number): Promise<void> {
+    this.db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?').run(time);
   }
 
   async getArtwork(orgId: string, id: string): Promise<Artwork | null> {
