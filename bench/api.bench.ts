@@ -25,7 +25,11 @@ async function load(options: autocannon.Options): Promise<Load> {
 }
 
 async function jobsPerSecond(concurrency: number, imageUrl: string): Promise<number> {
-  const service = new ServiceProcess(tempDataDir('api-bench-jobs'), { WORKER_CONCURRENCY: String(concurrency), LOG_LEVEL: 'warn' });
+  const service = new ServiceProcess(tempDataDir('api-bench-jobs'), {
+    WORKER_CONCURRENCY: String(concurrency),
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_PER_MINUTE: '100000000',
+  });
   const api = new ApiClient(await service.start(), ADMIN_KEY);
   try {
     await api.waitForStatus(((await api.create({ imageUrl })).body as { id: string }).id, ['succeeded'], 60_000);

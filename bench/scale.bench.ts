@@ -21,7 +21,12 @@ const QUEUE_JOBS = Number(process.env.BENCH_QUEUE_JOBS ?? 1000);
 
 async function throughput(workers: number, imageUrl: string): Promise<number> {
   const dataDir = tempDataDir('scale-bench');
-  const env = { DATABASE_URL: await freshPostgresSchema(), WORKER_CONCURRENCY: '1' };
+  const env = {
+    DATABASE_URL: await freshPostgresSchema(),
+    WORKER_CONCURRENCY: '1',
+    MAX_UNFINISHED_ARTWORKS: '100000',
+    RATE_LIMIT_PER_MINUTE: '100000000',
+  };
   const processes = [new ServiceProcess(dataDir, env, ['serve', '--no-worker'])];
   for (let i = 0; i < workers; i++) processes.push(new ServiceProcess(dataDir, env, ['worker']));
   try {

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './api/server.js';
+import { uploadBlobPrefix } from './artworks/artwork.js';
 import { ResultUrlSigner } from './artworks/result-urls.js';
 import { bootstrapFirstOrganization } from './auth/bootstrap.js';
 import { openBlobs, openStore } from './backends.js';
 import type { Config } from './config.js';
+import { JobError } from './errors.js';
 import { fetchImage } from './ingest/fetch-image.js';
 import { RefinePool } from './jobs/pool.js';
 import { startRetentionSweeper } from './jobs/retention-sweeper.js';
@@ -87,14 +89,22 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       logger,
       concurrency: config.workerConcurrency,
       leaseMs: config.jobLeaseSeconds * 1000,
-      fetchInput: (url, signal) =>
-        fetchImage(url, {
+      fetchInput: async (url, signal) => {
+        // an upload of ours is read from storage, never fetched over the network
+        const uploadId = signer.uploadIdOf(url, new Date());
+        if (uploadId) {
+          const uploaded = await blobs.get(`${uploadBlobPrefix(uploadId)}image`);
+          if (!uploaded) throw new JobError('UPLOAD_NOT_FOUND', 'The uploaded image has expired or was deleted');
+          return uploaded.body;
+        }
+        return fetchImage(url, {
           dispatcher: agent,
           policy,
           maxBytes: config.maxImageBytes,
           timeoutMs: config.fetchTimeoutMs,
           signal,
-        }),
+        });
+      },
       onFinal: () => dispatcher.notify(),
       metrics,
     });
@@ -112,6 +122,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         signer,
         links,
         retentionDays: config.retentionDays,
+        maxImageBytes: config.maxImageBytes,
+        maxImagePixels: config.maxImagePixels,
         publicUrl: config.publicUrl,
         webhookSecretGraceMs: config.webhookSecretGraceHours * 3_600_000,
         allowPrivateNetworks: config.allowPrivateNetworks,

@@ -37,6 +37,9 @@ describe('scaled out: 2 API processes and 2 workers on PostgreSQL and S3', { ski
       S3_SECRET_ACCESS_KEY: S3_TEST_CREDENTIALS.secretAccessKey,
       JOB_LEASE_SECONDS: '3',
       WORKER_CONCURRENCY: '1',
+      // this test is about throughput and crashes, not about the per-organization limits
+      MAX_UNFINISHED_ARTWORKS: '1000',
+      RATE_LIMIT_PER_MINUTE: '100000',
     };
   });
   after(async () => {

@@ -14,6 +14,9 @@ export interface ApiDeps {
   /** Makes the URLs put in `results` (the signer's, or presigned object-storage URLs). */
   links: ResultLinks;
   retentionDays: number;
+  /** Limits on an uploaded image, the same as on a fetched one. */
+  maxImageBytes: number;
+  maxImagePixels: number;
   /** Where clients reach this API (the OpenAPI document's server). */
   publicUrl: string;
   /** After a rotation, how long deliveries are signed with the previous webhook secret as well. */

@@ -10,6 +10,8 @@ import { artworkRoutes } from './routes/artworks.js';
 import { metaRoutes } from './routes/meta.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { resultRoutes } from './routes/results.js';
+import { uploadRoutes } from './routes/uploads.js';
+import { webAppRoutes } from './routes/web-app.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -27,8 +29,8 @@ export function buildApi(deps: ApiDeps, logger: Logger): FastifyInstance {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
-    // the documentation page needs its own scripts and styles; everything else is data
-    if (!request.url.startsWith('/docs')) reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    // the documentation and try-it pages set their own policy; everything else is data
+    if (!request.url.startsWith('/docs') && !request.url.startsWith('/app')) reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
   });
   // An empty body with Content-Type: application/json (common on POST .../cancel) is no body, not an error;
   // anything else goes through Fastify's parser, which rejects __proto__ and constructor keys.
@@ -52,5 +54,7 @@ export function buildApi(deps: ApiDeps, logger: Logger): FastifyInstance {
   artworkRoutes(app, deps);
   resultRoutes(app, deps);
   organizationRoutes(app, deps);
+  uploadRoutes(app, deps);
+  webAppRoutes(app);
   return app;
 }

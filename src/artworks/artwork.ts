@@ -55,3 +55,8 @@ export interface Artwork {
 export function artworkBlobPrefix(artworkId: string): string {
   return `artworks/${artworkId}/`;
 }
+
+/** Where an uploaded image's bytes live. */
+export function uploadBlobPrefix(uploadId: string): string {
+  return `uploads/${uploadId}/`;
+}

@@ -29,8 +29,36 @@ export class ResultUrlSigner implements ResultLinks {
   }
 
   verify(artworkId: string, index: number, expires: number, signature: string, now: Date): boolean {
+    return this.check(this.signature(artworkId, index, expires), expires, signature, now);
+  }
+
+  /** Uploaded images get URLs of the same kind, accepted as `imageUrl` and shown by the web page. */
+  uploadUrl(uploadId: string, expiresAt: Date): string {
+    const expires = Math.floor(expiresAt.getTime() / 1000);
+    return `${this.publicUrl}/v2/uploads/${uploadId}?expires=${expires}&signature=${this.uploadSignature(uploadId, expires)}`;
+  }
+
+  verifyUpload(uploadId: string, expires: number, signature: string, now: Date): boolean {
+    return this.check(this.uploadSignature(uploadId, expires), expires, signature, now);
+  }
+
+  /** The upload id, when `url` is a valid, unexpired upload URL of this service. */
+  uploadIdOf(url: string, now: Date): string | null {
+    const prefix = `${this.publicUrl}/v2/uploads/`;
+    if (!url.startsWith(prefix)) return null;
+    const parsed = new URL(url);
+    const id = parsed.pathname.split('/').pop() ?? '';
+    const ok = this.verifyUpload(id, Number(parsed.searchParams.get('expires')), parsed.searchParams.get('signature') ?? '', now);
+    return ok ? id : null;
+  }
+
+  private uploadSignature(uploadId: string, expires: number): string {
+    return createHmac('sha256', this.secret).update(`upload/${uploadId}/${expires}`).digest('base64url');
+  }
+
+  private check(expectedSignature: string, expires: number, signature: string, now: Date): boolean {
     if (!Number.isInteger(expires) || expires * 1000 < now.getTime()) return false;
-    const expected = Buffer.from(this.signature(artworkId, index, expires));
+    const expected = Buffer.from(expectedSignature);
     const given = Buffer.from(signature);
     return expected.length === given.length && timingSafeEqual(expected, given);
   }

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { JobError } from '../errors.js';
 import type { RgbImage } from '../refine/image.js';
 
@@ -10,38 +10,50 @@ export interface DecodedImage {
 
 export const ACCEPTED_FORMATS = ['jpeg', 'png', 'webp', 'avif', 'heif', 'tiff', 'gif'] as const;
 
+export interface ImageInfo {
+  format: string;
+  width: number;
+  height: number;
+  hasAlpha: boolean;
+}
+
 /**
- * Bytes to upright 8-bit sRGB pixels: EXIF orientation applied, CMYK, grayscale and 16-bit converted, the first
- * frame of an animation, alpha kept when there is one. The format is read from the bytes, never trusted from
- * a header or a file name.
+ * What the bytes are, from the bytes alone (never a header or a file name): one of the accepted formats and
+ * within the pixel cap, or a JobError saying why not. Reads the header only; decodes no pixels.
  */
-export async function decodeImage(bytes: Buffer, maxPixels: number): Promise<DecodedImage> {
-  let format: string | undefined;
-  let hasAlpha = false;
+export async function inspectImage(bytes: Buffer, maxPixels: number): Promise<ImageInfo> {
+  let meta: Metadata;
   try {
-    const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
-    format = meta.format;
-    hasAlpha = meta.hasAlpha === true;
-    const pixels = (meta.width ?? 0) * (meta.height ?? 0);
-    if (pixels > maxPixels) {
-      throw new JobError(
-        'IMAGE_TOO_MANY_PIXELS',
-        `Expected at most ${maxPixels} pixels but the image is ${meta.width}x${meta.height} (${pixels})`,
-      );
-    }
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (error) {
-    if (error instanceof JobError) throw error;
     throw new JobError(
       'NOT_AN_IMAGE',
       `Expected a JPEG, PNG, WebP, AVIF, TIFF or GIF image but the bytes are not one (${(error as Error).message})`,
     );
   }
+  const { format, width = 0, height = 0 } = meta;
   if (!format || !(ACCEPTED_FORMATS as readonly string[]).includes(format)) {
     throw new JobError(
       'UNSUPPORTED_IMAGE_FORMAT',
       `Expected a JPEG, PNG, WebP, AVIF, TIFF or GIF image but received ${format ?? 'an unknown format'}`,
     );
   }
+  if (width * height > maxPixels) {
+    throw new JobError(
+      'IMAGE_TOO_MANY_PIXELS',
+      `Expected at most ${maxPixels} pixels but the image is ${width}x${height} (${width * height})`,
+    );
+  }
+  return { format, width, height, hasAlpha: meta.hasAlpha === true };
+}
+
+/**
+ * Bytes to upright 8-bit sRGB pixels: EXIF orientation applied, CMYK, grayscale and 16-bit converted, the first
+ * frame of an animation, alpha kept when there is one. The format is read from the bytes, never trusted from
+ * a header or a file name.
+ */
+export async function decodeImage(bytes: Buffer, maxPixels: number): Promise<DecodedImage> {
+  const { format, hasAlpha } = await inspectImage(bytes, maxPixels);
   try {
     let pipeline = sharp(bytes, { limitInputPixels: maxPixels, pages: 1, failOn: 'error' })
       .rotate()

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { artworkBlobPrefix } from '../artworks/artwork.js';
+import { artworkBlobPrefix, uploadBlobPrefix } from '../artworks/artwork.js';
 import type { BlobStore } from '../blobs/blobs.js';
 import type { Store } from '../store/store.js';
 
@@ -12,6 +12,10 @@ const IDEMPOTENCY_KEY_MS = 24 * 3_600_000;
 
 export async function sweepExpiredArtworks(store: Store, blobs: BlobStore, now: Date): Promise<number> {
   await store.deleteIdempotencyKeysBefore(now.getTime() - IDEMPOTENCY_KEY_MS);
+  for (const id of await store.listExpiredUploads(now, 1000)) {
+    await blobs.deletePrefix(uploadBlobPrefix(id));
+    await store.deleteUpload(id);
+  }
   let deleted = 0;
   for (;;) {
     const ids = await store.listExpiredArtworks(now, 100);

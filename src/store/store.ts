@@ -18,6 +18,14 @@ export interface Organization {
   createdAt: string;
 }
 
+export interface Upload {
+  id: string;
+  orgId: string;
+  contentType: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
 export type InsertResult = 'inserted' | 'no-credits' | 'too-many-unfinished';
 
 export interface RateDecision {
@@ -120,6 +128,13 @@ export interface Store {
   claimDueDeliveries(now: number, leaseMs: number, limit: number): Promise<WebhookDelivery[]>;
   recordDeliveryAttempt(attempt: WebhookAttempt, next: { status: WebhookDelivery['status']; nextAttemptAt: number }): Promise<void>;
   listDeliveryAttempts(artworkId: string): Promise<WebhookAttempt[]>;
+
+  /** An uploaded image's record (its bytes live in the blob store under `uploads/<id>/`). */
+  insertUpload(upload: Upload): Promise<void>;
+  getUpload(id: string): Promise<Upload | null>;
+  /** Ids of uploads whose retention ended before `now`; deleting removes the record. */
+  listExpiredUploads(now: Date, limit: number): Promise<string[]>;
+  deleteUpload(id: string): Promise<void>;
 
   /** Returns the stored value, storing `value` first if there was none (so concurrent processes agree). */
   getOrInitSetting(name: string, value: string): Promise<string>;

@@ -100,4 +100,18 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; name: string;
       CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
     `,
   },
+  {
+    version: 3,
+    name: 'uploads',
+    sql: `
+      CREATE TABLE uploads (
+        id uuid PRIMARY KEY,
+        org_id uuid NOT NULL REFERENCES organizations(id),
+        content_type text NOT NULL,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL
+      );
+      CREATE INDEX uploads_expires ON uploads (expires_at);
+    `,
+  },
 ];

@@ -11,6 +11,7 @@ import type {
   Organization,
   RateDecision,
   Store,
+  Upload,
   WebhookAttempt,
   WebhookDelivery,
 } from '../store.js';
@@ -304,6 +305,43 @@ export class PostgresStore implements Store {
       error: row.error,
       durationMs: row.duration_ms,
     }));
+  }
+
+  async insertUpload(upload: Upload): Promise<void> {
+    await this.pool.query('INSERT INTO uploads (id, org_id, content_type, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)', [
+      upload.id,
+      upload.orgId,
+      upload.contentType,
+      upload.createdAt,
+      upload.expiresAt,
+    ]);
+  }
+
+  async getUpload(id: string): Promise<Upload | null> {
+    if (!isUuid(id)) return null;
+    const { rows } = await this.pool.query<{ id: string; org_id: string; content_type: string; created_at: Date; expires_at: Date }>(
+      'SELECT * FROM uploads WHERE id = $1',
+      [id],
+    );
+    const row = rows[0];
+    return row
+      ? {
+          id: row.id,
+          orgId: row.org_id,
+          contentType: row.content_type,
+          createdAt: row.created_at.toISOString(),
+          expiresAt: row.expires_at.toISOString(),
+        }
+      : null;
+  }
+
+  async listExpiredUploads(now: Date, limit: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM uploads WHERE expires_at <= $1 LIMIT $2', [now, limit]);
+    return rows.map((row) => row.id);
+  }
+
+  async deleteUpload(id: string): Promise<void> {
+    await this.pool.query('DELETE FROM uploads WHERE id = $1', [id]);
   }
 
   async getOrInitSetting(name: string, value: string): Promise<string> {

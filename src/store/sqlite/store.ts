@@ -11,6 +11,7 @@ import type {
   Organization,
   RateDecision,
   Store,
+  Upload,
   WebhookAttempt,
   WebhookDelivery,
 } from '../store.js';
@@ -304,6 +305,30 @@ export class SqliteStore implements Store {
       error: row.error,
       durationMs: row.duration_ms,
     }));
+  }
+
+  async insertUpload(upload: Upload): Promise<void> {
+    this.db
+      .prepare('INSERT INTO uploads (id, org_id, content_type, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
+      .run(upload.id, upload.orgId, upload.contentType, upload.createdAt, upload.expiresAt);
+  }
+
+  async getUpload(id: string): Promise<Upload | null> {
+    const row = this.db.prepare('SELECT * FROM uploads WHERE id = ?').get(id) as
+      | { id: string; org_id: string; content_type: string; created_at: string; expires_at: string }
+      | undefined;
+    return row
+      ? { id: row.id, orgId: row.org_id, contentType: row.content_type, createdAt: row.created_at, expiresAt: row.expires_at }
+      : null;
+  }
+
+  async listExpiredUploads(now: Date, limit: number): Promise<string[]> {
+    const rows = this.db.prepare('SELECT id FROM uploads WHERE expires_at <= ? LIMIT ?').all(now.toISOString(), limit) as Array<{ id: string }>;
+    return rows.map((row) => row.id);
+  }
+
+  async deleteUpload(id: string): Promise<void> {
+    this.db.prepare('DELETE FROM uploads WHERE id = ?').run(id);
   }
 
   async getOrInitSetting(name: string, value: string): Promise<string> {
