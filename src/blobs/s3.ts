@@ -7,17 +7,10 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { S3Config } from '../config.js';
 import type { Blob, BlobStore } from './blobs.js';
 
-export interface S3Options {
-  endpoint: string | undefined;
-  bucket: string;
-  region: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  /** Path-style URLs (http://host/bucket/key): what most self-hosted S3-compatible servers need. */
-  forcePathStyle: boolean;
-}
+export type S3Options = S3Config;
 
 /** Blobs in an S3-compatible bucket. Results can be handed out as presigned GET URLs. */
 export class S3BlobStore implements BlobStore {

@@ -26,3 +26,13 @@ export interface JobQueue {
 
 /** A job that has crashed its worker this many times fails instead of looping forever. */
 export const MAX_JOB_ATTEMPTS = 3;
+
+/** What a job that used up its attempts ends as. */
+export const CRASH_LOOP_OUTCOME: JobOutcome = {
+  status: 'failed',
+  duration: 0,
+  error: {
+    code: 'WORKER_CRASHED',
+    message: `processing stopped ${MAX_JOB_ATTEMPTS} times without finishing (worker crash or restart)`,
+  },
+};

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { statusesLeadingTo } from '../../artworks/status.js';
-import { MAX_JOB_ATTEMPTS, type ClaimedJob, type JobQueue } from '../../jobs/queue.js';
+import { CRASH_LOOP_OUTCOME, MAX_JOB_ATTEMPTS, type ClaimedJob, type JobQueue } from '../../jobs/queue.js';
 import type { JobOutcome } from '../store.js';
 import { transaction, type Client, type Pool } from './database.js';
 import { enqueueWebhookDelivery } from './webhook-enqueue.js';
@@ -35,14 +35,7 @@ export class PostgresQueue implements JobQueue {
         if (!row) return null;
         const job: ClaimedJob = { jobId: row.id, artworkId: row.artwork_id, token, attempts: row.attempts };
         if (row.attempts > MAX_JOB_ATTEMPTS) {
-          await this.finishIn(client, job, {
-            status: 'failed',
-            duration: 0,
-            error: {
-              code: 'WORKER_CRASHED',
-              message: `processing stopped ${MAX_JOB_ATTEMPTS} times without finishing (worker crash or restart)`,
-            },
-          }, new Date(now));
+          await this.finishIn(client, job, CRASH_LOOP_OUTCOME, new Date(now));
           return 'exhausted';
         }
         await client.query(

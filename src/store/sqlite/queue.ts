@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { statusesLeadingTo } from '../../artworks/status.js';
-import { MAX_JOB_ATTEMPTS, type ClaimedJob, type JobQueue } from '../../jobs/queue.js';
+import { CRASH_LOOP_OUTCOME, MAX_JOB_ATTEMPTS, type ClaimedJob, type JobQueue } from '../../jobs/queue.js';
 import type { JobOutcome } from '../store.js';
 import type { Db } from './database.js';
 import { enqueueWebhookDelivery } from './webhook-enqueue.js';
@@ -30,14 +30,7 @@ export class SqliteQueue implements JobQueue {
         if (!row) return null;
         const job: ClaimedJob = { jobId: row.id, artworkId: row.artwork_id, token, attempts: row.attempts };
         if (row.attempts > MAX_JOB_ATTEMPTS) {
-          this.finishInTransaction(job, {
-            status: 'failed',
-            duration: 0,
-            error: {
-              code: 'WORKER_CRASHED',
-              message: `processing stopped ${MAX_JOB_ATTEMPTS} times without finishing (worker crash or restart)`,
-            },
-          }, new Date(now));
+          this.finishInTransaction(job, CRASH_LOOP_OUTCOME, new Date(now));
           return 'exhausted';
         }
         const iso = new Date(now).toISOString();
