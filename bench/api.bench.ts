@@ -28,7 +28,7 @@ async function jobsPerSecond(concurrency: number, imageUrl: string): Promise<num
   const service = new ServiceProcess(tempDataDir('api-bench-jobs'), {
     WORKER_CONCURRENCY: String(concurrency),
     LOG_LEVEL: 'warn',
-    RATE_LIMIT_PER_MINUTE: '100000000',
+    RATE_LIMIT_PER_MINUTE: '1000000',
   });
   const api = new ApiClient(await service.start(), ADMIN_KEY);
   try {
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const images = new LoopbackServer();
   await images.start();
   const imageUrl = `${images.url}/fixtures/faces/astronaut.png`;
-  const service = new ServiceProcess(tempDataDir('api-bench'), { RATE_LIMIT_PER_MINUTE: '100000000', MAX_UNFINISHED_ARTWORKS: '100000000', LOG_LEVEL: 'warn' }, ['serve', '--no-worker']);
+  const service = new ServiceProcess(tempDataDir('api-bench'), { RATE_LIMIT_PER_MINUTE: '1000000', MAX_UNFINISHED_ARTWORKS: '1000000', LOG_LEVEL: 'warn' }, ['serve', '--no-worker']);
   const url = await service.start();
   const api = new ApiClient(url, ADMIN_KEY);
   const sample = (await api.create({ imageUrl })).body as { id: string };

@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   sharp.concurrency(1);
   const images = new LoopbackServer();
   await images.start();
-  const service = new ServiceProcess(tempDataDir('bench'), { LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000000' });
+  const service = new ServiceProcess(tempDataDir('bench'), { LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '1000000' });
   const api = new ApiClient(await service.start(), ADMIN_KEY);
   try {
     const rows: string[] = [];

@@ -25,7 +25,7 @@ async function throughput(workers: number, imageUrl: string): Promise<number> {
     DATABASE_URL: await freshPostgresSchema(),
     WORKER_CONCURRENCY: '1',
     MAX_UNFINISHED_ARTWORKS: '100000',
-    RATE_LIMIT_PER_MINUTE: '100000000',
+    RATE_LIMIT_PER_MINUTE: '1000000',
   };
   const processes = [new ServiceProcess(dataDir, env, ['serve', '--no-worker'])];
   for (let i = 0; i < workers; i++) processes.push(new ServiceProcess(dataDir, env, ['worker']));

@@ -11,6 +11,7 @@ import { migratePostgres, openPostgres } from './store/postgres/database.js';
 import { PostgresQueue } from './store/postgres/queue.js';
 import { PostgresStore } from './store/postgres/store.js';
 import { openSqlite } from './store/sqlite/database.js';
+import { openRateLimitDb } from './store/sqlite/rate-limit-db.js';
 import { SqliteQueue } from './store/sqlite/queue.js';
 import { SqliteStore } from './store/sqlite/store.js';
 import type { Store } from './store/store.js';
@@ -29,7 +30,8 @@ export async function openStore(config: Config): Promise<StoreBackend> {
     return { store: new PostgresStore(pool), queue: new PostgresQueue(pool), describe: 'postgres' };
   }
   const db = openSqlite(path.join(config.dataDir, 'face-refiner.db'));
-  return { store: new SqliteStore(db), queue: new SqliteQueue(db), describe: 'sqlite' };
+  const rateDb = openRateLimitDb(path.join(config.dataDir, 'rate-limits.db'));
+  return { store: new SqliteStore(db, rateDb), queue: new SqliteQueue(db), describe: 'sqlite' };
 }
 
 export interface BlobBackend {

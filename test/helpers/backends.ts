@@ -46,13 +46,15 @@ export async function sqliteUnderTest(): Promise<StoreUnderTest> {
 
 /** A fresh schema in the test database, so tests never see each other's rows; its URL carries the search path. */
 export async function freshPostgresSchema(): Promise<string> {
-  if (!TEST_DATABASE_URL) throw new Error('TEST_DATABASE_URL is not set');
+  // read at call time: the benchmarks set a default after this module is loaded
+  const base = process.env.TEST_DATABASE_URL;
+  if (!base) throw new Error('TEST_DATABASE_URL is not set');
   const schema = `t_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  const admin = new pg.Client({ connectionString: base });
   await admin.connect();
   await admin.query(`CREATE SCHEMA ${schema}`);
   await admin.end();
-  const url = new URL(TEST_DATABASE_URL);
+  const url = new URL(base);
   url.searchParams.set('options', `-c search_path=${schema}`);
   return url.href;
 }

@@ -29,7 +29,11 @@ import { enqueueWebhookDelivery } from './webhook-enqueue.js';
 const CANCELABLE = statusesLeadingTo('canceled');
 
 export class SqliteStore implements Store {
-  constructor(private readonly db: Db) {}
+  /** `rateDb` holds the rate-limit buckets (see rate-limit-db.ts); the main database when not given. */
+  constructor(
+    private readonly db: Db,
+    private readonly rateDb: Db = db,
+  ) {}
 
   async createOrganization(name: string, webhookSecret: string): Promise<Organization> {
     const org: Organization = {
@@ -134,12 +138,12 @@ export class SqliteStore implements Store {
   }
 
   async takeRateToken(keyId: string, perMinute: number, now: number): Promise<RateDecision> {
-    return this.db.transaction(() => {
-      const row = this.db.prepare('SELECT tokens, updated_at FROM rate_buckets WHERE key_id = ?').get(keyId) as
+    return this.rateDb.transaction(() => {
+      const row = this.rateDb.prepare('SELECT tokens, updated_at FROM rate_buckets WHERE key_id = ?').get(keyId) as
         | { tokens: number; updated_at: number }
         | undefined;
       const { decision, tokens } = takeToken(row && { tokens: row.tokens, updatedAt: row.updated_at }, perMinute, now);
-      this.db
+      this.rateDb
         .prepare(
           `INSERT INTO rate_buckets (key_id, tokens, updated_at) VALUES (?, ?, ?)
            ON CONFLICT (key_id) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at`,
@@ -337,6 +341,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.rateDb !== this.db && this.rateDb.open) this.rateDb.close();
     if (this.db.open) this.db.close();
   }
 }
