@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { ResultUrlSigner} from './artworks/result-urls.js';
-import { type ResultLinks } from './artworks/result-urls.js';
+import type { SignedUrls} from './artworks/signed-urls.js';
+import { type ResultLinks } from './artworks/signed-urls.js';
 import type { BlobStore } from './blobs/blobs.js';
 import { FsBlobStore } from './blobs/fs.js';
 import { S3BlobStore } from './blobs/s3.js';
@@ -37,7 +37,7 @@ export async function openStore(config: Config): Promise<StoreBackend> {
 export interface BlobBackend {
   blobs: BlobStore;
   /** The URLs put in `results`: presigned object-storage URLs with S3, signed API URLs otherwise. */
-  links(signer: ResultUrlSigner): ResultLinks;
+  links(signer: SignedUrls): ResultLinks;
   close(): void;
   describe: string;
 }

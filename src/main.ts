@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './api/server.js';
-import { uploadBlobPrefix } from './artworks/artwork.js';
-import { ResultUrlSigner } from './artworks/result-urls.js';
+import { SignedUrls } from './artworks/signed-urls.js';
 import { bootstrapFirstOrganization } from './auth/bootstrap.js';
 import { openBlobs, openStore } from './backends.js';
 import type { Config } from './config.js';
-import { JobError } from './errors.js';
-import { fetchImage } from './ingest/fetch-image.js';
+import { inputSource } from './ingest/input-source.js';
 import { RefinePool } from './jobs/pool.js';
 import { startRetentionSweeper } from './jobs/retention-sweeper.js';
 import { JobRunner } from './jobs/runner.js';
@@ -53,7 +51,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   const { blobs } = blobBackend;
   await announceBootstrap(store, config);
   const signingSecret = await store.getOrInitSetting('result-url-secret', randomBytes(32).toString('base64url'));
-  const signer = new ResultUrlSigner(config.publicUrl, signingSecret);
+  const signer = new SignedUrls(config.publicUrl, signingSecret);
   const links = blobBackend.links(signer);
   const metrics = new Metrics(() => queue.depth());
   const policy = addressPolicy(config.allowPrivateNetworks);
@@ -89,22 +87,12 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       logger,
       concurrency: config.workerConcurrency,
       leaseMs: config.jobLeaseSeconds * 1000,
-      fetchInput: async (url, signal) => {
-        // an upload of ours is read from storage, never fetched over the network
-        const uploadId = signer.uploadIdOf(url, new Date());
-        if (uploadId) {
-          const uploaded = await blobs.get(`${uploadBlobPrefix(uploadId)}image`);
-          if (!uploaded) throw new JobError('UPLOAD_NOT_FOUND', 'The uploaded image has expired or was deleted');
-          return uploaded.body;
-        }
-        return fetchImage(url, {
-          dispatcher: agent,
-          policy,
-          maxBytes: config.maxImageBytes,
-          timeoutMs: config.fetchTimeoutMs,
-          signal,
-        });
-      },
+      fetchInput: inputSource(signer, blobs, {
+        dispatcher: agent,
+        policy,
+        maxBytes: config.maxImageBytes,
+        timeoutMs: config.fetchTimeoutMs,
+      }),
       onFinal: () => dispatcher.notify(),
       metrics,
     });

@@ -1,4 +1,4 @@
-import type { ResultLinks, ResultUrlSigner } from '../artworks/result-urls.js';
+import type { ResultLinks, SignedUrls } from '../artworks/signed-urls.js';
 import type { BlobStore } from '../blobs/blobs.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { Metrics } from '../metrics.js';
@@ -10,7 +10,7 @@ export interface ApiDeps {
   queue: JobQueue;
   blobs: BlobStore;
   /** Verifies the signed result URLs that the results route serves. */
-  signer: ResultUrlSigner;
+  signer: SignedUrls;
   /** Makes the URLs put in `results` (the signer's, or presigned object-storage URLs). */
   links: ResultLinks;
   retentionDays: number;

@@ -1,5 +1,5 @@
 import type { Artwork, ArtworkError, ArtworkParameters, FaceReport } from './artwork.js';
-import type { ResultLinks } from './result-urls.js';
+import type { ResultLinks } from './signed-urls.js';
 
 /** The artwork as clients see it: the published fields first, then the additive ones. */
 export interface PublicArtwork {

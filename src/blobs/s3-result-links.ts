@@ -1,5 +1,5 @@
 import type { Artwork } from '../artworks/artwork.js';
-import type { ResultLinks } from '../artworks/result-urls.js';
+import type { ResultLinks } from '../artworks/signed-urls.js';
 import type { S3BlobStore } from './s3.js';
 
 /** SigV4 presigned URLs cannot live longer than 7 days. */

@@ -4,7 +4,7 @@ import { request, type Dispatcher } from 'undici';
 import { presentArtwork } from '../artworks/present.js';
 import { Backoff } from '../jobs/backoff.js';
 import type { Metrics } from '../metrics.js';
-import type { ResultLinks } from '../artworks/result-urls.js';
+import type { ResultLinks } from '../artworks/signed-urls.js';
 import type { Organization, Store, WebhookDelivery } from '../store/store.js';
 
 export interface DispatcherOptions {

@@ -6,5 +6,4 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 export const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'index.js');
 
-export { ROOT as REPO_ROOT };
 export const fixture = (name: string): string => path.join(FIXTURES, name);

@@ -7,11 +7,11 @@ export interface ResultLinks {
 }
 
 /**
- * Signed, expiring result URLs: anyone holding one may fetch that one image until it expires, without the API
- * key. The signature is an HMAC over artwork id, result index and expiry, keyed by a secret the store keeps,
- * so every API process signs and verifies alike.
+ * Signed, expiring URLs of this service (result images and uploaded images): anyone holding one may fetch that
+ * one image until it expires, without the API key. The signature is an HMAC over what the URL names and its
+ * expiry, keyed by a secret the store keeps, so every API process signs and verifies alike.
  */
-export class ResultUrlSigner implements ResultLinks {
+export class SignedUrls implements ResultLinks {
   constructor(
     private readonly publicUrl: string,
     private readonly secret: string,
