@@ -31,6 +31,8 @@ export interface Config {
   /** How long the previous webhook secret keeps signing after a rotation. */
   webhookSecretGraceHours: number;
   logLevel: string;
+  /** Helper threads that refine one image's faces side by side (per worker thread; 0 or 1 = none). */
+  faceThreads: number;
   /** Requests a minute per API key (token bucket, bursts up to the same number). */
   rateLimitPerMinute: number;
   /** Artworks an organization may have starting or processing at once. */
@@ -128,6 +130,8 @@ export function loadConfig(env: Env = process.env): Config {
   } catch {
     throw new ConfigError(`Expected an absolute URL for PUBLIC_URL but received "${publicUrl}"`);
   }
+  const cores = Math.max(1, os.availableParallelism());
+  const workerConcurrency = integer(env, 'WORKER_CONCURRENCY', cores, 1, 256);
   const databaseUrl = optional(env, 'DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('Expected a postgres:// or postgresql:// URL for DATABASE_URL');
@@ -141,7 +145,7 @@ export function loadConfig(env: Env = process.env): Config {
     allowPrivateNetworks: boolean(env, 'ALLOW_PRIVATE_NETWORKS'),
     databaseUrl,
     s3: s3Config(env),
-    workerConcurrency: integer(env, 'WORKER_CONCURRENCY', Math.max(1, os.availableParallelism()), 1, 256),
+    workerConcurrency,
     retentionDays: positiveNumber(env, 'RETENTION_DAYS', 8),
     retentionSweepSeconds: positiveNumber(env, 'RETENTION_SWEEP_SECONDS', 60),
     jobLeaseSeconds: positiveNumber(env, 'JOB_LEASE_SECONDS', 10),
@@ -155,6 +159,8 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
     modelDir: optional(env, 'MODEL_DIR'),
     maxFaces: integer(env, 'MAX_FACES', 100, 1, 1000),
+    // spare cores only: by default every core already runs a job of its own
+    faceThreads: integer(env, 'FACE_THREADS', Math.floor(cores / workerConcurrency), 0, 64),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     maxUnfinishedArtworks: integer(env, 'MAX_UNFINISHED_ARTWORKS', 100, 1, 1_000_000),
   };

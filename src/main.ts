@@ -77,6 +77,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       modelDir: config.modelDir,
       maxPixels: config.maxImagePixels,
       maxFaces: config.maxFaces,
+      faceThreads: config.faceThreads,
     });
     await pool.ready();
     runner = new JobRunner({

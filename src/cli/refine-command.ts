@@ -1,7 +1,9 @@
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MODEL, MODELS, OUTPUT_FORMATS, type ModelName, type OutputFormat } from '../artworks/artwork.js';
 import type { Config } from '../config.js';
+import { FacePool } from '../refine/face-pool.js';
 import { HumanFrameDetector } from '../refine/human-detector.js';
 import { refineImage } from '../refine/pipeline.js';
 import { UsageError } from './usage.js';
@@ -47,6 +49,8 @@ export async function refineCommand(args: string[], config: Config): Promise<voi
   const started = performance.now();
   const detector = await HumanFrameDetector.create({ modelDir: config.modelDir });
   const loadMs = performance.now() - started;
+  // one image on this machine: its faces may use every core
+  const facePool = new FacePool(Math.max(config.faceThreads, os.availableParallelism()));
   const result = await refineImage(detector, bytes, {
     model: values.model as ModelName,
     denoising,
@@ -55,7 +59,7 @@ export async function refineCommand(args: string[], config: Config): Promise<voi
     maxPixels: config.maxImagePixels,
     maxFaces: config.maxFaces,
     debugPicture: values.debug,
-  });
+  }, facePool).finally(() => facePool.close());
   await fs.writeFile(values.output, result.body);
   const debugFile = `${values.output.replace(/\.[^./]+$/, '')}.debug.png`;
   if (result.debugPicture) await fs.writeFile(debugFile, result.debugPicture);

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import { JobError } from '../errors.js';
+import { FacePool } from '../refine/face-pool.js';
 import { HumanFrameDetector } from '../refine/human-detector.js';
 import { refineImage, type RefineOptions } from '../refine/pipeline.js';
 import type { ThreadReply, ThreadRequest, ThreadSetup } from './thread-protocol.js';
@@ -16,9 +17,10 @@ const reply = (message: ThreadReply, transfer: ArrayBuffer[] = []): void => port
 
 try {
   const detector = await HumanFrameDetector.create({ modelDir: setup.modelDir });
+  const facePool = setup.faceThreads >= 2 ? new FacePool(setup.faceThreads) : undefined;
   port.on('message', (request: ThreadRequest) => {
     const options: RefineOptions = { ...request.options, maxPixels: setup.maxPixels, maxFaces: setup.maxFaces };
-    refineImage(detector, Buffer.from(request.input), options).then(
+    refineImage(detector, Buffer.from(request.input), options, facePool).then(
       (result) => {
         const body = new Uint8Array(result.body);
         reply({ type: 'done', id: request.id, result: { ...result, body } }, [body.buffer]);

@@ -4,6 +4,7 @@ export interface ThreadSetup {
   modelDir: string | undefined;
   maxPixels: number;
   maxFaces: number;
+  faceThreads: number;
 }
 
 export interface ThreadRequest {

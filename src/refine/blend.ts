@@ -1,8 +1,10 @@
 import { applySimilarity, sampleBilinear, type CanonicalFrame, type YccPlanes } from './align.js';
 import { yccToRgb } from './color.js';
-import { clampRect, type Plane, type Rect, type RgbImage } from './image.js';
+import { clampRect, type Plane, type Rect } from './image.js';
+import type { RgbImage } from './image.js';
 
-function imageRegion(frame: CanonicalFrame, width: number, height: number): Rect {
+/** The pixels of the image that a face's canonical crop covers. */
+export function imageFootprint(frame: CanonicalFrame, width: number, height: number): Rect {
   const s = frame.size;
   const corners = [
     { x: 0, y: 0 },
@@ -17,46 +19,55 @@ function imageRegion(frame: CanonicalFrame, width: number, height: number): Rect
   return clampRect({ x, y, width: Math.max(...xs) - x, height: Math.max(...ys) - y }, width, height);
 }
 
+/** One face's change in its canonical crop, already weighted by its feathered mask: what blending writes back. */
+export interface FaceDelta {
+  y: Plane;
+  cb: Plane;
+  cr: Plane;
+  alpha: Plane;
+}
+
 /**
- * Writes one refined face back into `target`. Only the change is resampled (refined minus original, times the
- * feathered face mask), never the original pixels, so detail the refinement did not touch is not softened by
- * the round trip.
- * Where faces overlap, the face whose mask is stronger at that pixel wins (`coverage` keeps the strongest alpha
- * written so far), so an overlap is refined once. Pixels where the mask is 0 are not touched; alpha channels
- * are left as they were.
+ * Only the change is resampled back (refined minus original, times the mask), never the original pixels, so
+ * detail the refinement did not touch is not softened by the round trip.
  */
-export function blendFaceDelta(
-  source: RgbImage,
-  target: RgbImage,
-  coverage: Float32Array,
-  frame: CanonicalFrame,
-  original: YccPlanes,
-  refined: YccPlanes,
-  mask: Plane,
-  opacity: number,
-): void {
+export function faceDelta(original: YccPlanes, refined: YccPlanes, mask: Plane, opacity: number): FaceDelta {
   const n = mask.data.length;
   const delta = (a: Plane, b: Plane): Plane => {
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = ((b.data[i] as number) - (a.data[i] as number)) * (mask.data[i] as number) * opacity;
     return { data: out, width: mask.width, height: mask.height };
   };
-  // The crop is never a downscale, so sampling the change back needs no low-pass: a low-pass would remove
-  // exactly the pixel-level corrections (noise, blocking) the refinement made.
-  const dy = delta(original.y, refined.y);
-  const dcb = delta(original.cb, refined.cb);
-  const dcr = delta(original.cr, refined.cr);
-  const alpha: Plane = { data: Float32Array.from(mask.data, (m) => m * opacity), width: mask.width, height: mask.height };
+  return {
+    y: delta(original.y, refined.y),
+    cb: delta(original.cb, refined.cb),
+    cr: delta(original.cr, refined.cr),
+    alpha: { data: Float32Array.from(mask.data, (m) => m * opacity), width: mask.width, height: mask.height },
+  };
+}
+
+/**
+ * Writes one face's change into `target`. Where faces overlap, the face whose mask is stronger at that pixel
+ * wins (`coverage` keeps the strongest alpha written so far), so an overlap is refined once. Pixels where the
+ * mask is 0 are not touched; alpha channels are left as they were.
+ */
+export function applyFaceDelta(
+  source: RgbImage,
+  target: RgbImage,
+  coverage: Float32Array,
+  frame: CanonicalFrame,
+  delta: FaceDelta,
+): void {
   const { width, channels } = source;
-  const region = imageRegion(frame, source.width, source.height);
+  const region = imageFootprint(frame, source.width, source.height);
   for (let y = region.y; y < region.y + region.height; y++) {
     for (let x = region.x; x < region.x + region.width; x++) {
       const c = applySimilarity(frame.toCanonical, { x: x + 0.5, y: y + 0.5 });
-      const a = sampleBilinear(alpha, c.x, c.y);
+      const a = sampleBilinear(delta.alpha, c.x, c.y);
       const pixel = y * width + x;
       if (a <= 1e-4 || a <= (coverage[pixel] as number)) continue;
       coverage[pixel] = a;
-      const rgb = yccToRgb(sampleBilinear(dy, c.x, c.y), sampleBilinear(dcb, c.x, c.y), sampleBilinear(dcr, c.x, c.y));
+      const rgb = yccToRgb(sampleBilinear(delta.y, c.x, c.y), sampleBilinear(delta.cb, c.x, c.y), sampleBilinear(delta.cr, c.x, c.y));
       const offset = pixel * channels;
       for (let ch = 0; ch < 3; ch++) {
         const value = Math.round((source.data[offset + ch] as number) + (rgb[ch] as number));

@@ -55,6 +55,10 @@ export interface Tuning {
   sharpen: number;
   /** Multiplies the level's deblur amount. */
   deblur: number;
+  /** Multiplies the level's enhancement budget (RMS change over the face); 0 turns the budget off. */
+  enhanceBudget: number;
+  /** The most the budget may amplify the enhancement. */
+  enhanceMaxScale: number;
   /** Strength of the input-resolution deblocking filter at full blocking (times the level's denoise). */
   nativeDeblock: number;
   /**
@@ -83,6 +87,8 @@ export const DEFAULT_TUNING: Tuning = {
   deblur: 2,
   localContrast: 0.5,
   nativeDeblock: 0.25,
+  enhanceBudget: 1.3,
+  enhanceMaxScale: 2,
   sharpUpTo: 0.3,
   softFrom: 0.6,
   blurredFrom: 1.1,
@@ -112,7 +118,6 @@ export function refineCanonical(
 ): YccPlanes {
   const t = tuning;
   const k = frame.scale;
-  const u = frame.unit;
   const defects = defectsOf(diagnosis);
   let y = planes.y;
   // Enhancing a sharp face is safe; on a noisy, blocky or resampled one the same sharpening and contrast
@@ -138,6 +143,46 @@ export function refineCanonical(
   const cb = chromaSigma > 0.3 ? gaussianBlur(planes.cb, chromaSigma) : planes.cb;
   const cr = chromaSigma > 0.3 ? gaussianBlur(planes.cr, chromaSigma) : planes.cr;
 
+  const repaired = y;
+  const enhanced = enhanceSteps(repaired, masks, defects, strength, frame, t, care);
+  if (care <= 0 || !(t.enhanceBudget > 0)) return { y: enhanced, cb, cr };
+  // Enhancement is given a budget of change (RMS over the face) per level, so that it looks alike on every
+  // face: strong on a flat, large face, gentle on a small, detailed one, where the same filters change more.
+  const repairOnly = enhanceSteps(repaired, masks, defects, strength, frame, t, 0);
+  let sum = 0;
+  let weight = 0;
+  for (let i = 0; i < enhanced.data.length; i++) {
+    const w = masks.face.data[i] as number;
+    const d = (enhanced.data[i] as number) - (repairOnly.data[i] as number);
+    sum += w * d * d;
+    weight += w;
+  }
+  const rms = Math.sqrt(sum / Math.max(1, weight));
+  const budget = t.enhanceBudget * strength.enhanceRms * care;
+  // only a face with nothing to repair has its enhancement amplified; on a defective one it can only shrink
+  const maxScale = care >= 0.99 ? t.enhanceMaxScale : 1;
+  const scale = rms > 0 ? Math.min(maxScale, budget / rms) : 1;
+  const out = new Float32Array(enhanced.data.length);
+  for (let i = 0; i < out.length; i++) {
+    const base = repairOnly.data[i] as number;
+    out[i] = base + scale * ((enhanced.data[i] as number) - base);
+  }
+  return { y: plane(out, enhanced), cb, cr };
+}
+
+/** Skin evening, detail (sharpening and deblurring) and local contrast; `care` scales what is enhancement. */
+function enhanceSteps(
+  repaired: Plane,
+  masks: RegionMasks,
+  defects: FaceDefects,
+  strength: RefineStrength,
+  frame: CanonicalFrame,
+  t: Tuning,
+  care: number,
+): Plane {
+  const k = frame.scale;
+  const u = frame.unit;
+  let y = repaired;
   // 2. skin
   const skinThreshold = 3 + 2 * strength.denoise;
   const skinSmooth = guidedFilter(y, Math.max(1, Math.round(3 * u * Math.min(k, 2))), skinThreshold * skinThreshold);
@@ -167,5 +212,5 @@ export function refineCanonical(
   for (let i = 0; i < out.length; i++) {
     out[i] = (y.data[i] as number) + contrast * ((y.data[i] as number) - (broad.data[i] as number));
   }
-  return { y: plane(out, y), cb, cr };
+  return plane(out, y);
 }

@@ -1,16 +1,15 @@
 import type { FaceReport, ModelName, OutputFormat } from '../artworks/artwork.js';
 import { decodeImage } from '../ingest/decode.js';
-import { applySimilarity, canonicalFrame, warpToCanonical } from './align.js';
-import { diagnoseFace, type FaceDiagnosis } from './analyze.js';
-import { blendFaceDelta } from './blend.js';
+import type { FaceDiagnosis } from './analyze.js';
+import { applyFaceDelta } from './blend.js';
 import { detectFaces, type DetectedFace, type DetectOptions, type FrameDetector } from './detect.js';
 import { encodeImage } from './encode.js';
-import { deblockRegion } from './deblock.js';
 import { renderDebugPicture } from './debug-picture.js';
-import { DEFAULT_TUNING, defectsOf, refineCanonical, type Tuning } from './enhance.js';
-import { clampRect, lumaOf, type Rect, type RgbImage } from './image.js';
-import { landmarksFromBox, mapLandmarks, type FaceLandmarks } from './landmarks.js';
-import { regionMasks } from './mask.js';
+import { DEFAULT_TUNING, type Tuning } from './enhance.js';
+import type { FacePool } from './face-pool.js';
+import { cropFor, refineOneFace, type FaceWork } from './face-work.js';
+import type { RgbImage } from './image.js';
+import type { FaceLandmarks } from './landmarks.js';
 import { strengthFor } from './profiles.js';
 
 export interface RefineOptions {
@@ -61,27 +60,6 @@ export interface RefinedImage {
 
 const round2 = (value: number): number => Math.round(value * 100) / 100;
 
-/** The face's inner box, where its own pixels (not hair or background) are measured. */
-function innerBox(box: Rect): Rect {
-  return { x: box.x + 0.15 * box.width, y: box.y + 0.15 * box.height, width: 0.7 * box.width, height: 0.7 * box.height };
-}
-
-/** The face's surroundings, wide enough to hold its whole oval. */
-function faceRegion(box: Rect, image: RgbImage): Rect {
-  return clampRect(
-    { x: box.x - 0.6 * box.width, y: box.y - 0.6 * box.height, width: 2.2 * box.width, height: 2.2 * box.height },
-    image.width,
-    image.height,
-  );
-}
-
-/** A copy of the image whose face region has been deblocked (the source itself stays untouched). */
-function deblockedCopy(source: RgbImage, region: Rect, strength: number): RgbImage {
-  const copy: RgbImage = { ...source, data: new Uint8Array(source.data) };
-  deblockRegion(copy, region, Math.min(1, strength));
-  return copy;
-}
-
 export function faceReport(face: DetectedFace): FaceReport {
   return {
     box: [Math.round(face.box.x), Math.round(face.box.y), Math.round(face.box.width), Math.round(face.box.height)],
@@ -91,21 +69,31 @@ export function faceReport(face: DetectedFace): FaceReport {
 
 /**
  * Refines every detected face: each is aligned into its canonical crop, diagnosed, refined there, and its
- * change written back through its feathered oval. Pixels outside every oval are copied unchanged.
+ * change written back through its feathered oval. Pixels outside every oval are copied unchanged. With a face
+ * pool, faces are refined side by side on its helper threads; the result is the same either way.
  */
 export async function refineFaces(
   detector: FrameDetector,
   source: RgbImage,
   options: Pick<RefineOptions, 'model' | 'denoising' | 'maxFaces'>,
+  facePool?: FacePool,
 ): Promise<RefinedImage> {
   const started = performance.now();
   const detectOptions: Partial<DetectOptions> = options.maxFaces ? { maxFaces: options.maxFaces } : {};
   const detected = await detectFaces(detector, source, detectOptions);
   const detectMs = performance.now() - started;
-  return { ...refineDetected(source, detected, options, DEFAULT_TUNING), detectMs };
+  if (!facePool || facePool.size === 0 || detected.length < 2) {
+    return { ...refineDetected(source, detected, options, DEFAULT_TUNING), detectMs };
+  }
+  const refineStarted = performance.now();
+  const strength = strengthFor(options.model, options.denoising);
+  const works = await facePool.run(
+    detected.map((face) => ({ crop: cropFor(source, face), face, strength, tuning: DEFAULT_TUNING })),
+  );
+  return { ...blendAll(source, detected, works, refineStarted), detectMs };
 }
 
-/** Refines faces already found (the part after detection), with the given tuning of the refinement steps. */
+/** Refines faces already found (the part after detection), in this thread, with the given tuning. */
 export function refineDetected(
   source: RgbImage,
   detected: DetectedFace[],
@@ -113,25 +101,26 @@ export function refineDetected(
   tuning: Tuning,
 ): Omit<RefinedImage, 'detectMs'> {
   const started = performance.now();
+  const strength = strengthFor(options.model, options.denoising);
+  const works = detected.map((face) => refineOneFace(cropFor(source, face), face, strength, tuning));
+  return blendAll(source, detected, works, started);
+}
+
+/** Writes the faces' changes back, in detection order, so overlaps resolve the same way every time. */
+function blendAll(
+  source: RgbImage,
+  detected: DetectedFace[],
+  works: Array<FaceWork | null>,
+  started: number,
+): Omit<RefinedImage, 'detectMs'> {
   const target: RgbImage = { ...source, data: new Uint8Array(source.data) };
   const coverage = new Float32Array(source.width * source.height);
-  const strength = strengthFor(options.model, options.denoising);
   const faces: RefinedFace[] = [];
-  for (const face of detected) {
-    const landmarks = face.landmarks ?? landmarksFromBox(face.box);
-    const measured = clampRect(innerBox(face.box), source.width, source.height);
-    if (measured.width < 4 || measured.height < 4) continue;
-    const diagnosis = diagnoseFace(lumaOf(source, measured), measured);
-    const frame = canonicalFrame(landmarks);
-    const planes = warpToCanonical(source, frame);
-    const blocking = defectsOf(diagnosis).blocking * strength.denoise * tuning.nativeDeblock;
-    const working = blocking > 0 ? deblockedCopy(source, faceRegion(face.box, source), blocking) : source;
-    const start = working === source ? planes : warpToCanonical(working, frame);
-    const masks = regionMasks(mapLandmarks(landmarks, (p) => applySimilarity(frame.toCanonical, p)), frame.size);
-    const refined = refineCanonical(start, masks, diagnosis, strength, frame, tuning);
-    blendFaceDelta(source, target, coverage, frame, planes, refined, masks.face, strength.blend);
-    faces.push({ detected: face, landmarks, diagnosis });
-  }
+  works.forEach((work, i) => {
+    if (!work) return;
+    applyFaceDelta(source, target, coverage, work.frame, work.delta);
+    faces.push({ detected: detected[i] as DetectedFace, landmarks: work.landmarks, diagnosis: work.diagnosis });
+  });
   return { image: target, faces, coverage, refineMs: performance.now() - started };
 }
 
@@ -140,11 +129,12 @@ export async function refineImage(
   detector: FrameDetector,
   input: Buffer,
   options: RefineOptions,
+  facePool?: FacePool,
 ): Promise<RefineResult> {
   let started = performance.now();
   const { image } = await decodeImage(input, options.maxPixels);
   const decodeMs = performance.now() - started;
-  const refined = await refineFaces(detector, image, options);
+  const refined = await refineFaces(detector, image, options, facePool);
   started = performance.now();
   const encoded = await encodeImage(refined.image, options.outputFormat);
   const encodeMs = performance.now() - started;

@@ -14,23 +14,25 @@ export interface RefineStrength {
   localContrast: number;
   /** Share of the refined face blended in, 0..1. */
   blend: number;
+  /** How much enhancement (beyond repair) may change a face: RMS of the change, 8-bit levels. */
+  enhanceRms: number;
 }
 
 const LEVELS: Record<number, RefineStrength> = {
-  1: { denoise: 0.8, sharpen: 0.15, deblur: 0.4, skin: 0.2, localContrast: 0.02, blend: 0.6 },
-  2: { denoise: 1.1, sharpen: 0.25, deblur: 0.7, skin: 0.4, localContrast: 0.04, blend: 0.8 },
-  3: { denoise: 1.4, sharpen: 0.35, deblur: 1.0, skin: 0.6, localContrast: 0.06, blend: 1 },
-  4: { denoise: 1.8, sharpen: 0.5, deblur: 1.2, skin: 0.8, localContrast: 0.08, blend: 1 },
-  5: { denoise: 2.4, sharpen: 0.7, deblur: 1.5, skin: 1, localContrast: 0.1, blend: 1 },
+  1: { denoise: 0.8, sharpen: 0.15, deblur: 0.4, skin: 0.2, localContrast: 0.02, blend: 0.6, enhanceRms: 1.2 },
+  2: { denoise: 1.1, sharpen: 0.25, deblur: 0.7, skin: 0.4, localContrast: 0.04, blend: 0.8, enhanceRms: 2.2 },
+  3: { denoise: 1.4, sharpen: 0.35, deblur: 1.0, skin: 0.6, localContrast: 0.06, blend: 1, enhanceRms: 3.6 },
+  4: { denoise: 1.8, sharpen: 0.5, deblur: 1.2, skin: 0.8, localContrast: 0.08, blend: 1, enhanceRms: 5 },
+  5: { denoise: 2.4, sharpen: 0.7, deblur: 1.5, skin: 1, localContrast: 0.1, blend: 1, enhanceRms: 6.5 },
 };
 
 /**
  * The two published model names get two characters: m-d favours detail (more sharpening, lighter smoothing),
  * m-f stays natural and closer to the original (more smoothing, less sharpening, less skin evening).
  */
-const MODEL_CHARACTER: Record<ModelName, { denoise: number; sharpen: number; skin: number }> = {
-  'tengrai-20231128-m-d.safetensors': { denoise: 0.9, sharpen: 1.25, skin: 1 },
-  'tengrai-20240423-m-f.safetensors': { denoise: 1.1, sharpen: 0.75, skin: 0.6 },
+const MODEL_CHARACTER: Record<ModelName, { denoise: number; sharpen: number; skin: number; enhance: number }> = {
+  'tengrai-20231128-m-d.safetensors': { denoise: 0.9, sharpen: 1.25, skin: 1, enhance: 1 },
+  'tengrai-20240423-m-f.safetensors': { denoise: 1.1, sharpen: 0.75, skin: 0.6, enhance: 0.7 },
 };
 
 export function strengthFor(model: ModelName, denoising: number): RefineStrength {
@@ -43,5 +45,6 @@ export function strengthFor(model: ModelName, denoising: number): RefineStrength
     skin: level.skin * character.skin,
     localContrast: level.localContrast,
     blend: level.blend,
+    enhanceRms: level.enhanceRms * character.enhance,
   };
 }

@@ -1,0 +1,91 @@
+import { applySimilarity, canonicalFrame, warpToCanonical, type CanonicalFrame } from './align.js';
+import { diagnoseFace, type FaceDiagnosis } from './analyze.js';
+import { faceDelta, imageFootprint, type FaceDelta } from './blend.js';
+import { deblockRegion } from './deblock.js';
+import type { DetectedFace } from './detect.js';
+import { defectsOf, refineCanonical, type Tuning } from './enhance.js';
+import type { Similarity } from './geometry.js';
+import { clampRect, lumaOf, type Rect, type RgbImage } from './image.js';
+import { landmarksFromBox, mapLandmarks, type FaceLandmarks } from './landmarks.js';
+import { regionMasks } from './mask.js';
+import type { RefineStrength } from './profiles.js';
+
+/** The pixels one face's work needs, cut from the image so it can travel to another thread. */
+export interface FaceCrop {
+  image: RgbImage;
+  /** Where the crop sits in the image: a multiple of 8, so JPEG's 8x8 grid is the crop's grid too. */
+  x: number;
+  y: number;
+}
+
+export interface FaceWork {
+  frame: CanonicalFrame;
+  landmarks: FaceLandmarks;
+  diagnosis: FaceDiagnosis;
+  delta: FaceDelta;
+}
+
+/** The face's inner box, where its own pixels (not hair or background) are measured. */
+function innerBox(box: Rect): Rect {
+  return { x: box.x + 0.15 * box.width, y: box.y + 0.15 * box.height, width: 0.7 * box.width, height: 0.7 * box.height };
+}
+
+/** The face's surroundings, wide enough to hold its whole oval: what deblocking works on. */
+function faceRegion(box: Rect): Rect {
+  return { x: box.x - 0.6 * box.width, y: box.y - 0.6 * box.height, width: 2.2 * box.width, height: 2.2 * box.height };
+}
+
+const shift = (t: Similarity, dx: number, dy: number): Similarity => ({ ...t, tx: t.tx + dx, ty: t.ty + dy });
+
+/** Cuts out what `face` needs: its canonical crop's footprint, plus the bicubic margin. */
+export function cropFor(source: RgbImage, face: DetectedFace): FaceCrop {
+  const frame = canonicalFrame(face.landmarks ?? landmarksFromBox(face.box));
+  const foot = imageFootprint(frame, source.width, source.height);
+  const outer = clampRect(
+    { x: Math.floor((foot.x - 2) / 8) * 8, y: Math.floor((foot.y - 2) / 8) * 8, width: foot.width + 12, height: foot.height + 12 },
+    source.width,
+    source.height,
+  );
+  const { channels } = source;
+  const data = new Uint8Array(outer.width * outer.height * channels);
+  for (let row = 0; row < outer.height; row++) {
+    const from = ((outer.y + row) * source.width + outer.x) * channels;
+    data.set(source.data.subarray(from, from + outer.width * channels), row * outer.width * channels);
+  }
+  return { image: { data, width: outer.width, height: outer.height, channels }, x: outer.x, y: outer.y };
+}
+
+/**
+ * One face, start to finish short of blending: diagnose it at input resolution, deblock it there if it is
+ * blocky, warp it into its canonical crop, refine, and return its masked change. Pure computation on a crop,
+ * so it runs the same in this thread or another.
+ */
+export function refineOneFace(crop: FaceCrop, face: DetectedFace, strength: RefineStrength, tuning: Tuning): FaceWork | null {
+  const landmarks = face.landmarks ?? landmarksFromBox(face.box);
+  const frame = canonicalFrame(landmarks);
+  // the same frame, in the crop's coordinates
+  const local: CanonicalFrame = {
+    ...frame,
+    toImage: shift(frame.toImage, -crop.x, -crop.y),
+    toCanonical: {
+      ...frame.toCanonical,
+      tx: frame.toCanonical.tx + frame.toCanonical.a * crop.x - frame.toCanonical.b * crop.y,
+      ty: frame.toCanonical.ty + frame.toCanonical.b * crop.x + frame.toCanonical.a * crop.y,
+    },
+  };
+  const toCrop = (r: Rect): Rect => clampRect({ ...r, x: r.x - crop.x, y: r.y - crop.y }, crop.image.width, crop.image.height);
+  const measured = toCrop(innerBox(face.box));
+  if (measured.width < 4 || measured.height < 4) return null;
+  const diagnosis = diagnoseFace(lumaOf(crop.image, measured), { ...measured, x: measured.x + crop.x, y: measured.y + crop.y });
+  const planes = warpToCanonical(crop.image, local);
+  const blocking = defectsOf(diagnosis).blocking * strength.denoise * tuning.nativeDeblock;
+  let start = planes;
+  if (blocking > 0) {
+    const copy: RgbImage = { ...crop.image, data: new Uint8Array(crop.image.data) };
+    deblockRegion(copy, toCrop(faceRegion(face.box)), Math.min(1, blocking));
+    start = warpToCanonical(copy, local);
+  }
+  const masks = regionMasks(mapLandmarks(landmarks, (p) => applySimilarity(frame.toCanonical, p)), frame.size);
+  const refined = refineCanonical(start, masks, diagnosis, strength, frame, tuning);
+  return { frame, landmarks, diagnosis, delta: faceDelta(planes, refined, masks.face, strength.blend) };
+}
