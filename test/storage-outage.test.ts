@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ApiClient } from './helpers/api.js';
 import { S3_TEST_CREDENTIALS, TEST_DATABASE_URL, freshPostgresSchema } from './helpers/backends.js';
 import { LoopbackServer } from './helpers/loopback.js';
-import { ADMIN_KEY, ServiceProcess, tempDataDir } from './helpers/service.js';
+import { ADMIN_KEY, ServiceProcess, freePort, tempDataDir } from './helpers/service.js';
 
 // s3rver ships no types; only its constructor, run and close are used
 const S3rver = createRequire(import.meta.url)('s3rver') as new (options: Record<string, unknown>) => {
@@ -15,14 +14,6 @@ const S3rver = createRequire(import.meta.url)('s3rver') as new (options: Record<
 
 const skip = TEST_DATABASE_URL ? undefined : 'TEST_DATABASE_URL is not set';
 if (skip) process.stdout.write(`storage outage test skipped: ${skip}\n`);
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('a worker whose object storage is down', { skip }, () => {
   const outside = new LoopbackServer();

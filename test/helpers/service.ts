@@ -7,7 +7,7 @@ import { CLI, ROOT } from './paths.js';
 
 export const ADMIN_KEY = 'fr_test_admin_key_0123456789abcdef';
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
