@@ -1,9 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hashApiKeySecret, scopeAllows } from '../auth/api-keys.js';
 import { errors } from '../errors.js';
-import type { ApiKey, Scope } from '../store/store.js';
+import type { ApiKey, Organization, Scope } from '../store/store.js';
 import type { ApiDeps } from './deps.js';
 import { enforceRateLimit } from './rate-limit.js';
+
+/** The calling key with its organization, read once per request (limits, credits, names). */
+export type Caller = ApiKey & { org: Organization };
 
 /**
  * The calling key, or a 401/403/429. 401: no credentials, not a Bearer token, unknown or revoked key.
@@ -14,7 +17,7 @@ export async function authenticate(
   request: FastifyRequest,
   reply: FastifyReply,
   need: Scope,
-): Promise<ApiKey> {
+): Promise<Caller> {
   const { store } = deps;
   const header = request.headers.authorization;
   if (!header) throw errors.unauthorized('Missing Authorization header; expected "Authorization: Bearer <api key>"');
@@ -25,7 +28,10 @@ export async function authenticate(
   if (!scopeAllows(key.scope, need)) {
     throw errors.forbidden(`This API key has scope ${key.scope}; this route needs ${need} or higher`);
   }
+  const org = await store.getOrganization(key.orgId);
+  if (!org) throw errors.unauthorized('Invalid or revoked API key');
   request.log = request.log.child({ orgId: key.orgId, keyId: key.id });
-  await enforceRateLimit(deps, key, reply);
-  return key;
+  const caller: Caller = { ...key, org };
+  await enforceRateLimit(deps, caller, reply);
+  return caller;
 }

@@ -1,15 +1,14 @@
 import type { FastifyReply } from 'fastify';
 import { AppError } from '../errors.js';
-import type { ApiKey } from '../store/store.js';
+import type { Caller } from './auth.js';
 import type { ApiDeps } from './deps.js';
 
 /**
  * Token bucket per API key, kept in the store so every API process draws from the same bucket. Every answer
  * carries the IETF RateLimit-Policy and RateLimit headers; over the limit is a 429 with Retry-After.
  */
-export async function enforceRateLimit(deps: ApiDeps, key: ApiKey, reply: FastifyReply): Promise<void> {
-  const org = await deps.store.getOrganization(key.orgId);
-  const perMinute = org?.rateLimitPerMinute ?? deps.limits.ratePerMinute;
+export async function enforceRateLimit(deps: ApiDeps, key: Caller, reply: FastifyReply): Promise<void> {
+  const perMinute = key.org.rateLimitPerMinute ?? deps.limits.ratePerMinute;
   const decision = await deps.store.takeRateToken(key.id, perMinute, Date.now());
   const headers = {
     'ratelimit-policy': `"per-key";q=${perMinute};w=60`,

@@ -67,8 +67,7 @@ export function artworkRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (input.webhook?.startsWith('http:') && !deps.allowPrivateNetworks) {
         throw errors.validation([`webhook must be an https URL (received ${JSON.stringify(input.webhook)})`]);
       }
-      const org = await store.getOrganization(key.orgId);
-      const maxUnfinished = org?.maxUnfinished ?? deps.limits.maxUnfinished;
+      const maxUnfinished = key.org.maxUnfinished ?? deps.limits.maxUnfinished;
       let artwork = newArtwork(key.orgId, toParameters(input), new Date(), deps.retentionDays);
       const inserted = await store.insertArtwork(artwork, maxUnfinished);
       if (inserted === 'no-credits') throw errors.noCredits(key.orgId);

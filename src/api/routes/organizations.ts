@@ -11,16 +11,16 @@ export function organizationRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get('/v2/me', async (request, reply) => {
     const key = await authenticate(deps, request, reply, 'generator');
-    const org = await store.getOrganization(key.orgId);
+    const { org } = key;
     return {
       organizationId: key.orgId,
-      organizationName: org?.name ?? null,
+      organizationName: org.name,
       keyId: key.id,
       name: key.name,
       scope: key.scope,
-      credits: org?.credits ?? null,
-      rateLimitPerMinute: org?.rateLimitPerMinute ?? deps.limits.ratePerMinute,
-      maxUnfinishedArtworks: org?.maxUnfinished ?? deps.limits.maxUnfinished,
+      credits: org.credits,
+      rateLimitPerMinute: org.rateLimitPerMinute ?? deps.limits.ratePerMinute,
+      maxUnfinishedArtworks: org.maxUnfinished ?? deps.limits.maxUnfinished,
     };
   });
 
