@@ -16,6 +16,9 @@ export interface FaceCrop {
   /** Where the crop sits in the image: a multiple of 8, so JPEG's 8x8 grid is the crop's grid too. */
   x: number;
   y: number;
+  /** The face's landmarks and canonical frame (image coordinates), fitted once when the crop was cut. */
+  landmarks: FaceLandmarks;
+  frame: CanonicalFrame;
 }
 
 export interface FaceWork {
@@ -39,7 +42,8 @@ const shift = (t: Similarity, dx: number, dy: number): Similarity => ({ ...t, tx
 
 /** Cuts out what `face` needs: its canonical crop's footprint, plus the bicubic margin. */
 export function cropFor(source: RgbImage, face: DetectedFace): FaceCrop {
-  const frame = canonicalFrame(face.landmarks ?? landmarksFromBox(face.box));
+  const landmarks = face.landmarks ?? landmarksFromBox(face.box);
+  const frame = canonicalFrame(landmarks);
   const foot = imageFootprint(frame, source.width, source.height);
   const outer = clampRect(
     { x: Math.floor((foot.x - 2) / 8) * 8, y: Math.floor((foot.y - 2) / 8) * 8, width: foot.width + 12, height: foot.height + 12 },
@@ -52,7 +56,7 @@ export function cropFor(source: RgbImage, face: DetectedFace): FaceCrop {
     const from = ((outer.y + row) * source.width + outer.x) * channels;
     data.set(source.data.subarray(from, from + outer.width * channels), row * outer.width * channels);
   }
-  return { image: { data, width: outer.width, height: outer.height, channels }, x: outer.x, y: outer.y };
+  return { image: { data, width: outer.width, height: outer.height, channels }, x: outer.x, y: outer.y, landmarks, frame };
 }
 
 /**
@@ -61,8 +65,7 @@ export function cropFor(source: RgbImage, face: DetectedFace): FaceCrop {
  * so it runs the same in this thread or another.
  */
 export function refineOneFace(crop: FaceCrop, face: DetectedFace, strength: RefineStrength, tuning: Tuning): FaceWork | null {
-  const landmarks = face.landmarks ?? landmarksFromBox(face.box);
-  const frame = canonicalFrame(landmarks);
+  const { landmarks, frame } = crop;
   // the same frame, in the crop's coordinates
   const local: CanonicalFrame = {
     ...frame,
