@@ -5,14 +5,20 @@ import { SQLITE_MIGRATIONS } from './migrations.js';
 
 export type Db = Database.Database;
 
-export function openSqlite(file: string): Db {
+/** A database file in WAL mode, shared safely by the processes of one machine. */
+export function openDatabaseFile(file: string, synchronous: 'FULL' | 'OFF'): Db {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
-  // FULL: a finished artwork survives power loss, not only a process crash.
-  db.pragma('synchronous = FULL');
-  db.pragma('foreign_keys = ON');
+  db.pragma(`synchronous = ${synchronous}`);
   db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+export function openSqlite(file: string): Db {
+  // FULL: a finished artwork survives power loss, not only a process crash.
+  const db = openDatabaseFile(file, 'FULL');
+  db.pragma('foreign_keys = ON');
   migrate(db);
   return db;
 }

@@ -1,7 +1,4 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
-import type { Db } from './database.js';
+import { openDatabaseFile, type Db } from './database.js';
 
 /**
  * Rate-limit buckets live in their own SQLite file without fsync (synchronous=OFF): every authenticated request
@@ -10,11 +7,7 @@ import type { Db } from './database.js';
  * It is a cache, not data: the table is created here, outside the numbered migrations.
  */
 export function openRateLimitDb(file: string): Db {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = OFF');
-  db.pragma('busy_timeout = 5000');
+  const db = openDatabaseFile(file, 'OFF');
   db.exec('CREATE TABLE IF NOT EXISTS rate_buckets (key_id TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at INTEGER NOT NULL)');
   return db;
 }
