@@ -125,8 +125,19 @@ describe('hostile and faulty images fail with an error that says why', () => {
 });
 
 describe('webhook deliveries', () => {
-  const attemptsOf = async (id: string): Promise<Array<{ statusCode: number | null; error: string | null; deliveryId: string }>> =>
+  type Attempt = { statusCode: number | null; error: string | null; deliveryId: string };
+  const attemptsOf = async (id: string): Promise<Attempt[]> =>
     (await api.request('GET', `/v2/artworks/${id}/webhook-deliveries`)).body;
+  /** The artwork's delivery attempts once there are at least `count` (or all there are after 10 s). */
+  const awaitAttempts = async (id: string, count: number): Promise<Attempt[]> => {
+    const deadline = Date.now() + 10_000;
+    let attempts = await attemptsOf(id);
+    while (attempts.length < count && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      attempts = await attemptsOf(id);
+    }
+    return attempts;
+  };
 
   test('a receiver that fails twice then succeeds gets the artwork once more each time, with the same id', async () => {
     const done = await finalOf(`${outside.url}/format/WebP`, { webhook: `${outside.url}/hook/fails-twice` });
@@ -141,12 +152,7 @@ describe('webhook deliveries', () => {
 
   test('a redirecting receiver is not followed: each attempt fails, retries run out', async () => {
     const done = await finalOf(`${outside.url}/format/WebP`, { webhook: `${outside.url}/hook/redirects` });
-    const deadline = Date.now() + 10_000;
-    let attempts = await attemptsOf(done.id);
-    while (attempts.length < 4 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      attempts = await attemptsOf(done.id);
-    }
+    const attempts = await awaitAttempts(done.id, 4);
     assert.equal(attempts.length, 4, 'first attempt and three retries');
     assert.ok(attempts.every((a) => a.statusCode === 302));
     assert.equal(outside.received.filter((x) => x.url === '/hook/ok' && x.body.includes(done.id)).length, 0);
@@ -154,12 +160,7 @@ describe('webhook deliveries', () => {
 
   test('a receiver that never answers times out and is retried', async () => {
     const done = await finalOf(`${outside.url}/format/WebP`, { webhook: `${outside.url}/hook/silent` });
-    const deadline = Date.now() + 10_000;
-    let attempts = await attemptsOf(done.id);
-    while (attempts.length < 2 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      attempts = await attemptsOf(done.id);
-    }
+    const attempts = await awaitAttempts(done.id, 2);
     assert.ok(attempts.length >= 2);
     assert.equal(attempts[0]?.statusCode, null);
     assert.match(attempts[0]?.error ?? '', /timeout|abort/i);
