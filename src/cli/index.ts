@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from '../config.js';
+import { JobError } from '../errors.js';
 import { keysCommand } from './keys-command.js';
 import { refineCommand } from './refine-command.js';
 import { serveCommand } from './serve-command.js';
@@ -36,6 +37,10 @@ main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError || error instanceof ConfigError) {
     process.stderr.write(`face-refiner: ${error.message}\n\n${USAGE}\n`);
     process.exit(2);
+  }
+  if (error instanceof JobError) {
+    process.stderr.write(`face-refiner: ${error.code}: ${error.message}\n`);
+    process.exit(1);
   }
   process.stderr.write(`face-refiner: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
