@@ -4,7 +4,7 @@ import { buildApi } from './api/server.js';
 import { SignedUrls } from './artworks/signed-urls.js';
 import { bootstrapFirstOrganization } from './auth/bootstrap.js';
 import { openBlobs, openStore } from './backends.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { engineSettings } from './engine-settings.js';
 import { inputSource } from './ingest/input-source.js';
 import { RefinePool } from './jobs/pool.js';
@@ -15,6 +15,7 @@ import { Metrics } from './metrics.js';
 import { addressPolicy, createOutboundAgent } from './net/guarded-agent.js';
 import { engineProviders } from './refine/engines/providers.js';
 import { EngineRegistry } from './refine/engines/registry.js';
+import { checkExecutionProvider } from './refine/engines/restorers/session.js';
 import type { Store } from './store/store.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
 
@@ -79,6 +80,10 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   let pool: RefinePool | undefined;
   let runner: JobRunner | undefined;
   if (options.worker) {
+    // ONNX Runtime has no fallback: a missing CUDA provider must stop the start, not fail the first job
+    await checkExecutionProvider(config.executionProvider).catch((error: unknown) => {
+      throw new ConfigError(error instanceof Error ? error.message : String(error));
+    });
     pool = new RefinePool(config.workerConcurrency, {
       modelDir: config.modelDir,
       maxPixels: config.maxImagePixels,

@@ -2,10 +2,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MODEL, MODELS, OUTPUT_FORMATS, type ModelName, type OutputFormat } from '../artworks/artwork.js';
-import type { Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
 import { engineSettings } from '../engine-settings.js';
 import { engineProviders } from '../refine/engines/providers.js';
 import { EngineRegistry } from '../refine/engines/registry.js';
+import { checkExecutionProvider } from '../refine/engines/restorers/session.js';
 import { FacePool } from '../refine/face-pool.js';
 import { HumanFrameDetector } from '../refine/human-detector.js';
 import { refineImage } from '../refine/pipeline.js';
@@ -50,6 +51,9 @@ export async function refineCommand(args: string[], config: Config): Promise<voi
   }
   const bytes = await fs.readFile(input);
   const started = performance.now();
+  await checkExecutionProvider(config.executionProvider).catch((error: unknown) => {
+    throw new ConfigError(error instanceof Error ? error.message : String(error));
+  });
   // one image on this machine: its faces may use every core
   const facePool = new FacePool(Math.max(config.faceThreads, os.availableParallelism()));
   const settings = engineSettings(config);

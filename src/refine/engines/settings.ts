@@ -1,5 +1,6 @@
 import type { ModelName } from '../../artworks/artwork.js';
 import type { EngineBinding } from './engine.js';
+import type { RestorerEntry } from './restorers/catalogue.js';
 
 /**
  * Everything engines need, as plain data: made by the composition root from Config, and sent as is to every
@@ -15,7 +16,7 @@ export interface RestorerSettings {
   /** Where pulled model files live (MODELS_DIR). */
   modelsDir: string;
   /** The operator's own catalogue entries (MODELS_FILE), already read and checked. */
-  userEntries: unknown[];
+  userEntries: RestorerEntry[];
   /** ONNX Runtime's execution provider. */
   executionProvider: 'cpu' | 'cuda';
   /** ONNX Runtime intra-op threads per inference session (each refine thread has its own session). */
