@@ -6,6 +6,7 @@ import { refineCommand } from './refine-command.js';
 import { serveCommand } from './serve-command.js';
 import { USAGE, UsageError } from './usage.js';
 import { migrateCommand } from './migrate-command.js';
+import { modelsCommand } from './models-command.js';
 import { orgsCommand } from './orgs-command.js';
 
 async function main(argv: string[]): Promise<void> {
@@ -28,8 +29,10 @@ async function main(argv: string[]): Promise<void> {
       return orgsCommand(args, config);
     case 'migrate':
       return migrateCommand(config);
+    case 'models':
+      return modelsCommand(args, config);
     default:
-      throw new UsageError(`Expected one of serve, worker, refine, keys, orgs, migrate but received "${command}"`);
+      throw new UsageError(`Expected one of serve, worker, refine, keys, orgs, migrate, models but received "${command}"`);
   }
 }
 
