@@ -98,6 +98,8 @@ describe('learned restorers on ONNX Runtime (graphs the tests build)', () => {
     assert.ok(covered > 10_000, `mask covers ${covered} pixels`);
     // only the change travels back: an identity restorer leaves float rounding, at most one level
     assert.ok(inside <= 1, `largest change inside the mask ${inside}`);
+    // one session per thread, built once and reused by every job
+    assert.equal(await registry.engineFor(MODEL), await registry.engineFor(MODEL));
     await registry.close();
   });
 
