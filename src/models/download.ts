@@ -25,7 +25,15 @@ export interface DownloadOptions {
   signal?: AbortSignal;
 }
 
-export class DownloadError extends Error {}
+export class DownloadError extends Error {
+  constructor(
+    message: string,
+    /** The HTTP status that made it fail, when a server answered. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
@@ -71,7 +79,7 @@ export async function fetchText(raw: string, maxBytes: number, options: Download
   const response = await get(raw, {}, options);
   if (response.statusCode !== 200) {
     response.body.resume();
-    throw new DownloadError(`Expected 200 from ${response.url.href} but received ${response.statusCode}`);
+    throw new DownloadError(`Expected 200 from ${response.url.href} but received ${response.statusCode}`, response.statusCode);
   }
   let text = '';
   for await (const chunk of response.body) {
