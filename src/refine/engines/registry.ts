@@ -33,8 +33,12 @@ export class EngineRegistry {
     for (const model of MODELS) {
       const binding = this.bindingFor(model);
       const provider = this.providers.get(binding.kind);
+      // a binding this build cannot run stops the start, like a typo, instead of failing every job for it
+      if (!provider) {
+        throw new Error(`MODEL_ENGINES: ${model}: Expected an engine of this build (${[...this.providers.keys()].join(', ')}) but received a ${binding.kind} binding`);
+      }
       try {
-        provider?.validate?.(binding);
+        provider.validate?.(binding);
       } catch (error) {
         throw new Error(`MODEL_ENGINES: ${model}: ${error instanceof Error ? error.message : String(error)}`);
       }
