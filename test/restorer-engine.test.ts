@@ -158,7 +158,11 @@ describe('learned restorers on ONNX Runtime (graphs the tests build)', () => {
     const codeformerWithoutWeight = registryWith({ kind: 'restorer', model: 'codeformer' }, { codeformer: identityRestorer() });
     await assert.rejects(codeformerWithoutWeight.engineFor(MODEL), /Expected codeformer \(codeformer\) to take a second input, the fidelity weight/);
     const garbage = registryWith({ kind: 'restorer', model: 'gfpgan_1.4' }, { 'gfpgan_1.4': Buffer.from('not a protobuf at all') });
-    await assert.rejects(garbage.engineFor(MODEL), /MODEL_UNAVAILABLE|ONNX Runtime cannot load .*gfpgan_1\.4\.onnx/);
+    await assert.rejects(garbage.engineFor(MODEL), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'MODEL_UNAVAILABLE');
+      assert.match(error.message, /which is not available: ONNX Runtime cannot load .*gfpgan_1\.4\.onnx for gfpgan_1\.4: /);
+      return true;
+    });
   });
 
   test('a missing file, a missing hash and a corrupted file are not ready, each with the pull command', async () => {
@@ -166,7 +170,7 @@ describe('learned restorers on ONNX Runtime (graphs the tests build)', () => {
     const [report] = await missing.report();
     assert.equal(report?.ready, false);
     assert.match(report?.reason ?? '', /model file .*gfpgan_1\.4\.onnx is missing; run `face-refiner models pull gfpgan_1\.4`/);
-    await assert.rejects(missing.engineFor(MODEL), /MODEL_UNAVAILABLE|is missing/);
+    await assert.rejects(missing.engineFor(MODEL), (error: Error & { code?: string }) => error.code === 'MODEL_UNAVAILABLE' && /gfpgan_1\.4\.onnx is missing/.test(error.message));
 
     const corrupted = registryWith({ kind: 'restorer', model: 'gfpgan_1.4' }, { 'gfpgan_1.4': identityRestorer() });
     const file = (await corrupted.report())[0]?.detail?.split(' ')[0] ?? '';

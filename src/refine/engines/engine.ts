@@ -25,7 +25,7 @@ export interface FaceEngineRequest {
  * aligned frame (FaceWork: the frame, and the change already weighted by our feathered face mask), or null for a
  * face it left alone. The pipeline writes every change back the same way (src/refine/blend.ts), so pixels
  * outside the masks stay bit-identical whatever the engine. An engine that produces a restored face image
- * rather than a change turns it into a FaceWork with `restoredFaceWork` (./restored-face.ts), which applies our
+ * rather than a change turns it into a FaceWork with `restoredFaceWork` (./aligned-face.ts), which applies our
  * masks and colour matching.
  *
  * An engine may await anything (worker threads, inference sessions, HTTP): the pipeline awaits it inside a
