@@ -149,5 +149,8 @@ describe('face-refiner models pull', () => {
     const verified = await cli(['models', 'verify', 'finetuned'], env);
     assert.equal(verified.status, 0);
     assert.match(verified.stdout, /^finetuned: present, unverified \(MODELS_FILE gives no sha256\) /m);
+    const listed = await cli(['models', 'list'], env);
+    assert.match(listed.stdout, /^finetuned +gfpgan +512 +installed, unverified \(3\.0 MB\) +\S*finetuned\.onnx$/m);
+    assert.match(listed.stdout, /^gfpgan_1\.4 +gfpgan +512 +not installed +/m);
   });
 });
