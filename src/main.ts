@@ -78,7 +78,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       maxPixels: config.maxImagePixels,
       maxFaces: config.maxFaces,
       faceThreads: config.faceThreads,
-    });
+    }, (error) => logger.error({ err: error }, 'a refine thread failed outside a job; it is replaced'));
     await pool.ready();
     runner = new JobRunner({
       queue,
@@ -88,6 +88,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       logger,
       concurrency: config.workerConcurrency,
       leaseMs: config.jobLeaseSeconds * 1000,
+      jobTimeoutMs: config.jobTimeoutSeconds * 1000,
       fetchInput: inputSource(signer, blobs, {
         dispatcher: agent,
         policy,

@@ -1,45 +1,42 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
 import sharp from 'sharp';
 import { JobError } from '../errors.js';
 import { FacePool } from '../refine/face-pool.js';
 import { HumanFrameDetector } from '../refine/human-detector.js';
-import { refineImage, type RefineOptions } from '../refine/pipeline.js';
-import type { ThreadReply, ThreadRequest, ThreadSetup } from './thread-protocol.js';
+import { refineImage } from '../refine/pipeline.js';
+import type { ThreadReply, ThreadSetup, ThreadTask } from './thread-protocol.js';
 
 // One thread, one image at a time: libvips' own thread pool would only compete with the other refine threads.
 sharp.concurrency(1);
 
-const port = parentPort;
-if (!port) throw new Error('refine-thread must run as a worker thread');
-const setup = workerData as ThreadSetup;
+/** What a refine thread keeps for its whole life, made once when it starts (models, helper threads). */
+interface ThreadResources {
+  detector: HumanFrameDetector;
+  facePool: FacePool | undefined;
+}
 
-const reply = (message: ThreadReply, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
-
-try {
+/** Loads what every task of this thread uses; a rejection here fails the pool's warm-up, so the service does not start. */
+async function setUpThread(setup: ThreadSetup): Promise<ThreadResources> {
   const detector = await HumanFrameDetector.create({ modelDir: setup.modelDir });
   const facePool = setup.faceThreads >= 2 ? new FacePool(setup.faceThreads) : undefined;
-  port.on('message', (request: ThreadRequest) => {
-    const options: RefineOptions = { ...request.options, maxPixels: setup.maxPixels, maxFaces: setup.maxFaces };
-    refineImage(detector, Buffer.from(request.input), options, facePool).then(
-      (result) => {
-        const body = new Uint8Array(result.body);
-        reply({ type: 'done', id: request.id, result: { ...result, body } }, [body.buffer]);
-      },
-      (error: unknown) => {
-        const known = error instanceof JobError;
-        reply({
-          type: 'failed',
-          id: request.id,
-          error: {
-            code: known ? error.code : 'REFINE_FAILED',
-            message: error instanceof Error ? error.message : String(error),
-            expected: known,
-          },
-        });
-      },
-    );
-  });
-  reply({ type: 'ready' });
-} catch (error) {
-  reply({ type: 'fatal', message: error instanceof Error ? error.message : String(error) });
+  return { detector, facePool };
+}
+
+const setup = workerData as ThreadSetup;
+const resources = await setUpThread(setup);
+
+/** One piscina task: one image, start to finish. The result's bytes are moved to the caller, not copied. */
+export default async function runTask(task: ThreadTask): Promise<ThreadReply> {
+  if (task.kind === 'warm-up') return { kind: 'ready' };
+  const options = { ...task.options, maxPixels: setup.maxPixels, maxFaces: setup.maxFaces };
+  try {
+    const result = await refineImage(resources.detector, Buffer.from(task.input), options, resources.facePool);
+    const body = new Uint8Array(result.body);
+    const reply: ThreadReply = { kind: 'done', result: { ...result, body } };
+    return move({ [transferableSymbol]: [body.buffer], [valueSymbol]: reply }) as unknown as ThreadReply;
+  } catch (error) {
+    if (error instanceof JobError) return { kind: 'failed', error: { code: error.code, message: error.message } };
+    throw error;
+  }
 }
