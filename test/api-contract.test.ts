@@ -179,7 +179,14 @@ describe('organizations are isolated', () => {
     assertErrorBody(await otherApi.request('POST', `/v2/organizations/${myOrg}/api-keys`, { name: 'x', scope: 'admin' }), 404);
   });
 
-  test('keys create on the command line makes a working key', () => {
+  test('keys create on the command line makes a working key', async () => {
+    const orgId = ((await api.request('GET', '/v2/me')).body as { organizationId: string }).organizationId;
+    const made = runCli(['keys', 'create', '--org', orgId, '--scope', 'manager', '--name', 'from-cli'], { DATA_DIR: dataDir });
+    assert.equal(made.status, 0, made.stderr);
+    const me = await api.withKey((JSON.parse(made.stdout) as { secret: string }).secret).request('GET', '/v2/me');
+    assert.equal(me.status, 200);
+    assert.deepEqual([me.body.organizationId, me.body.scope, me.body.name], [orgId, 'manager', 'from-cli']);
+
     const bad = runCli(['keys', 'create', '--org', 'nope', '--scope', 'generator'], { DATA_DIR: dataDir });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /Organization nope not found/);

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../errors.js';
 import type { RefineOptions, RefineResult } from '../refine/pipeline.js';
 
 export interface ThreadSetup {
@@ -22,4 +23,4 @@ export type ThreadResult = Omit<RefineResult, 'body'> & { body: Uint8Array };
 export type ThreadReply =
   | { kind: 'ready' }
   | { kind: 'done'; result: ThreadResult }
-  | { kind: 'failed'; error: { code: string; message: string } };
+  | { kind: 'failed'; error: { code: ErrorCode; message: string } };
