@@ -1,24 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ApiClient, assertErrorBody } from './helpers/api.js';
-import { LoopbackServer } from './helpers/loopback.js';
-import { ADMIN_KEY, ServiceProcess, runCli, tempDataDir } from './helpers/service.js';
+import { assertErrorBody, type ApiClient } from './helpers/api.js';
+import { InProcessApi } from './helpers/in-process.js';
+import { runCli, tempDataDir } from './helpers/service.js';
 
+// The HTTP contract alone: no worker runs, so no image is ever fetched from this URL.
+const imageUrl = 'https://images.example/astronaut.png';
 const dataDir = tempDataDir('contract');
-const service = new ServiceProcess(dataDir);
-const images = new LoopbackServer();
+const service = new InProcessApi(dataDir);
 let api: ApiClient;
-let imageUrl: string;
 
 before(async () => {
-  await images.start();
-  api = new ApiClient(await service.start(), ADMIN_KEY);
-  imageUrl = `${images.url}/fixtures/faces/astronaut.png`;
+  api = await service.start();
 });
-after(async () => {
-  await service.stop();
-  await images.stop();
-});
+after(() => service.stop());
 
 describe('POST /v2/artworks/face-refiner', () => {
   test('202 with the published artwork shape and defaults filled in', async () => {

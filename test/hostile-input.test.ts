@@ -201,6 +201,8 @@ describe('malformed requests never get a 500', () => {
       const wrong = await api.request('POST', '/v2/artworks/face-refiner', '{}', { 'content-type': type });
       assert.ok([400, 415].includes(wrong.status), `${type}: ${wrong.status}`);
     }
+    // each refusal is logged with its code from the catalogue (the body carries only the status)
+    await service.waitForOutput(/"code":"VALIDATION_FAILED","statusCode":400,"msg":"request refused"/);
   });
 
   test('random JSON bodies always get a 202 or a 4xx in the error shape (property test)', async () => {
