@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { ERROR_CATALOGUE, errors, type ErrorEntry } from '../src/errors.js';
+import { ERROR_CATALOGUE, errors, type AppError, type ErrorEntry } from '../src/errors.js';
 import { ROOT } from './helpers/paths.js';
 
 const START = '<!-- error-codes:start (generated from ERROR_CATALOGUE in src/errors.ts; test/error-catalogue.test.ts checks it) -->';
@@ -36,24 +36,8 @@ describe('the error catalogue', () => {
   });
 
   test("each API error constructor answers with its code's status from the catalogue", () => {
-    const made = [
-      errors.badRequest('x'),
-      errors.validation(['x']),
-      errors.malformedJson('x'),
-      errors.unsupportedMediaType('x'),
-      errors.unauthorized('x'),
-      errors.forbidden('x'),
-      errors.notFound('x'),
-      errors.routeNotFound('GET', '/x'),
-      errors.conflict('x'),
-      errors.idempotencyMismatch('x'),
-      errors.noCredits('x'),
-      errors.tooManyUnfinished(1),
-      errors.payloadTooLarge(1),
-      errors.unavailable('x'),
-      errors.internal('x'),
-    ];
-    assert.equal(made.length, Object.keys(errors).length, 'a constructor of `errors` is missing from this list');
+    // every constructor, whatever its arguments mean: only the code and status are looked at
+    const made = Object.values(errors).map((make) => (make as (...args: unknown[]) => AppError)('x', 'x'));
     for (const error of made) {
       const entry: ErrorEntry = ERROR_CATALOGUE[error.code];
       assert.equal(error.statusCode, entry.status, `${error.code}: status ${error.statusCode}, catalogue ${entry.status}`);
