@@ -43,6 +43,7 @@ export const ERROR_CATALOGUE = {
   UNSUPPORTED_IMAGE_FORMAT: { status: 400, artwork: true, meaning: 'an image, but not JPEG, PNG, WebP, AVIF, TIFF or GIF (400 on uploads)' },
   IMAGE_TOO_MANY_PIXELS: { status: 400, artwork: true, meaning: 'the image is over `MAX_IMAGE_PIXELS` (400 on uploads)' },
   IMAGE_DECODE_FAILED: { artwork: true, meaning: 'the image header was readable but its pixels were not (truncated, corrupt)' },
+  MODEL_UNAVAILABLE: { artwork: true, meaning: "the request's `model` is bound to an engine that cannot run (model file missing or failing verification); `GET /v2/models` says why" },
   JOB_TIMEOUT: { artwork: true, meaning: 'processing took longer than `JOB_TIMEOUT_SECONDS`' },
   WORKER_CRASHED: { artwork: true, meaning: 'processing stopped 3 times without finishing (worker crash or restart)' },
 } as const satisfies Record<string, ErrorEntry>;

@@ -4,9 +4,11 @@ import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import type { ModelName } from '../src/artworks/artwork.js';
-import { RefinePool, JobCanceledError } from '../src/jobs/pool.js';
+import { CANCEL_GRACE_MS, RefinePool, JobCanceledError, type CancelOutcome } from '../src/jobs/pool.js';
+import type { ThreadSetup } from '../src/jobs/thread-protocol.js';
 import { decodeImage } from '../src/ingest/decode.js';
 import type { DetectedFace } from '../src/refine/detect.js';
+import type { EngineSettings } from '../src/refine/engines/settings.js';
 import { DEFAULT_TUNING } from '../src/refine/enhance.js';
 import { FacePool, type FaceJob } from '../src/refine/face-pool.js';
 import { cropFor, refineOneFace } from '../src/refine/face-work.js';
@@ -20,6 +22,11 @@ import { ADMIN_KEY, ServiceProcess, tempDataDir } from './helpers/service.js';
 const MODEL: ModelName = 'tengrai-20231128-m-d.safetensors';
 const astronaut = fs.readFileSync(fixture('faces/astronaut.png'));
 const group = fs.readFileSync(fixture('faces/solvay-1927-2126.jpg'));
+
+function setupWith(bindings: EngineSettings['bindings'] = {}): ThreadSetup {
+  const restorers = { modelsDir: tempDataDir('no-models'), userEntries: [], executionProvider: 'cpu' as const, intraOpThreads: 1 };
+  return { modelDir: undefined, maxPixels: 50_000_000, maxFaces: 100, faceThreads: 0, engines: { bindings, restorers } };
+}
 
 describe('face helper threads', () => {
   let image: RgbImage;
@@ -70,14 +77,12 @@ describe('refine threads', () => {
   const options = { model: MODEL, denoising: 3, outputFormat: 'png' as const };
 
   before(async () => {
-    pool = new RefinePool(1, { modelDir: undefined, maxPixels: 50_000_000, maxFaces: 100, faceThreads: 0 }, (error) =>
-      idleErrors.push(error),
-    );
+    pool = new RefinePool(1, setupWith(), { onThreadError: (error) => idleErrors.push(error) });
     await pool.ready();
   });
   after(() => pool.close());
 
-  test('an aborted image stops at once: its thread is terminated and a fresh one refines the next', { timeout: 60_000 }, async () => {
+  test('an aborted image is refused at once; its thread is terminated and a fresh one refines the next', { timeout: 60_000 }, async () => {
     const victim = pool.threads[0];
     assert.ok(victim);
     const exited = once(victim, 'exit');
@@ -109,6 +114,78 @@ describe('refine threads', () => {
     assert.ok(error instanceof Error);
     assert.match(error.stack ?? '', /refine\/profiles\.js/);
     assert.deepEqual(idleErrors, []);
+  });
+});
+
+describe('a cancel reaches the engine before its thread is terminated', () => {
+  const generator = new LoopbackServer();
+  const events: string[] = [];
+  const outcomes: CancelOutcome[] = [];
+  const idleErrors: Error[] = [];
+  let pool: RefinePool;
+  const options = { denoising: 3, outputFormat: 'png' as const };
+  const STOPS: ModelName = 'tengrai-20231128-m-d.safetensors';
+  const IGNORES: ModelName = 'tengrai-20240423-m-f.safetensors';
+
+  before(async () => {
+    generator.route('/prompt', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"prompt_id":"1"}'));
+    // answered a little later, as a generator does once its sampler has stopped: a thread terminated at the
+    // cancel could not be there to read it
+    generator.route('/interrupt', async (_req, res) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      events.push('interrupt answered');
+      res.writeHead(200).end();
+    });
+    process.env.STAND_IN_GENERATOR_URL = await generator.start();
+    const bindings = { [STOPS]: { kind: 'comfyui', checkpoint: 'stops-on-cancel' }, [IGNORES]: { kind: 'comfyui', checkpoint: 'ignores-cancel' } } as const;
+    pool = new RefinePool(1, setupWith(bindings), {
+      onThreadError: (error) => idleErrors.push(error),
+      onCanceled: (outcome) => outcomes.push(outcome),
+      threadModule: new URL('./helpers/stand-in-engine-thread.js', import.meta.url),
+    });
+    await pool.ready();
+  });
+  after(async () => {
+    await pool.close();
+    await generator.stop();
+  });
+
+  test("the engine's signal aborts, it interrupts the remote work, and only then is the thread terminated", { timeout: 60_000 }, async () => {
+    const victim = pool.threads[0];
+    assert.ok(victim);
+    const exited = once(victim, 'exit').then(() => events.push('thread exited'));
+    const abort = new AbortController();
+    const running = pool.run(astronaut, { ...options, model: STOPS }, abort.signal);
+    await generator.waitFor((received) => received.some((r) => r.url === '/prompt'));
+    abort.abort();
+    await assert.rejects(running, JobCanceledError);
+    await exited;
+    assert.deepEqual(events, ['interrupt answered', 'thread exited']);
+    assert.equal(outcomes.length, 1);
+    const [outcome] = outcomes;
+    assert.ok(outcome?.answered, JSON.stringify(outcome));
+    assert.match(outcome.how, /stand-in generator was interrupted \(HTTP 200\)/);
+    assert.deepEqual(idleErrors, []);
+  });
+
+  test('an engine that ignores the cancel is terminated after the grace period', { timeout: 60_000 }, async () => {
+    outcomes.length = 0;
+    const prompts = (): number => generator.received.filter((r) => r.url === '/prompt').length;
+    const before = prompts();
+    // the replacement thread of the test above takes this job
+    const victim = pool.threads[0];
+    assert.ok(victim);
+    const exited = once(victim, 'exit');
+    const abort = new AbortController();
+    const running = pool.run(astronaut, { ...options, model: IGNORES }, abort.signal);
+    await generator.waitFor(() => prompts() > before);
+    const abortedAt = performance.now();
+    abort.abort();
+    await assert.rejects(running, JobCanceledError);
+    await exited;
+    assert.ok(performance.now() - abortedAt >= CANCEL_GRACE_MS - 50, 'terminated before the grace period ended');
+    assert.deepEqual(outcomes, [{ answered: false }]);
+    assert.equal(generator.received.filter((r) => r.url === '/interrupt').length, 1, 'only the first test interrupted');
   });
 });
 
