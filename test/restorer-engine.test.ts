@@ -108,6 +108,18 @@ describe('learned restorers on ONNX Runtime (graphs the tests build)', () => {
     await registry.close();
   });
 
+  test('a model file replaced by a new pull is loaded again by the next job, not served from the old session', async () => {
+    const registry = registryWith({ kind: 'restorer', model: 'gfpgan_1.4' }, { 'gfpgan_1.4': identityRestorer() });
+    const first = await registry.engineFor(MODEL);
+    assert.ok(changes(portrait, await refineWith(registry, portrait, 5)).inside <= 1);
+    const file = (await registry.report())[0]?.detail?.split(' ')[0] ?? '';
+    // what models pull does: the new file renamed into place, its hash beside it
+    installModel(path.dirname(file), 'gfpgan_1.4', invertingRestorer());
+    assert.notEqual(await registry.engineFor(MODEL), first);
+    assert.ok(changes(portrait, await refineWith(registry, portrait, 5)).inside > 100, 'the new graph ran');
+    await registry.close();
+  });
+
   for (const [label, which] of [['upright', () => portrait], ['tilted 28 degrees', () => tilted], ['larger than the input', () => large]] as const) {
     test(`an inverting graph: the negative face lands exactly over the face (${label})`, async () => {
       const registry = registryWith({ kind: 'restorer', model: 'gfpgan_1.4' }, { 'gfpgan_1.4': invertingRestorer() });

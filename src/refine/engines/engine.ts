@@ -65,7 +65,14 @@ export function engineName(binding: EngineBinding): string {
 }
 
 /** Whether an engine can take jobs now, and if not, what to do about it (shown by GET /v2/models and /readyz). */
-export type EngineReadiness = { ready: true; detail?: string } | { ready: false; reason: string };
+export type EngineReadiness =
+  | {
+      ready: true;
+      detail?: string;
+      /** Changes when what the engine is built from changes (a model file replaced): the engine is built again. */
+      revision?: string;
+    }
+  | { ready: false; reason: string };
 
 /** A job whose engine is not ready fails with this; it never falls back to another engine. */
 export class ModelUnavailableError extends JobError {
