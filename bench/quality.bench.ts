@@ -4,6 +4,7 @@
  * BENCH_PHOTOS (comma-separated file names) and BENCH_LEVELS (e.g. "3") narrow the run.
  */
 import { detectFaces, iou } from '../src/refine/detect.js';
+import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
 import { HumanFrameDetector } from '../src/refine/human-detector.js';
 import type { RgbImage } from '../src/refine/image.js';
 import { refineFaces } from '../src/refine/pipeline.js';
@@ -38,7 +39,7 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const detector = await HumanFrameDetector.create();
+  const detector = await MeshCheckedFaceDetector.create();
   const embedder = await HumanFrameDetector.create({ embeddings: true });
   const rows: Row[] = [];
   for (const photo of PHOTOS) {

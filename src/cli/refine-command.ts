@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_MODEL, MODELS, OUTPUT_FORMATS, type ModelName, type OutputFormat } from '../artworks/artwork.js';
 import type { Config } from '../config.js';
 import { FacePool } from '../refine/face-pool.js';
-import { HumanFrameDetector } from '../refine/human-detector.js';
+import { MeshCheckedFaceDetector } from '../refine/face-detector.js';
 import { refineImage } from '../refine/pipeline.js';
 import { UsageError } from './usage.js';
 
@@ -47,7 +47,7 @@ export async function refineCommand(args: string[], config: Config): Promise<voi
   }
   const bytes = await fs.readFile(input);
   const started = performance.now();
-  const detector = await HumanFrameDetector.create({ modelDir: config.modelDir });
+  const detector = await MeshCheckedFaceDetector.create({ modelDir: config.modelDir });
   const loadMs = performance.now() - started;
   // one image on this machine: its faces may use every core
   const facePool = new FacePool(Math.max(config.faceThreads, os.availableParallelism()));

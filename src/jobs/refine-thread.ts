@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import { JobError } from '../errors.js';
 import { FacePool } from '../refine/face-pool.js';
-import { HumanFrameDetector } from '../refine/human-detector.js';
+import { MeshCheckedFaceDetector } from '../refine/face-detector.js';
 import { refineImage, type RefineOptions } from '../refine/pipeline.js';
 import type { ThreadReply, ThreadRequest, ThreadSetup } from './thread-protocol.js';
 
@@ -16,7 +16,7 @@ const setup = workerData as ThreadSetup;
 const reply = (message: ThreadReply, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
 try {
-  const detector = await HumanFrameDetector.create({ modelDir: setup.modelDir });
+  const detector = await MeshCheckedFaceDetector.create({ modelDir: setup.modelDir });
   const facePool = setup.faceThreads >= 2 ? new FacePool(setup.faceThreads) : undefined;
   port.on('message', (request: ThreadRequest) => {
     const options: RefineOptions = { ...request.options, maxPixels: setup.maxPixels, maxFaces: setup.maxFaces };
