@@ -68,14 +68,14 @@ export class MeshCheckedFaceDetector implements FaceDetector {
   async findFaces(image: RgbImage, options: DetectOptions): Promise<DetectedFace[]> {
     const upright = await this.findUpright(image, options);
     if (upright.length > 0 || !options.rightAngles) return upright;
-    // Nothing upright: the photo may be stored sideways or upside down (no EXIF says so). Each turn costs one
-    // more pyramid pass; photos with faces (the common case) never pay it.
-    const found: DetectedFace[] = [];
-    for (const turns of [1, 2, 3] as const) {
+    // Nothing found: the photo may be stored upside down or sideways (and no EXIF tag says so). Faces turned 90
+    // degrees are mostly found upright already (BlazeFace sees them, the mesh crop follows their eyes), so the
+    // half turn is tried first; each turn costs one more pyramid pass, paid only by photos with no face found.
+    for (const turns of [2, 1, 3] as const) {
       const faces = await this.findUpright(turnImage(image, turns), options);
-      found.push(...faces.map((face) => unturnFace(face, turns, image.width, image.height)));
+      if (faces.length > 0) return faces.map((face) => unturnFace(face, turns, image.width, image.height));
     }
-    return found;
+    return [];
   }
 
   /**

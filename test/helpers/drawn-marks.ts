@@ -16,6 +16,13 @@ export const MARKS: Record<string, string> = {
   skull: `<ellipse cx="0" cy="-10" rx="50" ry="55"/><ellipse cx="-20" cy="-15" rx="13" ry="15" fill="${SKIN}"/><ellipse cx="20" cy="-15" rx="13" ry="15" fill="${SKIN}"/><polygon points="0,5 -7,20 7,20" fill="${SKIN}"/><rect x="-25" y="35" width="50" height="22"/>`,
 };
 
+/**
+ * A line-drawn smiley: BlazeFace and the face mesh both take it for a face (mesh confidence 0.94-0.99); only
+ * the nose-shading check rejects it, and only when drawn large (200 px; at 60 and 120 px it still passes).
+ */
+export const LINE_SMILEY =
+  '<circle r="60" fill="none" stroke="black" stroke-width="8"/><circle cx="-22" cy="-18" r="9"/><circle cx="22" cy="-18" r="9"/><path d="M -32 14 Q 0 48 32 14" fill="none" stroke="black" stroke-width="8"/>';
+
 /** A 640x480 picture of `mark` drawn `size` px wide on the arm, slightly blurred like ink under skin. */
 export async function drawnMark(mark: string, size: number): Promise<RgbImage> {
   const svg =
