@@ -23,6 +23,12 @@ const MIN_CANDIDATE_SCORE = 0.6;
 const MIN_MESH_SCORE = 0.9;
 
 /**
+ * A photo with no upright face gets three more looks, so three more chances for a false face: the turned passes
+ * keep only faces the mesh is surest of. The turned portraits score 1.00; a smiley drawn upside down 0.94.
+ */
+const MIN_TURNED_MESH_SCORE = 0.98;
+
+/**
  * The nose region's brightness spread relative to the face's: 0.27 and up on every face of the photos looked at
  * (25 px LFW crops, the Solvay group, the dev-only groups), 0 to 0.15 on smileys drawn 120 px and larger, which
  * BlazeFace and the mesh both take for faces.
@@ -72,31 +78,36 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     // degrees are mostly found upright already (BlazeFace sees them, the mesh crop follows their eyes), so the
     // half turn is tried first; each turn costs one more pyramid pass, paid only by photos with no face found.
     for (const turns of [2, 1, 3] as const) {
-      const faces = await this.findUpright(turnImage(image, turns), options);
+      const faces = (await this.findUpright(turnImage(image, turns), options)).filter(
+        (face) => (face.meshScore ?? 0) >= MIN_TURNED_MESH_SCORE,
+      );
       if (faces.length > 0) return faces.map((face) => unturnFace(face, turns, image.width, image.height));
     }
     return [];
   }
 
   /**
-   * Candidates from every window of every pyramid level, checked by the mesh; the mesh is then fitted once more
-   * to each face it accepted, in a crop centred on its first fit (as MediaPipe's tracker does): the second fit
-   * is better placed, and two candidates of one face converge onto it, so the duplicate is dropped.
+   * Candidates from every window of every pyramid level, checked by the mesh; a face the mesh accepted off its
+   * crop's centre is fitted once more in a crop centred on its first fit (as MediaPipe's tracker does).
    */
   async findUpright(image: RgbImage, options: DetectOptions): Promise<DetectedFace[]> {
     const candidates = mergeCandidates(await this.proposeCandidates(image, options));
     const crops = candidates.map(meshCropFor);
     const firstFits = await this.mesh.fit(image, crops);
-    const accepted = firstFits.flatMap((fit, i) =>
-      fit.confidence >= this.minMeshScore && isFaceShaped(fit, crops[i] as MeshCrop)
-        ? [{ candidate: candidates[i] as ImageCandidate, crop: recentred(fit, crops[i] as MeshCrop) }]
-        : [],
-    );
-    const fits = await this.mesh.fit(image, accepted.map((a) => a.crop));
-    return fits.flatMap((fit, i) => {
-      const { candidate, crop } = accepted[i] as (typeof accepted)[number];
-      const photographed = noseShading(image, fit.points, landmarksFromMeshPoints(fit.points).oval) >= MIN_NOSE_SHADING;
-      return fit.confidence >= this.minMeshScore && isFaceShaped(fit, crop) && photographed ? [faceFrom(fit, candidate)] : [];
+    const accepted = firstFits.flatMap((fit, i) => {
+      const crop = crops[i] as MeshCrop;
+      if (fit.confidence < this.minMeshScore || !isFaceShaped(fit, crop)) return [];
+      const better = recentred(fit, crop);
+      return [{ candidate: candidates[i] as ImageCandidate, fit, crop: better, refit: needsRefit(crop, better) }];
+    });
+    const refits = await this.mesh.fit(image, accepted.filter((a) => a.refit).map((a) => a.crop));
+    return accepted.flatMap(({ candidate, fit: first, crop, refit }) => {
+      const fit = refit ? (refits.shift() as MeshFit) : first;
+      const accept =
+        fit.confidence >= this.minMeshScore &&
+        isFaceShaped(fit, crop) &&
+        noseShading(image, fit.points, landmarksFromMeshPoints(fit.points).oval) >= MIN_NOSE_SHADING;
+      return accept ? [faceFrom(fit, candidate)] : [];
     });
   }
 
@@ -241,6 +252,17 @@ function recentred(fit: MeshFit, crop: MeshCrop): MeshCrop {
     size: crop.size,
     angle: Math.atan2(left.y - right.y, left.x - right.x),
   };
+}
+
+/**
+ * A first fit whose face sits off the crop's centre (by more than 5% of the crop) or turned from it (by more
+ * than 0.1 rad) is fitted again: the mesh places a centred, level face best, and a candidate on part of a face
+ * (say chin and collar) moves onto the whole face, where it duplicates another candidate and is dropped.
+ */
+function needsRefit(crop: MeshCrop, better: MeshCrop): boolean {
+  const shift = Math.hypot(better.center.x - crop.center.x, better.center.y - crop.center.y) / crop.size;
+  const turn = Math.abs(Math.atan2(Math.sin(better.angle - crop.angle), Math.cos(better.angle - crop.angle)));
+  return shift > 0.05 || turn > 0.1;
 }
 
 /**
