@@ -24,8 +24,11 @@ const MIN_MESH_SCORE = 0.9;
 
 /**
  * A photo with no upright face gets three more looks, so three more chances for a false face: the turned passes
- * keep only faces the mesh is surest of. The turned portraits score 1.00; a smiley drawn upside down 0.94.
+ * keep only faces both models are sure of. Turned portraits score 0.85-0.9 (BlazeFace) and 1.00 (mesh); line-drawn
+ * smileys, which the upright pass rejects, are taken for faces lying sideways or upside down at 0.66-0.74 and
+ * 0.94-1.00 (their smile arc is where a turned face's nose would shade).
  */
+const MIN_TURNED_CANDIDATE_SCORE = 0.78;
 const MIN_TURNED_MESH_SCORE = 0.98;
 
 /**
@@ -79,7 +82,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     // half turn is tried first; each turn costs one more pyramid pass, paid only by photos with no face found.
     for (const turns of [2, 1, 3] as const) {
       const faces = (await this.findUpright(turnImage(image, turns), options)).filter(
-        (face) => (face.meshScore ?? 0) >= MIN_TURNED_MESH_SCORE,
+        (face) => face.score >= MIN_TURNED_CANDIDATE_SCORE && (face.meshScore ?? 0) >= MIN_TURNED_MESH_SCORE,
       );
       if (faces.length > 0) return faces.map((face) => unturnFace(face, turns, image.width, image.height));
     }

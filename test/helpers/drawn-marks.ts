@@ -8,6 +8,9 @@ const SKIN = '#d9a384';
  * "eyes" and a "mouth" (what fools face detectors), and plain ones. Each is drawn twice, upright and turned.
  */
 export const MARKS: Record<string, string> = {
+  // BlazeFace and the face mesh both take this one for a face (mesh confidence 0.94-0.99): its flat nose gives it away.
+  'line-drawn smiley':
+    '<circle r="60" fill="none" stroke="black" stroke-width="8"/><circle cx="-22" cy="-18" r="9"/><circle cx="22" cy="-18" r="9"/><path d="M -32 14 Q 0 48 32 14" fill="none" stroke="black" stroke-width="8"/>',
   'filled disc with two eye holes and a smile': `<circle r="60"/><circle cx="-22" cy="-18" r="10" fill="${SKIN}"/><circle cx="22" cy="-18" r="10" fill="${SKIN}"/><path d="M -32 14 Q 0 48 32 14" fill="none" stroke="${SKIN}" stroke-width="8"/>`,
   'two dots over a bar': '<circle cx="-25" cy="-15" r="12"/><circle cx="25" cy="-15" r="12"/><rect x="-25" y="25" width="50" height="10"/>',
   'ring around a dot': '<circle r="50" fill="none" stroke="black" stroke-width="14"/><circle r="14"/>',
@@ -15,13 +18,6 @@ export const MARKS: Record<string, string> = {
   'tribal swooshes': '<path d="M -60 0 C -30 -50 30 -50 60 0 C 30 -20 -30 -20 -60 0 Z"/><path d="M -40 30 C -10 0 10 0 40 30 C 10 15 -10 15 -40 30 Z"/>',
   skull: `<ellipse cx="0" cy="-10" rx="50" ry="55"/><ellipse cx="-20" cy="-15" rx="13" ry="15" fill="${SKIN}"/><ellipse cx="20" cy="-15" rx="13" ry="15" fill="${SKIN}"/><polygon points="0,5 -7,20 7,20" fill="${SKIN}"/><rect x="-25" y="35" width="50" height="22"/>`,
 };
-
-/**
- * A line-drawn smiley: BlazeFace and the face mesh both take it for a face (mesh confidence 0.94-0.99); only
- * the nose-shading check rejects it, and only when drawn large (200 px; at 60 and 120 px it still passes).
- */
-export const LINE_SMILEY =
-  '<circle r="60" fill="none" stroke="black" stroke-width="8"/><circle cx="-22" cy="-18" r="9"/><circle cx="22" cy="-18" r="9"/><path d="M -32 14 Q 0 48 32 14" fill="none" stroke="black" stroke-width="8"/>';
 
 /** A 640x480 picture of `mark` drawn `size` px wide on the arm, slightly blurred like ink under skin. */
 export async function drawnMark(mark: string, size: number): Promise<RgbImage> {
