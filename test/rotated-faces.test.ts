@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import fs from 'node:fs';
 import { before, describe, test } from 'node:test';
 import sharp from 'sharp';
@@ -6,6 +7,7 @@ import { iou } from '../src/refine/detect.js';
 import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
 import type { Rect } from '../src/refine/image.js';
 import { refineImage, type RefineOptions } from '../src/refine/pipeline.js';
+import { turnImage, unturnPoint, type QuarterTurns } from '../src/refine/turn.js';
 import { fixture } from './helpers/paths.js';
 import { countChanged, decodePixels, type Pixels } from './helpers/pixels.js';
 
@@ -45,6 +47,24 @@ function meanDifference(a: Pixels, b: Pixels, region: Rect): number {
   }
   return sum / n;
 }
+
+test('a turned image maps back: each pixel of the turned image is the original pixel its centre maps to', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.constantFrom<QuarterTurns>(0, 1, 2, 3), (width, height, turns) => {
+      const data = Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * 37) % 251);
+      const image = { data, width, height, channels: 3 as const };
+      const turned = turnImage(image, turns);
+      for (let y = 0; y < turned.height; y++) {
+        for (let x = 0; x < turned.width; x++) {
+          const p = unturnPoint({ x: x + 0.5, y: y + 0.5 }, turns, width, height);
+          const source = (Math.floor(p.y) * width + Math.floor(p.x)) * 3;
+          const target = (y * turned.width + x) * 3;
+          assert.deepEqual([...turned.data.subarray(target, target + 3)], [...data.subarray(source, source + 3)]);
+        }
+      }
+    }),
+  );
+});
 
 describe('faces at right angles (pixels turned, no EXIF orientation)', () => {
   let uprightRefined: Pixels;

@@ -33,7 +33,7 @@ const MIN_TURNED_MESH_SCORE = 0.98;
 
 /**
  * The nose region's brightness spread relative to the face's: 0.27 and up on every face of the photos looked at
- * (25 px LFW crops, the Solvay group, the dev-only groups), 0 to 0.15 on smileys drawn 120 px and larger, which
+ * (25 px LFW crops, the Solvay group, the dev-only groups), 0 to 0.15 on most line-drawn smileys, which
  * BlazeFace and the mesh both take for faces.
  */
 const MIN_NOSE_SHADING = 0.2;
@@ -58,8 +58,8 @@ const MIN_MESH_FACE_PX = 24;
 
 /**
  * Two stages, both cheap: BlazeFace (ONNX Runtime) over an image pyramid proposes candidates, then the face mesh
- * (tfjs) is fitted to every candidate in one batch; only candidates the mesh itself calls a face, with a
- * face-shaped mesh, are kept. The mesh gives the landmarks and the tight face box.
+ * (tfjs) is fitted to every candidate, a few per call; only candidates the mesh itself calls a face, with
+ * face-like proportions and a shaded nose, are kept. The mesh gives the landmarks and the tight face box.
  */
 export class MeshCheckedFaceDetector implements FaceDetector {
   private constructor(

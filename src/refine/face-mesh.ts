@@ -59,7 +59,7 @@ export function cropToImage(crop: MeshCrop, u: number, v: number): Point {
 }
 
 /** Bilinear samples of the crop, as the model wants them: RGB floats in [0, 1]. */
-export function sampleCrop(image: RgbImage, crop: MeshCrop, out: Float32Array, offset: number): void {
+function sampleCrop(image: RgbImage, crop: MeshCrop, out: Float32Array, offset: number): void {
   const { data, width, height, channels } = image;
   const scale = crop.size / MESH_INPUT;
   const cos = Math.cos(crop.angle) * scale;
@@ -122,7 +122,7 @@ function stretchContrast(crop: Float32Array): void {
  */
 export class FaceMesh {
   private constructor(
-    readonly tf: Tfjs,
+    private readonly tf: Tfjs,
     private readonly model: GraphModel,
   ) {}
 
