@@ -5,7 +5,7 @@
  */
 import { detectFaces, iou } from '../src/refine/detect.js';
 import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
-import { HumanFrameDetector } from '../src/refine/human-detector.js';
+import { HumanEmbeddingDetector } from '../src/refine/human-detector.js';
 import type { RgbImage } from '../src/refine/image.js';
 import { refineFaces } from '../src/refine/pipeline.js';
 import { MODELS, type ModelName } from '../src/artworks/artwork.js';
@@ -40,7 +40,7 @@ interface Row {
 
 async function main(): Promise<void> {
   const detector = await MeshCheckedFaceDetector.create();
-  const embedder = await HumanFrameDetector.create({ embeddings: true });
+  const embedder = await HumanEmbeddingDetector.create({ embeddings: true });
   const rows: Row[] = [];
   for (const photo of PHOTOS) {
     const path = fixture(`faces/${photo}`);

@@ -68,13 +68,13 @@ export function tilesFor(width: number, height: number, size: number): Rect[] {
  * embedding) on the tfjs WebAssembly backend. The service detects with MeshCheckedFaceDetector; this one is
  * kept for the identity embeddings the quality benchmark measures. Its boxes are human's enlarged boxes.
  */
-export class HumanFrameDetector implements FaceDetector {
+export class HumanEmbeddingDetector implements FaceDetector {
   private constructor(
     private readonly human: HumanInstance,
     private readonly minMeshScore: number,
   ) {}
 
-  static async create(options: HumanDetectorOptions = {}): Promise<HumanFrameDetector> {
+  static async create(options: HumanDetectorOptions = {}): Promise<HumanEmbeddingDetector> {
     serveFileUrlsToFetch();
     const modelDir = options.modelDir ?? defaultModelDir();
     if (!fs.existsSync(path.join(modelDir, 'blazeface.json'))) {
@@ -122,7 +122,7 @@ export class HumanFrameDetector implements FaceDetector {
     });
     await human.load();
     if (human.tf.getBackend() !== 'wasm') throw new Error('the tfjs WebAssembly backend did not start');
-    return new HumanFrameDetector(human, options.minMeshScore ?? 0.5);
+    return new HumanEmbeddingDetector(human, options.minMeshScore ?? 0.5);
   }
 
   /** Identity similarity of two embeddings, 0..1, as the library defines it. */
