@@ -9,7 +9,8 @@ import type { RgbImage } from '../src/refine/image.js';
 import { refineFaces } from '../src/refine/pipeline.js';
 import { MODELS, type ModelName } from '../src/artworks/artwork.js';
 import { fixture } from '../test/helpers/paths.js';
-import { BASELINES, DEGRADATIONS, loadRgb } from './lib/degrade.js';
+import { BASELINES } from './lib/baselines.js';
+import { DEGRADATIONS, loadRgb } from './lib/degrade.js';
 import { maxChangeOutside, meanGradient, psnr, ssim } from './lib/metrics.js';
 
 const PHOTOS = (process.env.BENCH_PHOTOS ?? 'astronaut.png,grace-hopper.jpg,camera-gray-turned.png,solvay-1927-gray-1280.png').split(',');
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
       const base = psnr(degraded, clean, mask);
       rows.push({ photo, degradation, method: 'degraded input', psnr: base, ssim: ssim(degraded, clean, mask), gain: 0 });
       for (const [name, filter] of Object.entries(BASELINES)) {
-        const filtered = await filter(degraded);
+        const filtered = filter(degraded);
         const value = psnr(filtered, clean, mask);
         rows.push({ photo, degradation, method: name, psnr: value, ssim: ssim(filtered, clean, mask), gain: value - base });
       }

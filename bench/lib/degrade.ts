@@ -47,11 +47,6 @@ export const DEGRADATIONS: Record<string, (image: RgbImage) => Promise<RgbImage>
     ),
 };
 
-/** The plain baselines: what a refiner must beat to be worth more than one filter. */
-export const BASELINES: Record<string, (image: RgbImage) => Promise<RgbImage>> = {
-  'gaussian blur 0.7': async (image) => fromSharp(toSharp(image).blur(0.7)),
-  'strong unsharp mask': async (image) => fromSharp(toSharp(image).sharpen({ sigma: 1, m1: 2, m2: 4 })),
-};
 
 export async function loadRgb(file: string | Buffer): Promise<RgbImage> {
   return fromSharp(sharp(file).rotate());
