@@ -87,6 +87,55 @@ export function slidingDctShrink(plane: Plane, thresholds: Float64Array, step: n
 }
 
 /**
+ * The second, Wiener stage of sliding-window DCT denoising (as in BM3D's second step, without block matching):
+ * each window's coefficients are scaled by P^2 / (P^2 + sigma^2), P being the same coefficient of a first
+ * estimate (`pilot`), so each frequency is kept as much as the picture, not the noise, fills it. Adapts to the
+ * face: smooth skin is flattened more than a single threshold would, fine detail kept more.
+ */
+export function slidingDctWiener(noisy: Plane, pilot: Plane, sigma: number, step: number): Plane {
+  const { width, height } = noisy;
+  if (width < N || height < N) return noisy;
+  const sum = new Float64Array(width * height);
+  const weight = new Float64Array(width * height);
+  const block = new Float64Array(N * N);
+  const guide = new Float64Array(N * N);
+  const tmp = new Float64Array(N * N);
+  const s2 = sigma * sigma;
+  for (const by of positions(height, step)) {
+    for (const bx of positions(width, step)) {
+      for (let j = 0; j < N; j++) {
+        const row = (by + j) * width + bx;
+        for (let i = 0; i < N; i++) {
+          block[j * N + i] = noisy.data[row + i] as number;
+          guide[j * N + i] = pilot.data[row + i] as number;
+        }
+      }
+      dct8x8(block, tmp, false);
+      dct8x8(guide, tmp, false);
+      let energy = 1;
+      for (let k = 1; k < N * N; k++) {
+        const p2 = (guide[k] as number) ** 2;
+        const w = p2 / (p2 + s2);
+        block[k] = w * (block[k] as number);
+        energy += w * w;
+      }
+      dct8x8(block, tmp, true);
+      const w = 1 / energy;
+      for (let j = 0; j < N; j++) {
+        const row = (by + j) * width + bx;
+        for (let i = 0; i < N; i++) {
+          sum[row + i] = (sum[row + i] as number) + w * (block[j * N + i] as number);
+          weight[row + i] = (weight[row + i] as number) + w;
+        }
+      }
+    }
+  }
+  const out = new Float32Array(width * height);
+  for (let i = 0; i < out.length; i++) out[i] = (weight[i] as number) > 0 ? (sum[i] as number) / (weight[i] as number) : (noisy.data[i] as number);
+  return { data: out, width, height };
+}
+
+/**
  * Keeps a restored plane consistent with the JPEG it came from: on the JPEG's own 8x8 grid (block edges where
  * (x + offsetX) % 8 === 0), each coefficient of the restoration is clamped into the quantization interval of
  * the decoded one, so no restoration can contradict what the file actually says about the picture.

@@ -40,6 +40,8 @@ export function defectsOf(diagnosis: FaceDiagnosis): FaceDefects {
 export interface Tuning {
   /** Repair at input resolution (repair.ts). Hard threshold of the 8x8 DCT per level of excess luminance noise. */
   noiseThreshold: number;
+  /** Wiener stage: the noise sigma it assumes, per sigma measured; 0 skips the stage. */
+  noiseWiener: number;
   /** Excess noise (8-bit levels) from which a face is denoised. */
   noiseFrom: number;
   /** Chroma smoothing: guided-filter threshold per level of excess chroma noise; its radius, input px. */
@@ -82,6 +84,7 @@ export interface Tuning {
 
 export const DEFAULT_TUNING: Tuning = {
   noiseThreshold: 2.55,
+  noiseWiener: 1,
   noiseFrom: 2.5,
   chromaNoise: 17,
   chromaRadius: 2,

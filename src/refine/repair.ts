@@ -1,6 +1,6 @@
 import type { FaceDiagnosis } from './analyze.js';
 import { yccPlanesOf, writeYccPlanes } from './color.js';
-import { jpegTable, projectOnQuantization, slidingDctShrink } from './dct.js';
+import { jpegTable, projectOnQuantization, slidingDctShrink, slidingDctWiener } from './dct.js';
 import { gaussianBlur, guidedFilter } from './filters.js';
 import type { Plane, RgbImage } from './image.js';
 import type { RefineStrength } from './profiles.js';
@@ -28,8 +28,8 @@ function uniformThresholds(value: number): Float64Array {
  * - a JPEG: every 8x8 window's DCT is thresholded in proportion to the quantization steps of the quality it
  *   was saved at, the windows averaged, and the result kept consistent with the file's own coefficients;
  *   colour, stored at half resolution with coarser steps, is smoothed edge-preservingly;
- * - noise: every 8x8 window's DCT is hard-thresholded at a multiple of the luminance noise measured, colour
- *   noise smoothed in proportion to its own measure;
+ * - noise: every 8x8 window's DCT is hard-thresholded at a multiple of the luminance noise measured, then
+ *   Wiener-filtered with that first estimate as its guide; colour noise smoothed in proportion to its own measure;
  * - blur: a few Van Cittert passes (repeated unsharp masks) at the measured softness, when the spectrum says
  *   gaussian blur rather than resampling.
  * `strength.repair` (per level) scales the thresholds and the amount. Returns a new image; `crop` is unchanged.
@@ -62,7 +62,8 @@ export function repairCrop(
     changed = true;
   } else if (noise > t.noiseFrom) {
     // the threshold follows all the noise measured: the texture floor only decides whether there is any
-    y = slidingDctShrink(y, uniformThresholds(level * t.noiseThreshold * diagnosis.noiseSigma), t.dctStep);
+    const pilot = slidingDctShrink(y, uniformThresholds(level * t.noiseThreshold * diagnosis.noiseSigma), t.dctStep);
+    y = t.noiseWiener > 0 ? slidingDctWiener(y, pilot, level * t.noiseWiener * diagnosis.noiseSigma, t.dctStep) : pilot;
     const chroma = (sigma: number): number => (level * t.chromaNoise * sigma) ** 2;
     cb = guidedFilter(cb, t.chromaRadius, chroma(diagnosis.chromaNoise.cb));
     cr = guidedFilter(cr, t.chromaRadius, chroma(diagnosis.chromaNoise.cr));
