@@ -86,5 +86,8 @@ export function refineOneFace(crop: FaceCrop, face: DetectedFace, strength: Refi
   const start = repaired === crop.image ? planes : warpToCanonical(repaired, local);
   const masks = regionMasks(mapLandmarks(landmarks, (p) => applySimilarity(frame.toCanonical, p)), frame.size);
   const refined = refineCanonical(start, masks, diagnosis, strength, frame, tuning);
-  return { frame, landmarks, diagnosis, delta: faceDelta(planes, refined, masks.face, strength.blend) };
+  if (repaired === crop.image) return { frame, landmarks, diagnosis, delta: faceDelta(planes, refined, masks.face, strength.blend) };
+  // the repair goes back at input resolution; only the enhancement travels through the canonical crop
+  const delta = { ...faceDelta(start, refined, masks.face, strength.blend), native: { image: repaired, x: crop.x, y: crop.y } };
+  return { frame, landmarks, diagnosis, delta };
 }

@@ -1,21 +1,28 @@
 import { gaussianBlur } from './filters.js';
 import type { Plane } from './image.js';
 
-/** The median absolute deviation of a Gaussian is 0.6745 of its standard deviation. */
-const MAD_TO_SIGMA = 1 / 0.6745;
+/**
+ * The median absolute deviation of a Gaussian is 0.6745 of its standard deviation. Pixels are integers, so
+ * the HH values come in steps of 0.5 and a plain median would move the estimate in steps of 0.74: the mean
+ * between the 40th and 60th percentiles is used instead, which for |Gaussian| is 0.677 sigma.
+ */
+const CENTRAL_TO_SIGMA = 1 / 0.677;
 /** Share of the 8x8 tiles, the flattest ones, whose wavelet coefficients are used. */
 const FLAT_SHARE = 0.5;
 
-function median(values: Float32Array): number {
+function centralMean(values: Float32Array): number {
   if (values.length === 0) return 0;
   const sorted = Float32Array.from(values).sort();
-  return sorted[Math.floor(sorted.length / 2)] as number;
+  const from = Math.floor(sorted.length * 0.4);
+  const to = Math.max(from + 1, Math.ceil(sorted.length * 0.6));
+  let sum = 0;
+  for (let i = from; i < to; i++) sum += sorted[i] as number;
+  return sum / (to - from);
 }
 
 /**
  * Standard deviation of white noise in a plane (Donoho and Johnstone's estimator): the median absolute value
- * of the finest diagonal (HH) Haar wavelet band, which structure barely reaches and noise fills, divided by
- * 0.6745. Taken only over the flattest half of the 8x8 tiles (least gradient once smoothed), i.e. skin and
+ * of the finest diagonal (HH) Haar wavelet band, which structure barely reaches and noise fills, over 0.6745. Taken only over the flattest half of the 8x8 tiles (least gradient once smoothed), i.e. skin and
  * background rather than hair, eyes or edges, which would pass for noise. JPEG compression empties this band,
  * so blocking does not read as noise either.
  */
@@ -56,5 +63,5 @@ export function estimateNoise(plane: Plane): number {
       }
     }
   }
-  return MAD_TO_SIGMA * median(hh.subarray(0, n));
+  return CENTRAL_TO_SIGMA * centralMean(hh.subarray(0, n));
 }
