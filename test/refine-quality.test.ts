@@ -92,13 +92,18 @@ describe('refinement quality (face PSNR against the clean photo)', () => {
     assert.ok(resampled && resampled.fineToCoarse > blurred.fineToCoarse + 0.1, JSON.stringify({ resampled, blurred }));
   });
 
-  test('on a photo the tuning never saw, the noise estimate is within 10% of the sigma added, per channel', async () => {
+  test('on a photo the tuning never saw, the noise estimate is within 5% of the noise there, per channel', async () => {
     const photo = await loadRgb(fixture('faces/grace-hopper.jpg'));
     const faces = await detectFaces(detector, photo);
-    const noisy = await (DEGRADATIONS['noise sigma 10'] as (i: RgbImage) => Promise<RgbImage>)(photo);
-    const diagnosis = refineDetected(noisy, faces, { model: MODEL, denoising: 3 }, DEFAULT_TUNING).faces[0]?.diagnosis;
-    assert.ok(diagnosis);
-    for (const sigma of diagnosis.channelNoise) assert.ok(Math.abs(sigma - 10) <= 1, `estimates ${diagnosis.channelNoise.join(', ')}`);
+    const diagnose = (image: RgbImage) => refineDetected(image, faces, { model: MODEL, denoising: 3 }, DEFAULT_TUNING).faces[0]?.diagnosis;
+    const own = diagnose(photo);
+    const noisy = diagnose(await (DEGRADATIONS['noise sigma 10'] as (i: RgbImage) => Promise<RgbImage>)(photo));
+    assert.ok(own && noisy);
+    // the photo's own grain (about 3 levels) adds to the sigma 10 added, as independent noises do
+    noisy.channelNoise.forEach((sigma, c) => {
+      const expected = Math.hypot(10, own.channelNoise[c] as number);
+      assert.ok(Math.abs(sigma - expected) <= 0.05 * expected, `channel ${c}: ${sigma.toFixed(2)}, expected ${expected.toFixed(2)}`);
+    });
   });
 });
 
