@@ -63,14 +63,18 @@ async function main(): Promise<void> {
     const reference = refineDetected(clean, cleanFaces, { model: MODELS[0], denoising: 3 }, DEFAULT_TUNING);
     const mask = Uint8Array.from(reference.coverage, (c) => (c >= 0.5 ? 1 : 0));
     const identityFaces = cleanFaces.length <= 3 ? await detectFaces(embedder, clean) : [];
-    const identity = async (image: RgbImage): Promise<number | undefined> => {
+    // embedding similarity to the clean face, for each face the embedder also finds in the degraded input
+    // (a face it loses only after refining scores 0)
+    const identity = async (image: RgbImage, degraded: RgbImage): Promise<number | undefined> => {
       if (identityFaces.length === 0) return undefined;
-      const found = await detectFaces(embedder, image);
-      const scores = identityFaces.map((face) => {
-        const match = found.find((m) => iou(m.box, face.box) > 0.4);
-        return match?.embedding && face.embedding ? embedder.similarity(face.embedding, match.embedding) : 0;
+      const before = await detectFaces(embedder, degraded);
+      const after = await detectFaces(embedder, image);
+      const scores = identityFaces.flatMap((face) => {
+        if (!before.some((m) => iou(m.box, face.box) > 0.4)) return [];
+        const match = after.find((m) => iou(m.box, face.box) > 0.4);
+        return [match?.embedding && face.embedding ? embedder.similarity(face.embedding, match.embedding) : 0];
       });
-      return mean(scores);
+      return scores.length ? mean(scores) : undefined;
     };
     const degradations: Record<string, (i: RgbImage) => Promise<RgbImage>> = { ...DEGRADATIONS, 'JPEG quality 12': (i) => jpeg(i, 12) };
     const photoSheet: SheetRow[] = [];
@@ -95,7 +99,7 @@ async function main(): Promise<void> {
       for (const { model, level } of runs) {
         const refined = refineDetected(degraded, faces, { model, denoising: level }, DEFAULT_TUNING);
         if (short(model) === 'm-d') refinedAt[level] = refined.image;
-        const id = level === 5 || level === 3 ? await identity(refined.image) : undefined;
+        const id = level === 5 || level === 3 ? await identity(refined.image, degraded) : undefined;
         add(`${short(model)} level ${level}`, refined.image, { model, level, ...(id === undefined ? {} : { identity: id }) });
       }
       if (degradation === 'noise sigma 10') noiseRows.push(noiseRow(photo, refineDetected(degraded, faces, { model: MODELS[0], denoising: 3 }, DEFAULT_TUNING).faces));

@@ -110,7 +110,7 @@ function blurSigma(luma: Plane, noiseSigma: number): number {
  * `image` sits in the decoded picture, so that JPEG's 8x8 grid can be found: x is a block edge when
  * (origin.x + x) % 8 === 0.
  */
-function fineToCoarse(luma: Plane): number {
+export function fineToCoarse(luma: Plane): number {
   const a = gaussianBlur(luma, 0.7).data;
   const b = gaussianBlur(luma, 1.4).data;
   const c = gaussianBlur(luma, 2.8).data;

@@ -59,6 +59,8 @@ export interface Tuning {
   /** Fine-to-coarse detail ratios (analyze.ts) at and below which softness is gaussian blur; from which resampling. */
   blurredBelow: number;
   resampledFrom: number;
+  /** The fine-to-coarse detail ratio of a sharp face: deblurring stops short of it. */
+  sharpRatio: number;
   deblurSigmaMax: number;
   deblurAmount: number;
   deblurPasses: number;
@@ -94,7 +96,8 @@ export const DEFAULT_TUNING: Tuning = {
   jpegChroma: 1,
   blurredFrom: 1.1,
   blurredBelow: 0.26,
-  resampledFrom: 0.31,
+  resampledFrom: 0.45,
+  sharpRatio: 0.38,
   deblurSigmaMax: 1.4,
   deblurAmount: 1.5,
   deblurPasses: 2,

@@ -1,4 +1,4 @@
-import type { FaceDiagnosis } from './analyze.js';
+import { fineToCoarse, type FaceDiagnosis } from './analyze.js';
 import { yccPlanesOf, writeYccPlanes } from './color.js';
 import { jpegTable, projectOnQuantization, slidingDctShrink, slidingDctWiener } from './dct.js';
 import { gaussianBlur, guidedFilter } from './filters.js';
@@ -71,27 +71,38 @@ export function repairCrop(
   }
 
   const softness = softnessOf(diagnosis.blurSigma);
-  // resampling softens edges as blur does but keeps mid frequencies whole: sharpening them overshoots
+  // Resampling softens edges as blur does but keeps mid frequencies whole, and a soft photo looks blurred:
+  // sharpening either overshoots. So the face is deblurred only as far as its fine-to-coarse detail ratio
+  // stays at what a sharp face shows, the strongest amount that does so is kept.
   const gaussianLike = Math.max(0, Math.min(1, (t.resampledFrom - diagnosis.fineToCoarse) / (t.resampledFrom - t.blurredBelow)));
   if (softness >= t.blurredFrom && noise <= t.noiseFrom && gaussianLike > 0) {
     const sigma = Math.min(t.deblurSigmaMax, softness);
-    const amount = level * t.deblurAmount * gaussianLike;
-    let estimate = y;
-    // Van Cittert: each pass adds back what re-blurring the estimate takes away from the input
-    for (let pass = 0; pass < t.deblurPasses; pass++) {
-      const reblurred = gaussianBlur(estimate, sigma).data;
-      const next = new Float32Array(y.data.length);
-      for (let i = 0; i < next.length; i++) {
-        next[i] = (estimate.data[i] as number) + amount * ((y.data[i] as number) - (reblurred[i] as number));
-      }
-      estimate = plane(next, y);
+    for (const share of [1, 0.75, 0.5, 0.25]) {
+      const deblurred = vanCittert(y, sigma, level * t.deblurAmount * gaussianLike * share, t.deblurPasses);
+      if (share > 0.25 && fineToCoarse(deblurred) > t.sharpRatio) continue;
+      if (fineToCoarse(deblurred) > t.sharpRatio) break;
+      y = deblurred;
+      changed = true;
+      break;
     }
-    y = estimate;
-    changed = true;
   }
 
   if (!changed) return crop;
   const out: RgbImage = { ...crop, data: new Uint8Array(crop.data) };
   writeYccPlanes(out, region, { y, cb, cr });
   return out;
+}
+
+/** Van Cittert deconvolution: each pass adds back what re-blurring the estimate takes away from the input. */
+function vanCittert(input: Plane, sigma: number, amount: number, passes: number): Plane {
+  let estimate = input;
+  for (let pass = 0; pass < passes; pass++) {
+    const reblurred = gaussianBlur(estimate, sigma).data;
+    const next = new Float32Array(input.data.length);
+    for (let i = 0; i < next.length; i++) {
+      next[i] = (estimate.data[i] as number) + amount * ((input.data[i] as number) - (reblurred[i] as number));
+    }
+    estimate = plane(next, input);
+  }
+  return estimate;
 }
