@@ -142,11 +142,12 @@ export function refineCanonical(
   const care = softGate * (1 - defects.blocking) * Math.max(0, 1 - defects.noise / t.noiseFrom);
 
   const repaired = planes.y;
-  const enhanced = enhanceSteps(repaired, masks, defects, strength, frame, t, care);
+  const level = care < 1 ? { ...strength, ...strength.defective } : strength;
+  const enhanced = enhanceSteps(repaired, masks, defects, level, frame, t, care);
   if (care <= 0 || !(t.enhanceBudget > 0)) return { y: enhanced, cb, cr };
   // Enhancement is given a budget of change (RMS over the face) per level, so that it looks alike on every
   // face: strong on a flat, large face, gentle on a small, detailed one, where the same filters change more.
-  const repairOnly = enhanceSteps(repaired, masks, defects, strength, frame, t, 0);
+  const repairOnly = enhanceSteps(repaired, masks, defects, level, frame, t, 0);
   let sum = 0;
   let weight = 0;
   for (let i = 0; i < enhanced.data.length; i++) {
@@ -156,7 +157,7 @@ export function refineCanonical(
     weight += w;
   }
   const rms = Math.sqrt(sum / Math.max(1, weight));
-  const budget = t.enhanceBudget * strength.enhanceRms * care;
+  const budget = t.enhanceBudget * level.enhanceRms * care;
   // only a face with nothing to repair has its enhancement amplified; on a defective one it can only shrink
   const maxScale = care >= 0.99 ? t.enhanceMaxScale : 1;
   const scale = rms > 0 ? Math.min(maxScale, budget / rms) : 1;

@@ -18,9 +18,14 @@ export interface RefineStrength {
   blend: number;
   /** How much enhancement (beyond repair) may change a face: RMS of the change, 8-bit levels. */
   enhanceRms: number;
+  /**
+   * The enhancement a face with something to repair gets: never more than level 3's, because on a degraded
+   * face more sharpening and contrast bring back what repair removed (measured: levels 4 and 5 then lose to 3).
+   */
+  defective: Pick<RefineStrength, 'denoise' | 'sharpen' | 'skin' | 'localContrast' | 'enhanceRms'>;
 }
 
-const LEVELS: Record<number, RefineStrength> = {
+const LEVELS: Record<number, Omit<RefineStrength, 'defective'>> = {
   1: { repair: 0.35, denoise: 0.8, sharpen: 0.15, deblur: 0.4, skin: 0.2, localContrast: 0.02, blend: 0.6, enhanceRms: 1.2 },
   2: { repair: 0.65, denoise: 1.1, sharpen: 0.25, deblur: 0.7, skin: 0.4, localContrast: 0.04, blend: 0.8, enhanceRms: 2.2 },
   3: { repair: 1, denoise: 1.4, sharpen: 0.35, deblur: 1.0, skin: 0.6, localContrast: 0.06, blend: 1, enhanceRms: 3.6 },
@@ -39,16 +44,21 @@ const MODEL_CHARACTER: Record<ModelName, { repair: number; denoise: number; shar
 };
 
 export function strengthFor(model: ModelName, denoising: number): RefineStrength {
-  const level = LEVELS[Math.min(5, Math.max(1, Math.round(denoising)))] as RefineStrength;
+  const at = Math.min(5, Math.max(1, Math.round(denoising)));
   const character = MODEL_CHARACTER[model];
-  return {
-    repair: level.repair * character.repair,
+  const enhancement = (level: Omit<RefineStrength, 'defective'>): RefineStrength['defective'] => ({
     denoise: level.denoise * character.denoise,
     sharpen: level.sharpen * character.sharpen,
-    deblur: level.deblur,
     skin: level.skin * character.skin,
     localContrast: level.localContrast,
-    blend: level.blend,
     enhanceRms: level.enhanceRms * character.enhance,
+  });
+  const level = LEVELS[at] as Omit<RefineStrength, 'defective'>;
+  return {
+    ...enhancement(level),
+    repair: level.repair * character.repair,
+    deblur: level.deblur,
+    blend: level.blend,
+    defective: enhancement(LEVELS[Math.min(3, at)] as Omit<RefineStrength, 'defective'>),
   };
 }
