@@ -1,45 +1,7 @@
-import { parentPort, workerData } from 'node:worker_threads';
-import sharp from 'sharp';
-import { JobError } from '../errors.js';
-import { FacePool } from '../refine/face-pool.js';
-import { HumanFrameDetector } from '../refine/human-detector.js';
-import { refineImage, type RefineOptions } from '../refine/pipeline.js';
-import type { ThreadReply, ThreadRequest, ThreadSetup } from './thread-protocol.js';
+import { workerData } from 'node:worker_threads';
+import { engineProviders } from '../refine/engines/providers.js';
+import { refineTaskHandler } from './refine-task.js';
+import type { ThreadSetup } from './thread-protocol.js';
 
-// One thread, one image at a time: libvips' own thread pool would only compete with the other refine threads.
-sharp.concurrency(1);
-
-const port = parentPort;
-if (!port) throw new Error('refine-thread must run as a worker thread');
-const setup = workerData as ThreadSetup;
-
-const reply = (message: ThreadReply, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
-
-try {
-  const detector = await HumanFrameDetector.create({ modelDir: setup.modelDir });
-  const facePool = setup.faceThreads >= 2 ? new FacePool(setup.faceThreads) : undefined;
-  port.on('message', (request: ThreadRequest) => {
-    const options: RefineOptions = { ...request.options, maxPixels: setup.maxPixels, maxFaces: setup.maxFaces };
-    refineImage(detector, Buffer.from(request.input), options, facePool).then(
-      (result) => {
-        const body = new Uint8Array(result.body);
-        reply({ type: 'done', id: request.id, result: { ...result, body } }, [body.buffer]);
-      },
-      (error: unknown) => {
-        const known = error instanceof JobError;
-        reply({
-          type: 'failed',
-          id: request.id,
-          error: {
-            code: known ? error.code : 'REFINE_FAILED',
-            message: error instanceof Error ? error.message : String(error),
-            expected: known,
-          },
-        });
-      },
-    );
-  });
-  reply({ type: 'ready' });
-} catch (error) {
-  reply({ type: 'fatal', message: error instanceof Error ? error.message : String(error) });
-}
+/** A refine worker thread (piscina's module): every engine kind this build knows. */
+export default refineTaskHandler(workerData as ThreadSetup, engineProviders);
