@@ -32,10 +32,15 @@ function gaussianNoise(image: RgbImage, sigma: number): RgbImage {
   return { ...image, data };
 }
 
+/** The image saved as a JPEG at `quality` (sharp's defaults: libjpeg tables, 4:2:0 chroma) and decoded again. */
+export async function jpeg(image: RgbImage, quality: number): Promise<RgbImage> {
+  return fromSharp(sharp(await toSharp(image).jpeg({ quality }).toBuffer()));
+}
+
 export const DEGRADATIONS: Record<string, (image: RgbImage) => Promise<RgbImage>> = {
   clean: async (image) => image,
   'noise sigma 10': async (image) => gaussianNoise(image, 10),
-  'JPEG quality 20': async (image) => fromSharp(sharp(await toSharp(image).jpeg({ quality: 20 }).toBuffer())),
+  'JPEG quality 20': (image) => jpeg(image, 20),
   'blur sigma 1.5': async (image) => fromSharp(toSharp(image).blur(1.5)),
   '2x down then up': async (image) =>
     fromSharp(
@@ -45,12 +50,6 @@ export const DEGRADATIONS: Record<string, (image: RgbImage) => Promise<RgbImage>
         { kernel: 'lanczos3' },
       ),
     ),
-};
-
-/** The plain baselines: what a refiner must beat to be worth more than one filter. */
-export const BASELINES: Record<string, (image: RgbImage) => Promise<RgbImage>> = {
-  'gaussian blur 0.7': async (image) => fromSharp(toSharp(image).blur(0.7)),
-  'strong unsharp mask': async (image) => fromSharp(toSharp(image).sharpen({ sigma: 1, m1: 2, m2: 4 })),
 };
 
 export async function loadRgb(file: string | Buffer): Promise<RgbImage> {

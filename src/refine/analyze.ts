@@ -1,14 +1,30 @@
-import { estimateNoiseSigma, gaussianBlur, guidedFilter } from './filters.js';
-import type { Plane, Rect } from './image.js';
+import { channelOf, yccPlanesOf } from './color.js';
+import { estimateJpegQuality } from './dct.js';
+import { gaussianBlur, guidedFilter } from './filters.js';
+import type { Plane, Rect, RgbImage } from './image.js';
+import { estimateNoise } from './noise.js';
 
 /** What is wrong with one face, measured on its pixels at the input's own resolution. */
 export interface FaceDiagnosis {
-  /** Standard deviation of the noise, in 8-bit levels. */
+  /** Standard deviation of the noise in luminance, in 8-bit levels. */
   noiseSigma: number;
+  /** The same in Cb and Cr, which the noise of a colour sensor (or added to R, G and B apart) also fills. */
+  chromaNoise: { cb: number; cr: number };
+  /** The same in R, G and B apart: what a reader compares with the noise added to each channel. */
+  channelNoise: [number, number, number];
+  /** The quality the face was last saved at as a JPEG on the image's 8x8 grid; undefined: not a JPEG there. */
+  jpegQuality: number | undefined;
   /** Mean step across 8x8 JPEG block edges over the mean step elsewhere; about 1 when there is no blocking. */
   blockiness: number;
   /** Gaussian sigma (input pixels) that the sharpest edges look blurred by; about 0.8-1.2 for a sharp photo. */
   blurSigma: number;
+  /**
+   * RMS of the finest detail (under 0.7 px) over that of coarser detail (1.4-2.8 px): about 0.45-0.8 on a
+   * sharp face, 0.3-0.45 on one resampled from half its size (which keeps mid frequencies whole), 0.22-0.34
+   * on a gaussian-blurred one (which takes them down too). Tells blur an unsharp mask can undo from resampling
+   * it cannot.
+   */
+  fineToCoarse: number;
 }
 
 /**
@@ -88,7 +104,37 @@ function blurSigma(luma: Plane, noiseSigma: number): number {
   return (reblur * ratio) / Math.sqrt(1 - ratio * ratio);
 }
 
-export function diagnoseFace(luma: Plane, region: Rect): FaceDiagnosis {
-  const noiseSigma = estimateNoiseSigma(luma);
-  return { noiseSigma, blockiness: blockiness(luma, region), blurSigma: blurSigma(luma, noiseSigma) };
+/**
+ * Diagnoses one face of `image`: noise, blocking and blur on its inner box `inner` (its own pixels, not hair or
+ * background), the JPEG quality on its wider `surroundings` (more blocks, a surer fit). `origin` is where
+ * `image` sits in the decoded picture, so that JPEG's 8x8 grid can be found: x is a block edge when
+ * (origin.x + x) % 8 === 0.
+ */
+export function fineToCoarse(luma: Plane): number {
+  const a = gaussianBlur(luma, 0.7).data;
+  const b = gaussianBlur(luma, 1.4).data;
+  const c = gaussianBlur(luma, 2.8).data;
+  let fine = 0;
+  let coarse = 0;
+  for (let i = 0; i < a.length; i++) {
+    fine += ((luma.data[i] as number) - (a[i] as number)) ** 2;
+    coarse += ((b[i] as number) - (c[i] as number)) ** 2;
+  }
+  return coarse > 0 ? Math.sqrt(fine / coarse) : 1;
+}
+
+export function diagnoseFace(image: RgbImage, inner: Rect, surroundings: Rect, origin: { x: number; y: number }): FaceDiagnosis {
+  const planes = yccPlanesOf(image, inner);
+  const noiseSigma = estimateNoise(planes.y);
+  const channelNoise = [0, 1, 2].map((c) => estimateNoise(channelOf(image, inner, c))) as [number, number, number];
+  const wide = yccPlanesOf(image, surroundings).y;
+  return {
+    noiseSigma,
+    chromaNoise: { cb: estimateNoise(planes.cb), cr: estimateNoise(planes.cr) },
+    channelNoise,
+    jpegQuality: estimateJpegQuality(wide, origin.x + surroundings.x, origin.y + surroundings.y),
+    blockiness: blockiness(planes.y, { ...inner, x: origin.x + inner.x, y: origin.y + inner.y }),
+    blurSigma: blurSigma(planes.y, noiseSigma),
+    fineToCoarse: fineToCoarse(planes.y),
+  };
 }

@@ -25,6 +25,12 @@ export interface FaceDelta {
   cb: Plane;
   cr: Plane;
   alpha: Plane;
+  /**
+   * The face's crop as repaired at input resolution, and where it sits in the image. Its change is written
+   * back pixel for pixel (weighted by alpha), not through the canonical crop: noise and JPEG blocks live at
+   * the input's own pixels, and resampling their removal there and back would blur it and leave some behind.
+   */
+  native?: { image: RgbImage; x: number; y: number };
 }
 
 /**
@@ -69,8 +75,14 @@ export function applyFaceDelta(
       coverage[pixel] = a;
       const rgb = yccToRgb(sampleBilinear(delta.y, c.x, c.y), sampleBilinear(delta.cb, c.x, c.y), sampleBilinear(delta.cr, c.x, c.y));
       const offset = pixel * channels;
+      const native = delta.native;
+      const nx = native ? x - native.x : -1;
+      const ny = native ? y - native.y : -1;
+      const inside = native !== undefined && nx >= 0 && ny >= 0 && nx < native.image.width && ny < native.image.height;
+      const from = inside ? (ny * native.image.width + nx) * native.image.channels : 0;
       for (let ch = 0; ch < 3; ch++) {
-        const value = Math.round((source.data[offset + ch] as number) + (rgb[ch] as number));
+        const repair = inside ? a * ((native.image.data[from + ch] as number) - (source.data[offset + ch] as number)) : 0;
+        const value = Math.round((source.data[offset + ch] as number) + repair + (rgb[ch] as number));
         target.data[offset + ch] = value < 0 ? 0 : value > 255 ? 255 : value;
       }
     }

@@ -1,13 +1,10 @@
 import type { CanonicalFrame, YccPlanes } from './align.js';
 import type { FaceDiagnosis } from './analyze.js';
 import { gaussianBlur, guidedFilter } from './filters.js';
+import { excessNoise, softnessOf } from './repair.js';
 import type { Plane } from './image.js';
 import type { RegionMasks } from './mask.js';
 import type { RefineStrength } from './profiles.js';
-
-/** What a clean photo measures: texture reads as ~3 levels of "noise", sharp edges as ~1 px of blur. */
-const CLEAN_NOISE_SIGMA = 3;
-const CLEAN_BLUR_SIGMA = 1;
 
 /** How much is wrong beyond what a clean photo shows, in the units the filters take. */
 export interface FaceDefects {
@@ -22,29 +19,52 @@ export interface FaceDefects {
 /** Blockiness (edge step over inner step) of a photo without JPEG blocking, and of a heavily blocked one. */
 const UNBLOCKED = 1.15;
 const HEAVILY_BLOCKED = 1.5;
+/** JPEG qualities from which a face counts as unblocked, and at which as heavily blocked. */
+const CLEAN_QUALITY = 75;
+const HEAVY_QUALITY = 25;
 
 export function defectsOf(diagnosis: FaceDiagnosis): FaceDefects {
+  const q = diagnosis.jpegQuality;
+  const blocking =
+    q !== undefined
+      ? (CLEAN_QUALITY - q) / (CLEAN_QUALITY - HEAVY_QUALITY)
+      : (diagnosis.blockiness - UNBLOCKED) / (HEAVILY_BLOCKED - UNBLOCKED);
   return {
-    noise: Math.sqrt(Math.max(0, diagnosis.noiseSigma ** 2 - CLEAN_NOISE_SIGMA ** 2)),
-    blocking: Math.max(0, Math.min(1, (diagnosis.blockiness - UNBLOCKED) / (HEAVILY_BLOCKED - UNBLOCKED))),
-    softness: Math.sqrt(Math.max(0, diagnosis.blurSigma ** 2 - CLEAN_BLUR_SIGMA ** 2)),
+    noise: excessNoise(diagnosis.noiseSigma),
+    blocking: Math.max(0, Math.min(1, blocking)),
+    softness: softnessOf(diagnosis.blurSigma),
   };
 }
 
-/** The refinement's constants, in one place so the quality benchmark can measure alternatives. */
+/** The refinement's constants, in one place so the quality benchmark and the tuning script can try others. */
 export interface Tuning {
-  /** Luma denoise threshold per level of excess noise (times the level's denoise strength). */
-  denoise: number;
-  /** Second, wider denoise pass, relative to the first threshold; used above 3 levels of excess noise. */
-  denoiseWide: number;
-  /** Deblocking threshold at full blocking (times the level's denoise strength). */
-  deblock: number;
-  /** Radius of the deblocking guided filter, input px. */
-  deblockRadius: number;
-  /** Chroma blur sigma (input px) per level of excess noise, and at full blocking. */
-  chromaPerNoise: number;
-  chromaPerBlocking: number;
-  /** Share of the skin smoothing blended in at skin strength 1. */
+  /** Repair at input resolution (repair.ts). Hard threshold of the 8x8 DCT per level of excess luminance noise. */
+  noiseThreshold: number;
+  /** Wiener stage: the noise sigma it assumes, per sigma measured; 0 skips the stage. */
+  noiseWiener: number;
+  /** Excess noise (8-bit levels) from which a face is denoised. */
+  noiseFrom: number;
+  /** Chroma smoothing: guided-filter threshold per level of excess chroma noise; its radius, input px. */
+  chromaNoise: number;
+  chromaRadius: number;
+  /** Distance between the DCT windows, px: 1 is every shift (best, slowest), 2 a quarter of them. */
+  dctStep: number;
+  /** JPEG qualities up to which a face is deblocked; DCT threshold per quantization step. */
+  jpegRepairBelow: number;
+  jpegThreshold: number;
+  /** JPEG colour smoothing threshold per half chroma quantization step. */
+  jpegChroma: number;
+  /** Softness (input px) from which a face counts as blurred and is deblurred; the deblur radius cap; amount; passes. */
+  blurredFrom: number;
+  /** Fine-to-coarse detail ratios (analyze.ts) at and below which softness is gaussian blur; from which resampling. */
+  blurredBelow: number;
+  resampledFrom: number;
+  /** The fine-to-coarse detail ratio of a sharp face: deblurring stops short of it. */
+  sharpRatio: number;
+  deblurSigmaMax: number;
+  deblurAmount: number;
+  deblurPasses: number;
+  /** Enhancement in the canonical crop (below). Share of the skin smoothing blended in at skin strength 1. */
   skinEvening: number;
   /** Smallest unsharp radius, input px; and the cap of the radius that follows softness. */
   detailSigmaMin: number;
@@ -53,60 +73,55 @@ export interface Tuning {
   featureBoost: number;
   /** Multiplies the level's sharpening amount. */
   sharpen: number;
-  /** Multiplies the level's deblur amount. */
-  deblur: number;
   /** Multiplies the level's enhancement budget (RMS change over the face); 0 turns the budget off. */
   enhanceBudget: number;
   /** The most the budget may amplify the enhancement. */
   enhanceMaxScale: number;
-  /** Strength of the input-resolution deblocking filter at full blocking (times the level's denoise). */
-  nativeDeblock: number;
-  /**
-   * Softness (input px) up to which the face counts as sharp; from which enhancement stops (resampled faces);
-   * and from which it counts as blurred and is deblurred.
-   */
+  /** Softness (input px) up to which the face counts as sharp; and from which enhancement stops (resampled faces). */
   sharpUpTo: number;
   softFrom: number;
-  blurredFrom: number;
   /** Large-radius local contrast, multiplies the level's amount. */
   localContrast: number;
 }
 
 export const DEFAULT_TUNING: Tuning = {
-  denoise: 1,
-  denoiseWide: 0.6,
-  deblock: 11,
-  deblockRadius: 1,
-  chromaPerNoise: 0.3,
-  chromaPerBlocking: 3,
+  noiseThreshold: 2.55,
+  noiseWiener: 1,
+  noiseFrom: 2.5,
+  chromaNoise: 17,
+  chromaRadius: 2,
+  dctStep: 2,
+  jpegRepairBelow: 70,
+  jpegThreshold: 0.42,
+  jpegChroma: 1,
+  blurredFrom: 1.1,
+  blurredBelow: 0.26,
+  resampledFrom: 0.45,
+  sharpRatio: 0.38,
+  deblurSigmaMax: 1.4,
+  deblurAmount: 1.5,
+  deblurPasses: 2,
   skinEvening: 0.25,
   detailSigmaMin: 0.8,
   detailSigmaMax: 1.2,
   featureBoost: 0.6,
   sharpen: 1,
-  deblur: 2,
   localContrast: 0.5,
-  nativeDeblock: 0.25,
   enhanceBudget: 1.3,
   enhanceMaxScale: 2,
   sharpUpTo: 0.3,
   softFrom: 0.6,
-  blurredFrom: 1.1,
 };
 
 const plane = (data: Float32Array, like: Plane): Plane => ({ data, width: like.width, height: like.height });
 
 /**
- * Refines one face in its canonical crop. Each step is sized by what the diagnosis found wrong with this face
- * (noise, blocking, softness) and by the level's strength (how much the caller wants changed):
- * 1. noise and blocking: an edge-preserving (guided) filter whose threshold follows the measured noise, a
- *    wider one across JPEG blocks when blocking was found; colour noise and colour blocks smoothed in Cb/Cr;
- * 2. skin: evened at a larger radius, keeping most of its fine texture so it does not look plastic;
- * 3. detail: an unsharp mask whose radius and amount follow the measured softness, stronger on eyes, brows
- *    and lips;
- * 4. a gentle large-radius local contrast.
- * Radii are in input pixels times the crop's scale, or in face units; detail work is on luminance only and
- * Cb/Cr are only smoothed, so colours do not drift.
+ * Enhances one face in its canonical crop, after repair.ts has undone its defects at input resolution:
+ * 1. skin: evened at a larger radius, keeping most of its fine texture so it does not look plastic;
+ * 2. detail: an unsharp mask, stronger on eyes, brows and lips;
+ * 3. a gentle large-radius local contrast.
+ * Radii are in input pixels times the crop's scale, or in face units; detail work is on luminance only, so
+ * colours do not drift.
  */
 export function refineCanonical(
   planes: YccPlanes,
@@ -117,38 +132,22 @@ export function refineCanonical(
   tuning: Tuning = DEFAULT_TUNING,
 ): YccPlanes {
   const t = tuning;
-  const k = frame.scale;
   const defects = defectsOf(diagnosis);
-  let y = planes.y;
+  const { cb, cr } = planes;
   // Enhancing a sharp face is safe; on a noisy, blocky or resampled one the same sharpening and contrast
-  // would amplify the defect, so those steps fade out as defects grow. Softness between sharp and blurred is
-  // typical of resampling, which no unsharp mask can undo.
+  // would amplify what repair left of the defect, so those steps fade out as defects grow. Softness between
+  // sharp and blurred is typical of resampling, which no unsharp mask can undo.
   const softGate =
     defects.softness <= t.sharpUpTo ? 1 : Math.max(0, 1 - (defects.softness - t.sharpUpTo) / (t.softFrom - t.sharpUpTo));
-  const care = (softGate * (1 - defects.blocking)) / (1 + Math.max(0, defects.noise - 2) / 4);
+  const care = softGate * (1 - defects.blocking) * Math.max(0, 1 - defects.noise / t.noiseFrom);
 
-  // 1. noise and blocking
-  // the floor evens fine grain on sharp faces; a resampled face has none, and smoothing it only loses detail
-  const threshold = strength.denoise * t.denoise * (defects.noise + 1.5 * softGate);
-  y = guidedFilter(y, Math.max(1, Math.round(k)), threshold * threshold);
-  if (defects.noise > 3 && t.denoiseWide > 0) {
-    y = guidedFilter(y, Math.max(1, Math.round(2 * k)), (t.denoiseWide * threshold) ** 2);
-  }
-  if (defects.blocking > 0) {
-    const deblock = strength.denoise * t.deblock * defects.blocking;
-    y = guidedFilter(y, Math.max(1, Math.round(t.deblockRadius * k)), deblock * deblock);
-  }
-  const chromaSigma =
-    k * (strength.denoise / 1.4) * (t.chromaPerNoise * defects.noise + t.chromaPerBlocking * defects.blocking);
-  const cb = chromaSigma > 0.3 ? gaussianBlur(planes.cb, chromaSigma) : planes.cb;
-  const cr = chromaSigma > 0.3 ? gaussianBlur(planes.cr, chromaSigma) : planes.cr;
-
-  const repaired = y;
-  const enhanced = enhanceSteps(repaired, masks, defects, strength, frame, t, care);
+  const repaired = planes.y;
+  const level = care < 1 ? { ...strength, ...strength.defective } : strength;
+  const enhanced = enhanceSteps(repaired, masks, defects, level, frame, t, care);
   if (care <= 0 || !(t.enhanceBudget > 0)) return { y: enhanced, cb, cr };
   // Enhancement is given a budget of change (RMS over the face) per level, so that it looks alike on every
   // face: strong on a flat, large face, gentle on a small, detailed one, where the same filters change more.
-  const repairOnly = enhanceSteps(repaired, masks, defects, strength, frame, t, 0);
+  const repairOnly = enhanceSteps(repaired, masks, defects, level, frame, t, 0);
   let sum = 0;
   let weight = 0;
   for (let i = 0; i < enhanced.data.length; i++) {
@@ -158,7 +157,7 @@ export function refineCanonical(
     weight += w;
   }
   const rms = Math.sqrt(sum / Math.max(1, weight));
-  const budget = t.enhanceBudget * strength.enhanceRms * care;
+  const budget = t.enhanceBudget * level.enhanceRms * care;
   // only a face with nothing to repair has its enhancement amplified; on a defective one it can only shrink
   const maxScale = care >= 0.99 ? t.enhanceMaxScale : 1;
   const scale = rms > 0 ? Math.min(maxScale, budget / rms) : 1;
@@ -183,7 +182,7 @@ function enhanceSteps(
   const k = frame.scale;
   const u = frame.unit;
   let y = repaired;
-  // 2. skin
+  // 1. skin
   const skinThreshold = 3 + 2 * strength.denoise;
   const skinSmooth = guidedFilter(y, Math.max(1, Math.round(3 * u * Math.min(k, 2))), skinThreshold * skinThreshold);
   const evening = t.skinEvening * strength.skin * care;
@@ -194,10 +193,10 @@ function enhanceSteps(
   }
   y = plane(skinned, y);
 
-  // 3. detail
+  // 2. detail
   const detailSigma = k * Math.max(t.detailSigmaMin, Math.min(t.detailSigmaMax, defects.softness));
   const blurred = gaussianBlur(y, detailSigma);
-  const amount = t.sharpen * strength.sharpen * care + t.deblur * strength.deblur * Math.max(0, defects.softness - t.blurredFrom);
+  const amount = t.sharpen * strength.sharpen * care;
   const sharpened = new Float32Array(y.data.length);
   for (let i = 0; i < sharpened.length; i++) {
     const weight = amount * (1 + care * t.featureBoost * (masks.features.data[i] as number));
@@ -205,7 +204,7 @@ function enhanceSteps(
   }
   y = plane(sharpened, y);
 
-  // 4. local contrast
+  // 3. local contrast
   const contrast = t.localContrast * strength.localContrast * care;
   const broad = gaussianBlur(y, 20 * u);
   const out = new Float32Array(y.data.length);

@@ -1,14 +1,14 @@
 import { applySimilarity, canonicalFrame, warpToCanonical, type CanonicalFrame } from './align.js';
 import { diagnoseFace, type FaceDiagnosis } from './analyze.js';
 import { faceDelta, imageFootprint, type FaceDelta } from './blend.js';
-import { deblockRegion } from './deblock.js';
 import type { DetectedFace } from './detect.js';
-import { defectsOf, refineCanonical, type Tuning } from './enhance.js';
+import { refineCanonical, type Tuning } from './enhance.js';
 import type { Similarity } from './geometry.js';
-import { clampRect, lumaOf, type Rect, type RgbImage } from './image.js';
+import { clampRect, type Rect, type RgbImage } from './image.js';
 import { landmarksFromBox, mapLandmarks, type FaceLandmarks } from './landmarks.js';
 import { regionMasks } from './mask.js';
 import type { RefineStrength } from './profiles.js';
+import { repairCrop } from './repair.js';
 
 /** The pixels one face's work needs, cut from the image so it can travel to another thread. */
 export interface FaceCrop {
@@ -33,7 +33,7 @@ function innerBox(box: Rect): Rect {
   return { x: box.x + 0.15 * box.width, y: box.y + 0.15 * box.height, width: 0.7 * box.width, height: 0.7 * box.height };
 }
 
-/** The face's surroundings, wide enough to hold its whole oval: what deblocking works on. */
+/** The face's surroundings, wide enough to hold its whole oval: where its JPEG quality is measured. */
 function faceRegion(box: Rect): Rect {
   return { x: box.x - 0.6 * box.width, y: box.y - 0.6 * box.height, width: 2.2 * box.width, height: 2.2 * box.height };
 }
@@ -60,8 +60,8 @@ export function cropFor(source: RgbImage, face: DetectedFace): FaceCrop {
 }
 
 /**
- * One face, start to finish short of blending: diagnose it at input resolution, deblock it there if it is
- * blocky, warp it into its canonical crop, refine, and return its masked change. Pure computation on a crop,
+ * One face, start to finish short of blending: diagnose it and repair its defects at input resolution, warp
+ * it into its canonical crop, enhance it there, and return its masked change. Pure computation on a crop,
  * so it runs the same in this thread or another.
  */
 export function refineOneFace(crop: FaceCrop, face: DetectedFace, strength: RefineStrength, tuning: Tuning): FaceWork | null {
@@ -79,16 +79,15 @@ export function refineOneFace(crop: FaceCrop, face: DetectedFace, strength: Refi
   const toCrop = (r: Rect): Rect => clampRect({ ...r, x: r.x - crop.x, y: r.y - crop.y }, crop.image.width, crop.image.height);
   const measured = toCrop(innerBox(face.box));
   if (measured.width < 4 || measured.height < 4) return null;
-  const diagnosis = diagnoseFace(lumaOf(crop.image, measured), { ...measured, x: measured.x + crop.x, y: measured.y + crop.y });
+  const origin = { x: crop.x, y: crop.y };
+  const diagnosis = diagnoseFace(crop.image, measured, toCrop(faceRegion(face.box)), origin);
   const planes = warpToCanonical(crop.image, local);
-  const blocking = defectsOf(diagnosis).blocking * strength.denoise * tuning.nativeDeblock;
-  let start = planes;
-  if (blocking > 0) {
-    const copy: RgbImage = { ...crop.image, data: new Uint8Array(crop.image.data) };
-    deblockRegion(copy, toCrop(faceRegion(face.box)), Math.min(1, blocking));
-    start = warpToCanonical(copy, local);
-  }
+  const repaired = repairCrop(crop.image, origin, diagnosis, strength, tuning);
+  const start = repaired === crop.image ? planes : warpToCanonical(repaired, local);
   const masks = regionMasks(mapLandmarks(landmarks, (p) => applySimilarity(frame.toCanonical, p)), frame.size);
   const refined = refineCanonical(start, masks, diagnosis, strength, frame, tuning);
-  return { frame, landmarks, diagnosis, delta: faceDelta(planes, refined, masks.face, strength.blend) };
+  if (repaired === crop.image) return { frame, landmarks, diagnosis, delta: faceDelta(planes, refined, masks.face, strength.blend) };
+  // the repair goes back at input resolution; only the enhancement travels through the canonical crop
+  const delta = { ...faceDelta(start, refined, masks.face, strength.blend), native: { image: repaired, x: crop.x, y: crop.y } };
+  return { frame, landmarks, diagnosis, delta };
 }

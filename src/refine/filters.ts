@@ -104,24 +104,3 @@ export function guidedFilter(plane: Plane, radius: number, eps: number): Plane {
   for (let i = 0; i < data.length; i++) out[i] = (meanA[i] as number) * (data[i] as number) + (meanB[i] as number);
   return { data: out, width, height };
 }
-
-/**
- * Noise standard deviation of a plane (Immerkaer 1996): a Laplacian-difference operator cancels image
- * structure to first order, leaving mostly noise.
- */
-export function estimateNoiseSigma(plane: Plane): number {
-  const { width, height, data } = plane;
-  if (width < 3 || height < 3) return 0;
-  let sum = 0;
-  for (let y = 1; y < height - 1; y++) {
-    for (let x = 1; x < width - 1; x++) {
-      const i = y * width + x;
-      const v =
-        4 * (data[i] as number) -
-        2 * ((data[i - 1] as number) + (data[i + 1] as number) + (data[i - width] as number) + (data[i + width] as number)) +
-        (data[i - width - 1] as number) + (data[i - width + 1] as number) + (data[i + width - 1] as number) + (data[i + width + 1] as number);
-      sum += Math.abs(v);
-    }
-  }
-  return (Math.sqrt(Math.PI / 2) * sum) / (6 * (width - 2) * (height - 2));
-}

@@ -5,7 +5,7 @@ import { rgbToYcc } from '../color.js';
 import type { DetectedFace } from '../detect.js';
 import type { FaceWork } from '../face-work.js';
 import { applySimilarity, centroid, fitSimilarity, invertSimilarity, similarityScale, type Point } from '../geometry.js';
-import { clampRect, lumaOf, type Plane, type RgbImage } from '../image.js';
+import { clampRect, type Plane, type RgbImage } from '../image.js';
 import { landmarksFromBox, mapLandmarks, type FaceLandmarks } from '../landmarks.js';
 import { regionMasks } from '../mask.js';
 
@@ -180,6 +180,6 @@ export function restoredFaceWork(image: RgbImage, aligned: AlignedFace, restored
   );
   // as the classical engine: a face too small to measure is left alone
   if (inner.width < 4 || inner.height < 4) return null;
-  const diagnosis = diagnoseFace(lumaOf(image, inner), inner);
+  const diagnosis = diagnoseFace(image, inner, inner, { x: 0, y: 0 });
   return { frame, landmarks, diagnosis, delta: faceDelta(original, result, mask, opacity) };
 }

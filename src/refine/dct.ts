@@ -1,0 +1,230 @@
+import type { Plane } from './image.js';
+
+/** The orthonormal 8x8 DCT-II, which is JPEG's own transform: JPEG's coefficients are this times nothing. */
+const N = 8;
+const BASIS = (() => {
+  const m = new Float64Array(N * N);
+  for (let k = 0; k < N; k++) {
+    const c = k === 0 ? Math.SQRT1_2 : 1;
+    for (let n = 0; n < N; n++) m[k * N + n] = 0.5 * c * Math.cos(((2 * n + 1) * k * Math.PI) / 16);
+  }
+  return m;
+})();
+
+/** In-place forward (inverse = false) or inverse 2-D DCT of an 8x8 block, row-major, through `tmp`. */
+export function dct8x8(block: Float64Array, tmp: Float64Array, inverse: boolean): void {
+  // rows
+  for (let r = 0; r < N; r++) {
+    for (let k = 0; k < N; k++) {
+      let s = 0;
+      for (let n = 0; n < N; n++) {
+        s += (inverse ? (BASIS[n * N + k] as number) : (BASIS[k * N + n] as number)) * (block[r * N + n] as number);
+      }
+      tmp[r * N + k] = s;
+    }
+  }
+  // columns
+  for (let c = 0; c < N; c++) {
+    for (let k = 0; k < N; k++) {
+      let s = 0;
+      for (let n = 0; n < N; n++) {
+        s += (inverse ? (BASIS[n * N + k] as number) : (BASIS[k * N + n] as number)) * (tmp[n * N + c] as number);
+      }
+      block[k * N + c] = s;
+    }
+  }
+}
+
+/** Block positions along one axis, `step` apart, the last flush with the edge so every pixel is covered. */
+function positions(length: number, step: number): number[] {
+  const out: number[] = [];
+  for (let p = 0; p + N <= length; p += step) out.push(p);
+  if (out.length > 0 && (out[out.length - 1] as number) !== length - N) out.push(length - N);
+  return out;
+}
+
+/**
+ * Sliding-window DCT shrinkage (Yu & Sapiro, "DCT image denoising", IPOL 2011; for JPEG, Nosratinia's
+ * re-application of the transform at every shift): every 8x8 window, `step` pixels apart, is transformed, its
+ * coefficients below their threshold are zeroed, and the windows are transformed back and averaged, each
+ * weighted by its sparsity (fewer kept coefficients: a flatter window, a surer estimate). The DC term is kept.
+ */
+export function slidingDctShrink(plane: Plane, thresholds: Float64Array, step: number): Plane {
+  const { width, height, data } = plane;
+  if (width < N || height < N) return plane;
+  const sum = new Float64Array(width * height);
+  const weight = new Float64Array(width * height);
+  const block = new Float64Array(N * N);
+  const tmp = new Float64Array(N * N);
+  const xs = positions(width, step);
+  const ys = positions(height, step);
+  for (const by of ys) {
+    for (const bx of xs) {
+      for (let j = 0; j < N; j++) {
+        const row = (by + j) * width + bx;
+        for (let i = 0; i < N; i++) block[j * N + i] = data[row + i] as number;
+      }
+      dct8x8(block, tmp, false);
+      let kept = 1;
+      for (let k = 1; k < N * N; k++) {
+        if (Math.abs(block[k] as number) < (thresholds[k] as number)) block[k] = 0;
+        else kept++;
+      }
+      dct8x8(block, tmp, true);
+      const w = 1 / kept;
+      for (let j = 0; j < N; j++) {
+        const row = (by + j) * width + bx;
+        for (let i = 0; i < N; i++) {
+          sum[row + i] = (sum[row + i] as number) + w * (block[j * N + i] as number);
+          weight[row + i] = (weight[row + i] as number) + w;
+        }
+      }
+    }
+  }
+  const out = new Float32Array(width * height);
+  for (let i = 0; i < out.length; i++) out[i] = (weight[i] as number) > 0 ? (sum[i] as number) / (weight[i] as number) : (data[i] as number);
+  return { data: out, width, height };
+}
+
+/**
+ * The second, Wiener stage of sliding-window DCT denoising (as in BM3D's second step, without block matching):
+ * each window's coefficients are scaled by P^2 / (P^2 + sigma^2), P being the same coefficient of a first
+ * estimate (`pilot`), so each frequency is kept as much as the picture, not the noise, fills it. Adapts to the
+ * face: smooth skin is flattened more than a single threshold would, fine detail kept more.
+ */
+export function slidingDctWiener(noisy: Plane, pilot: Plane, sigma: number, step: number): Plane {
+  const { width, height } = noisy;
+  if (width < N || height < N) return noisy;
+  const sum = new Float64Array(width * height);
+  const weight = new Float64Array(width * height);
+  const block = new Float64Array(N * N);
+  const guide = new Float64Array(N * N);
+  const tmp = new Float64Array(N * N);
+  const s2 = sigma * sigma;
+  for (const by of positions(height, step)) {
+    for (const bx of positions(width, step)) {
+      for (let j = 0; j < N; j++) {
+        const row = (by + j) * width + bx;
+        for (let i = 0; i < N; i++) {
+          block[j * N + i] = noisy.data[row + i] as number;
+          guide[j * N + i] = pilot.data[row + i] as number;
+        }
+      }
+      dct8x8(block, tmp, false);
+      dct8x8(guide, tmp, false);
+      let energy = 1;
+      for (let k = 1; k < N * N; k++) {
+        const p2 = (guide[k] as number) ** 2;
+        const w = p2 / (p2 + s2);
+        block[k] = w * (block[k] as number);
+        energy += w * w;
+      }
+      dct8x8(block, tmp, true);
+      const w = 1 / energy;
+      for (let j = 0; j < N; j++) {
+        const row = (by + j) * width + bx;
+        for (let i = 0; i < N; i++) {
+          sum[row + i] = (sum[row + i] as number) + w * (block[j * N + i] as number);
+          weight[row + i] = (weight[row + i] as number) + w;
+        }
+      }
+    }
+  }
+  const out = new Float32Array(width * height);
+  for (let i = 0; i < out.length; i++) out[i] = (weight[i] as number) > 0 ? (sum[i] as number) / (weight[i] as number) : (noisy.data[i] as number);
+  return { data: out, width, height };
+}
+
+/**
+ * Keeps a restored plane consistent with the JPEG it came from: on the JPEG's own 8x8 grid (block edges where
+ * (x + offsetX) % 8 === 0), each coefficient of the restoration is clamped into the quantization interval of
+ * the decoded one, so no restoration can contradict what the file actually says about the picture.
+ */
+export function projectOnQuantization(restored: Plane, decoded: Plane, table: Float64Array, offsetX: number, offsetY: number): Plane {
+  const { width, height } = restored;
+  const out = Float32Array.from(restored.data);
+  const a = new Float64Array(N * N);
+  const b = new Float64Array(N * N);
+  const tmp = new Float64Array(N * N);
+  for (let by = (N - (offsetY % N)) % N; by + N <= height; by += N) {
+    for (let bx = (N - (offsetX % N)) % N; bx + N <= width; bx += N) {
+      for (let j = 0; j < N; j++) {
+        for (let i = 0; i < N; i++) {
+          a[j * N + i] = restored.data[(by + j) * width + bx + i] as number;
+          b[j * N + i] = decoded.data[(by + j) * width + bx + i] as number;
+        }
+      }
+      dct8x8(a, tmp, false);
+      dct8x8(b, tmp, false);
+      for (let k = 0; k < N * N; k++) {
+        const half = 0.5 * (table[k] as number);
+        const centre = b[k] as number;
+        a[k] = Math.min(centre + half, Math.max(centre - half, a[k] as number));
+      }
+      dct8x8(a, tmp, true);
+      for (let j = 0; j < N; j++) for (let i = 0; i < N; i++) out[(by + j) * width + bx + i] = a[j * N + i] as number;
+    }
+  }
+  return { data: out, width, height };
+}
+
+/** The JPEG standard's (Annex K) luminance and chrominance tables, in row-major order. */
+const LUMA_TABLE = [
+  16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+  18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+];
+const CHROMA_TABLE = [
+  17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99, 99, 99, 99,
+  99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+];
+
+/** The quantization table libjpeg (and so sharp, and most cameras' software) uses at `quality` 1..100. */
+export function jpegTable(quality: number, chroma = false): Float64Array {
+  const q = Math.min(100, Math.max(1, Math.round(quality)));
+  const scale = q < 50 ? 5000 / q : 200 - 2 * q;
+  return Float64Array.from(chroma ? CHROMA_TABLE : LUMA_TABLE, (v) => Math.min(255, Math.max(1, Math.floor((v * scale + 50) / 100))));
+}
+
+/** Zig-zag positions 1..10: low frequencies, which even a heavily compressed face keeps non-zero. */
+const PROBED = [1, 8, 16, 9, 2, 3, 10, 17, 24, 32];
+
+/**
+ * The JPEG quality a luminance plane was last saved at, or undefined when it does not look like a JPEG on this
+ * grid. A decoded JPEG's coefficients on its own grid sit on multiples of the quantization step: the lowest
+ * quality whose steps the coefficients still fit is the one it was saved at (a higher quality's finer steps fit
+ * too, a lower one's coarser steps do not).
+ */
+export function estimateJpegQuality(luma: Plane, offsetX: number, offsetY: number): number | undefined {
+  const { width, height, data } = luma;
+  const coefficients: number[][] = PROBED.map(() => []);
+  const block = new Float64Array(N * N);
+  const tmp = new Float64Array(N * N);
+  for (let by = (N - (offsetY % N)) % N; by + N <= height; by += N) {
+    for (let bx = (N - (offsetX % N)) % N; bx + N <= width; bx += N) {
+      for (let j = 0; j < N; j++) for (let i = 0; i < N; i++) block[j * N + i] = data[(by + j) * width + bx + i] as number;
+      dct8x8(block, tmp, false);
+      PROBED.forEach((k, p) => {
+        const c = block[k] as number;
+        if (Math.abs(c) > 1.5) (coefficients[p] as number[]).push(c);
+      });
+    }
+  }
+  const fits = (quality: number): boolean => {
+    const table = jpegTable(quality);
+    let misfit = 0;
+    let count = 0;
+    PROBED.forEach((k, p) => {
+      const step = table[k] as number;
+      if (step < 4) return;
+      for (const c of coefficients[p] as number[]) {
+        const r = c / step;
+        misfit += Math.abs(r - Math.round(r));
+        count++;
+      }
+    });
+    // unquantized coefficients misfit by 0.25 on average; a true step leaves only rounding error
+    return count >= 40 && misfit / count < 0.08;
+  };
+  for (let quality = 5; quality <= 90; quality++) if (fits(quality)) return quality;
+  return undefined;
+}

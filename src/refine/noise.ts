@@ -1,0 +1,67 @@
+import { gaussianBlur } from './filters.js';
+import type { Plane } from './image.js';
+
+/**
+ * The median absolute deviation of a Gaussian is 0.6745 of its standard deviation. Pixels are integers, so
+ * the HH values come in steps of 0.5 and a plain median would move the estimate in steps of 0.74: the mean
+ * between the 40th and 60th percentiles is used instead, which for |Gaussian| is 0.677 sigma.
+ */
+const CENTRAL_TO_SIGMA = 1 / 0.677;
+/** Share of the 8x8 tiles, the flattest ones, whose wavelet coefficients are used. */
+const FLAT_SHARE = 0.5;
+
+function centralMean(values: Float32Array): number {
+  if (values.length === 0) return 0;
+  const sorted = Float32Array.from(values).sort();
+  const from = Math.floor(sorted.length * 0.4);
+  const to = Math.max(from + 1, Math.ceil(sorted.length * 0.6));
+  let sum = 0;
+  for (let i = from; i < to; i++) sum += sorted[i] as number;
+  return sum / (to - from);
+}
+
+/**
+ * Standard deviation of white noise in a plane (Donoho and Johnstone's estimator): the median absolute value
+ * of the finest diagonal (HH) Haar wavelet band, which structure barely reaches and noise fills, over 0.6745. Taken only over the flattest half of the 8x8 tiles (least gradient once smoothed), i.e. skin and
+ * background rather than hair, eyes or edges, which would pass for noise. JPEG compression empties this band,
+ * so blocking does not read as noise either.
+ */
+export function estimateNoise(plane: Plane): number {
+  const { width, height, data } = plane;
+  const tilesX = Math.floor(width / 8);
+  const tilesY = Math.floor(height / 8);
+  if (tilesX < 1 || tilesY < 1) return 0;
+  const smooth = gaussianBlur(plane, 1.5).data;
+  const activity: Array<{ tile: number; value: number }> = [];
+  for (let ty = 0; ty < tilesY; ty++) {
+    for (let tx = 0; tx < tilesX; tx++) {
+      let sum = 0;
+      for (let j = 0; j < 8; j++) {
+        for (let i = 0; i < 8; i++) {
+          const x = tx * 8 + i;
+          const y = ty * 8 + j;
+          if (x + 1 >= width || y + 1 >= height) continue;
+          const k = y * width + x;
+          sum += Math.abs((smooth[k + 1] as number) - (smooth[k] as number)) + Math.abs((smooth[k + width] as number) - (smooth[k] as number));
+        }
+      }
+      activity.push({ tile: ty * tilesX + tx, value: sum });
+    }
+  }
+  activity.sort((a, b) => a.value - b.value);
+  const flat = activity.slice(0, Math.max(1, Math.round(activity.length * FLAT_SHARE)));
+  const hh = new Float32Array(flat.length * 16);
+  let n = 0;
+  for (const { tile } of flat) {
+    const x0 = (tile % tilesX) * 8;
+    const y0 = Math.floor(tile / tilesX) * 8;
+    for (let j = 0; j < 8; j += 2) {
+      for (let i = 0; i < 8; i += 2) {
+        const k = (y0 + j) * width + x0 + i;
+        // orthonormal Haar HH: (a - b - c + d) / 2
+        hh[n++] = Math.abs(((data[k] as number) - (data[k + 1] as number) - (data[k + width] as number) + (data[k + width + 1] as number)) / 2);
+      }
+    }
+  }
+  return CENTRAL_TO_SIGMA * centralMean(hh.subarray(0, n));
+}
