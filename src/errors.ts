@@ -35,8 +35,8 @@ export const errors = {
   badRequest: (message: string | string[]) => new AppError('BAD_REQUEST', 400, message),
   validation: (messages: string[]) => new AppError('VALIDATION_FAILED', 400, messages),
   malformedJson: (detail: string) => new AppError('MALFORMED_JSON', 400, `Malformed JSON in request body: ${detail}`),
-  unsupportedMediaType: (received: string) =>
-    new AppError('UNSUPPORTED_MEDIA_TYPE', 415, `Expected Content-Type application/json but received ${received}`),
+  unsupportedMediaType: (received: string, accepted = 'application/json') =>
+    new AppError('UNSUPPORTED_MEDIA_TYPE', 415, `Expected Content-Type ${accepted} but received ${received}`),
   unauthorized: (message: string) => new AppError('UNAUTHORIZED', 401, message),
   forbidden: (message: string) => new AppError('FORBIDDEN', 403, message),
   notFound: (message: string) => new AppError('NOT_FOUND', 404, message),
@@ -57,6 +57,20 @@ export const errors = {
   payloadTooLarge: (limit: number) =>
     new AppError('PAYLOAD_TOO_LARGE', 413, `Request body is larger than the accepted ${limit} bytes`),
   unavailable: (message: string) => new AppError('UNAVAILABLE', 503, message),
+  insufficientStorage: () =>
+    new AppError(
+      'INSUFFICIENT_STORAGE',
+      507,
+      'The server has no storage space left, so nothing was saved; reads still work. Retry later (the operator has been told)',
+    ),
+  uploadQuotaExceeded: (quotaBytes: number) =>
+    new AppError(
+      'UPLOAD_QUOTA_EXCEEDED',
+      403,
+      `This organization's uploads would exceed its quota of ${quotaBytes} bytes; uploads count until they expire`,
+    ),
+  jsonTooDeep: (maxDepth: number) =>
+    new AppError('JSON_TOO_DEEP', 400, `Expected JSON nested at most ${maxDepth} levels deep but the body is nested deeper`),
   internal: (requestId: string) =>
     new AppError('INTERNAL', 500, `Internal server error (request id ${requestId})`),
 } as const;

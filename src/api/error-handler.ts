@@ -1,17 +1,34 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, errors } from '../errors.js';
+import { isDiskFull } from '../store/disk-full.js';
+import type { StorageHealth } from '../store/storage-health.js';
+import { SECURITY_HEADERS } from './request-guards.js';
 
-/** Fastify's own 4xx errors (body parsing, limits) in the contract's words. */
-function fromFastify(error: FastifyError, bodyLimit: number): AppError | null {
+/** However many things were wrong and however long the input, an error body stays small. */
+export const MAX_ERROR_MESSAGES = 20;
+export const MAX_ERROR_MESSAGE_LENGTH = 500;
+
+function received(request: FastifyRequest): string {
+  const type = request.headers['content-type'];
+  if (!type) return 'no Content-Type';
+  return JSON.stringify(type.length > 100 ? `${type.slice(0, 97)}...` : type);
+}
+
+/** Fastify's own 4xx errors (body parsing, limits) in the contract's words, with this route's own limits. */
+function fromFastify(error: FastifyError, request: FastifyRequest, bodyLimit: number): AppError | null {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return errors.payloadTooLarge(bodyLimit);
+      return errors.payloadTooLarge(request.routeOptions.bodyLimit ?? bodyLimit);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return errors.unsupportedMediaType('an unsupported content type');
+      return errors.unsupportedMediaType(received(request), request.routeOptions.config?.accepts);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return errors.badRequest('Expected a JSON body but the body is empty');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return errors.badRequest('Content-Length does not match the body');
+    case 'FST_ERR_BAD_URL':
+      return errors.badRequest('The request URL is not valid percent-encoding');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AppError('URI_TOO_LONG', 414, 'A path segment of the request URL is longer than the server accepts');
     default:
       break;
   }
@@ -24,20 +41,42 @@ function fromFastify(error: FastifyError, bodyLimit: number): AppError | null {
   return null;
 }
 
+function capped(messages: string[]): string[] {
+  const kept = messages
+    .slice(0, MAX_ERROR_MESSAGES)
+    .map((m) => (m.length > MAX_ERROR_MESSAGE_LENGTH ? `${m.slice(0, MAX_ERROR_MESSAGE_LENGTH - 3)}...` : m));
+  if (messages.length > MAX_ERROR_MESSAGES) kept.push(`... and ${messages.length - MAX_ERROR_MESSAGES} more problems`);
+  return kept;
+}
+
+function send(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  // Framework errors (bad URL, long parameter) arrive before the onRequest hook has set these.
+  reply.headers({ ...SECURITY_HEADERS, 'x-request-id': request.id }).headers(error.headers);
+  const body = error.toBody();
+  return reply.status(error.statusCode).send({ ...body, message: Array.isArray(body.message) ? capped(body.message) : capped([body.message])[0] });
+}
+
 /** The one place where errors become responses: every body is {message, statusCode, error}, never a stack. */
-export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
+export function installErrorHandling(app: FastifyInstance, bodyLimit: number, storage: StorageHealth): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const mapped = error instanceof AppError ? error : fromFastify(error, bodyLimit);
+    const diskFull = !(error instanceof AppError) && isDiskFull(error);
+    if (diskFull) storage.reportFull();
+    const mapped = error instanceof AppError ? error : diskFull ? errors.insufficientStorage() : fromFastify(error, request, bodyLimit);
     if (mapped) {
       if (mapped.statusCode >= 500) request.log.error({ err: error }, 'request failed');
-      return reply.status(mapped.statusCode).headers(mapped.headers).send(mapped.toBody());
+      return send(request, reply, mapped);
     }
     request.log.error({ err: error }, 'unexpected error');
-    const internal = errors.internal(String(request.id));
-    return reply.status(500).send(internal.toBody());
+    return send(request, reply, errors.internal(String(request.id)));
   });
   app.setNotFoundHandler((request, reply) => {
-    const notFound = errors.routeNotFound(request.method, request.url.split('?')[0] ?? request.url);
-    return reply.status(404).send(notFound.toBody());
+    return send(request, reply, errors.routeNotFound(request.method, request.url.split('?')[0] ?? request.url));
   });
+}
+
+/** Fastify's `frameworkErrors` option: URL errors found before routing, answered like every other error. */
+export function frameworkErrorHandler(bodyLimit: number) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    void send(request, reply, fromFastify(error, request, bodyLimit) ?? errors.badRequest(error.message));
+  };
 }

@@ -9,10 +9,13 @@ export const ROUTES = [
   ['POST', '/v2/artworks/:id/cancel', 'cancel a starting or processing artwork'],
   ['GET', '/v2/artworks/:id/results/:n', 'the n-th result image (signed URL, or API key)'],
   ['GET', '/v2/artworks/:id/webhook-deliveries', "the artwork's webhook delivery attempts"],
+  ['POST', '/v2/organizations', 'create an organization with its first admin key (operator)'],
   ['POST', '/v2/organizations/:orgId/api-keys', 'create an API key (admin)'],
+  ['GET', '/v2/organizations/:orgId/api-keys', "the organization's API keys, never their secrets (admin)"],
+  ['DELETE', '/v2/organizations/:orgId/api-keys/:keyId', 'revoke an API key, at once on every API process (admin)'],
   ['POST', '/v2/organizations/:orgId/webhook-secret', 'rotate the webhook signing secret (admin)'],
-  ['POST', '/v2/organizations/:orgId/credits', 'add credits, or make them unlimited (admin)'],
-  ['POST', '/v2/organizations/:orgId/limits', "set the organization's rate limit and unfinished-artwork cap (admin)"],
+  ['POST', '/v2/organizations/:orgId/credits', 'add credits, or make them unlimited (operator)'],
+  ['POST', '/v2/organizations/:orgId/limits', "set the organization's rate limit and unfinished-artwork cap (operator)"],
   ['POST', '/v2/uploads', 'upload an image (its bytes as the body); answers a signed URL usable as imageUrl'],
   ['GET', '/v2/uploads/:id', 'an uploaded image (signed URL)'],
   ['GET', '/v2/me', 'the calling key'],
@@ -21,7 +24,7 @@ export const ROUTES = [
   ['GET', '/openapi.json', 'the OpenAPI 3.1 document'],
   ['GET', '/docs', 'interactive API documentation'],
   ['GET', '/healthz', 'liveness'],
-  ['GET', '/readyz', 'readiness: store and queue reachable'],
+  ['GET', '/readyz', 'readiness: store and queue reachable, storage not full'],
 ] as const;
 
 export function metaRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -38,12 +41,18 @@ export function metaRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (request) => {
+    let depth;
     try {
-      const depth = await deps.queue.depth();
-      return { status: 'ok', queueDepth: depth };
+      depth = await deps.queue.depth();
     } catch (error) {
       request.log.error({ err: error }, 'readiness check failed');
       throw errors.unavailable('The store or the queue is unreachable');
     }
+    const storage = await deps.storage.check();
+    if (!storage.ok) {
+      request.log.warn({ storage }, 'not ready: storage');
+      throw errors.unavailable(`Storage is full: ${storage.detail}. Reads are served; writes answer 507`);
+    }
+    return { status: 'ok', queueDepth: depth, freeBytes: storage.freeBytes };
   });
 }
