@@ -56,22 +56,15 @@ export async function authenticate(
 
 /**
  * Routes declare `config: { scope }`; the key is checked in onRequest, so a request without a valid key is
- * answered (and its connection closed) before a byte of its body is read.
+ * answered before a byte of its body is read.
  */
 export function installAuthentication(app: FastifyInstance, deps: ApiDeps): void {
   app.decorateRequest('caller', null);
   app.addHook('onRequest', async (request, reply) => {
     const need = request.routeOptions.config?.scope;
     if (!need) return;
-    try {
-      request.caller = await authenticate(deps, request, reply, need);
-    } catch (error) {
-      // the body was not read: closing is cheaper than draining whatever the client still sends
-      if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined) {
-        reply.header('connection', 'close');
-      }
-      throw error;
-    }
+    // a refusal here is answered before the body is read (see closeIfBodyUnread in error-handler.ts)
+    request.caller = await authenticate(deps, request, reply, need);
   });
 }
 

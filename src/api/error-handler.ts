@@ -49,7 +49,22 @@ function capped(messages: string[]): string[] {
   return kept;
 }
 
+/** Bodies up to this size are read and dropped after a refusal (cheap); larger ones close the connection. */
+const DRAIN_AT_MOST_BYTES = 64 * 1024;
+
+/**
+ * A request refused before its body was read and without a valid key: a small body is drained so the client
+ * reads the answer on a kept-alive connection; a large or unannounced one is not worth receiving from someone
+ * unknown, so the connection closes after the answer. (An authenticated client's refused body is drained.)
+ */
+function closeIfBodyUnread(request: FastifyRequest, reply: FastifyReply): void {
+  if (request.body !== undefined || request.caller !== null) return;
+  const length = Number(request.headers['content-length'] ?? 0);
+  if (request.headers['transfer-encoding'] !== undefined || length > DRAIN_AT_MOST_BYTES) reply.header('connection', 'close');
+}
+
 function send(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  closeIfBodyUnread(request, reply);
   // Framework errors (bad URL, long parameter) arrive before the onRequest hook has set these.
   reply.headers({ ...SECURITY_HEADERS, 'x-request-id': request.id }).headers(error.headers);
   const body = error.toBody();
