@@ -332,3 +332,37 @@ describe('start-up refuses what cannot work, and says why (Low)', () => {
     }
   });
 });
+
+describe('a crash does not strand an Idempotency-Key (Medium)', () => {
+  test('SIGKILL during a Prefer: wait create: after restart the key replays the stored artwork, created once', async () => {
+    const crashing = new ServiceProcess(tempDataDir('idempotency-crash'), {}, ['serve', '--no-worker']);
+    try {
+      let api = new ApiClient(await crashing.start(), ADMIN_KEY);
+      const body = { imageUrl: 'https://example.com/never-fetched.png' };
+      const headers = { 'idempotency-key': 'crash-1', prefer: 'wait=2' };
+      const first = api.request('POST', '/v2/artworks/face-refiner', body, headers).catch((error: unknown) => error);
+      // no worker runs, so the request waits its 2 s: the artwork is stored (and charged) while it does
+      let stored: Array<{ id: string }> = [];
+      while (stored.length === 0) stored = (await api.request('GET', '/v2/artworks')).body as Array<{ id: string }>;
+      assert.equal(await crashing.kill('SIGKILL'), null);
+      assert.ok((await first) instanceof Error, 'the first client never got its answer');
+
+      api = new ApiClient(await crashing.start(), ADMIN_KEY);
+      let retry = await api.request('POST', '/v2/artworks/face-refiner', body, { 'idempotency-key': 'crash-1' });
+      const deadline = Date.now() + 20_000;
+      while (retry.status === 409 && Date.now() < deadline) {
+        // held for the first request's wait plus a margin: it might still be running on another process
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        retry = await api.request('POST', '/v2/artworks/face-refiner', body, { 'idempotency-key': 'crash-1' });
+      }
+      assert.equal(retry.status, 202, JSON.stringify(retry.body));
+      assert.equal((retry.body as { id: string }).id, stored[0]?.id);
+      assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+      const again = await api.request('POST', '/v2/artworks/face-refiner', body, { 'idempotency-key': 'crash-1' });
+      assert.equal((again.body as { id: string }).id, stored[0]?.id);
+      assert.equal(((await api.request('GET', '/v2/artworks')).body as unknown[]).length, 1, 'created once');
+    } finally {
+      await crashing.stop();
+    }
+  });
+});
