@@ -3,7 +3,7 @@ import { decodeImage } from '../ingest/decode.js';
 import type { FaceDiagnosis } from './analyze.js';
 import { applyFaceDelta } from './blend.js';
 import { detectFaces, type DetectedFace, type DetectOptions, type FrameDetector } from './detect.js';
-import { encodeImage } from './encode.js';
+import { checkOutputFits, encodeImage } from './encode.js';
 import { renderDebugPicture } from './debug-picture.js';
 import { DEFAULT_TUNING, type Tuning } from './enhance.js';
 import type { FacePool } from './face-pool.js';
@@ -133,6 +133,7 @@ export async function refineImage(
 ): Promise<RefineResult> {
   let started = performance.now();
   const { image } = await decodeImage(input, options.maxPixels);
+  checkOutputFits(options.outputFormat, image.width, image.height);
   const decodeMs = performance.now() - started;
   const refined = await refineFaces(detector, image, options, facePool);
   started = performance.now();
