@@ -81,6 +81,12 @@ describe('one request cannot freeze the server (High)', () => {
     assert.equal((await fetch(`${service.url}/healthz`)).status, 200);
   });
 
+  test('an empty body is no body, whatever its Content-Type (as fetch sends on POST .../cancel)', async () => {
+    const created = (await generator.create({ imageUrl: imageUrl() })).body as { id: string };
+    const canceled = await generator.request('POST', `/v2/artworks/${created.id}/cancel`, '', { 'content-type': 'text/plain;charset=UTF-8' });
+    assert.equal(canceled.status, 200, JSON.stringify(canceled.body));
+  });
+
   test("413 names the route's own limit: 64 KiB for JSON, MAX_IMAGE_BYTES for uploads", async () => {
     const json = await generator.request('POST', '/v2/artworks/face-refiner', JSON.stringify({ imageUrl: 'x'.repeat(70_000) }));
     assertErrorBody(json, 413, /larger than the accepted 65536 bytes/);

@@ -43,6 +43,13 @@ export function buildApi(deps: ApiDeps, logger: Logger): FastifyInstance {
     // the documentation and try-it pages set their own policy; everything else is data
     if (!request.url.startsWith('/docs') && !request.url.startsWith('/app')) reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
   });
+  app.addHook('onRequest', async (request) => {
+    // A request with no body is not refused for its Content-Type (fetch sends text/plain with body '', e.g. on
+    // POST .../cancel): without the header Fastify calls the handler without parsing anything.
+    if (request.headers['content-length'] === '0' && request.headers['transfer-encoding'] === undefined) {
+      delete request.headers['content-type'];
+    }
+  });
   installAuthentication(app, deps);
   // JSON routes take JSON only: without the default text/plain parser, any other type is a 415 before the body
   // is read. The upload route adds its image parsers in its own scope (routes/uploads.ts).
