@@ -3,6 +3,7 @@ import type { BlobStore } from '../blobs/blobs.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { Metrics } from '../metrics.js';
 import type { StorageHealth } from '../store/storage-health.js';
+import type { ModelReadiness } from '../refine/engines/registry.js';
 import type { Store } from '../store/store.js';
 
 /** What the API needs from the rest of the service; main.ts supplies the concrete parts. */
@@ -33,6 +34,8 @@ export interface ApiDeps {
   timeouts: { requestTimeoutMs: number; headersTimeoutMs: number };
   /** Free space and failed writes, for readiness and the 507 answers. */
   storage: StorageHealth;
+  /** Each API model value's engine and whether it is ready (GET /v2/models, /readyz). */
+  models: { report(): Promise<ModelReadiness[]> };
   /** Called after an artwork is stored, so an in-process worker can start at once. */
   onArtworkCreated?: () => void;
 }

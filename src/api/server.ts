@@ -10,6 +10,7 @@ import { frameworkErrorHandler, installErrorHandling } from './error-handler.js'
 import { MAX_JSON_DEPTH, SECURITY_HEADERS, clientErrorHandler, jsonDepthExceeds, requestIdOf } from './request-guards.js';
 import { artworkRoutes } from './routes/artworks.js';
 import { metaRoutes } from './routes/meta.js';
+import { modelRoutes } from './routes/models.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { resultRoutes } from './routes/results.js';
 import { uploadRoutes } from './routes/uploads.js';
@@ -75,6 +76,7 @@ export function buildApi(deps: ApiDeps, logger: Logger): FastifyInstance {
   void app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
   metaRoutes(app, deps);
   artworkRoutes(app, deps);
+  modelRoutes(app, deps);
   resultRoutes(app, deps);
   organizationRoutes(app, deps);
   void app.register(async (scope) => uploadRoutes(scope, deps));

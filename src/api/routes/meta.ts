@@ -18,13 +18,14 @@ export const ROUTES = [
   ['POST', '/v2/organizations/:orgId/limits', "set the organization's rate limit and unfinished-artwork cap (operator)"],
   ['POST', '/v2/uploads', 'upload an image (its bytes as the body); answers a signed URL usable as imageUrl'],
   ['GET', '/v2/uploads/:id', 'an uploaded image (signed URL)'],
+  ['GET', '/v2/models', "each API model value, its engine, and whether it is ready (and why not)"],
   ['GET', '/v2/me', 'the calling key'],
   ['GET', '/app', 'a web page to try the service'],
   ['GET', '/metrics', 'Prometheus metrics of this process'],
   ['GET', '/openapi.json', 'the OpenAPI 3.1 document'],
   ['GET', '/docs', 'interactive API documentation'],
   ['GET', '/healthz', 'liveness'],
-  ['GET', '/readyz', 'readiness: store and queue reachable, storage not full'],
+  ['GET', '/readyz', 'readiness: store and queue reachable, storage not full; models whose engine is not ready'],
 ] as const;
 
 export function metaRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -41,7 +42,7 @@ export function metaRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (request) => {
-    let depth;
+    let depth: number;
     try {
       depth = await deps.queue.depth();
     } catch (error) {
@@ -53,6 +54,16 @@ export function metaRoutes(app: FastifyInstance, deps: ApiDeps): void {
       request.log.warn({ storage }, 'not ready: storage');
       throw errors.unavailable(`Storage is full: ${storage.detail}. Reads are served; writes answer 507`);
     }
-    return { status: 'ok', queueDepth: depth, freeBytes: storage.freeBytes };
+    // A model whose engine is not ready does not make the process unready (the other models still work):
+    // it is named here, and its jobs fail with MODEL_UNAVAILABLE.
+    const unavailable = (await deps.models.report())
+      .filter((m) => !m.ready)
+      .map(({ model, engine, reason }) => ({ model, engine, reason }));
+    return {
+      status: unavailable.length > 0 ? 'degraded' : 'ok',
+      queueDepth: depth,
+      freeBytes: storage.freeBytes,
+      modelsUnavailable: unavailable,
+    };
   });
 }

@@ -116,6 +116,11 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; name: string;
   },
   {
     version: 4,
+    name: 'artwork-engine',
+    sql: `ALTER TABLE artworks ADD COLUMN engine text;`,
+  },
+  {
+    version: 5,
     name: 'operator-scope-quota-recovery',
     sql: `
       ALTER TABLE api_keys DROP CONSTRAINT api_keys_scope_check;
