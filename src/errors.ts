@@ -48,7 +48,7 @@ export const errors = {
     new AppError(
       'NO_CREDITS',
       403,
-      `This organization has no credits left; an admin key can add some with POST /v2/organizations/${orgId}/credits`,
+      `This organization has no credits left; the service operator can add some (POST /v2/organizations/${orgId}/credits with an operator key)`,
     ),
   tooManyUnfinished: (max: number) =>
     new AppError('TOO_MANY_UNFINISHED', 429, `This organization already has ${max} artworks starting or processing; retry when some finish`, {
