@@ -78,14 +78,18 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number, st
     if (diskFull) storage.reportFull();
     const mapped = error instanceof AppError ? error : diskFull ? errors.insufficientStorage() : fromFastify(error, request, bodyLimit);
     if (mapped) {
-      if (mapped.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+      if (mapped.statusCode >= 500) request.log.error({ err: error, code: mapped.code }, 'request failed');
+      else request.log.info({ code: mapped.code, statusCode: mapped.statusCode }, 'request refused');
       return send(request, reply, mapped);
     }
-    request.log.error({ err: error }, 'unexpected error');
-    return send(request, reply, errors.internal(String(request.id)));
+    const internal = errors.internal(String(request.id));
+    request.log.error({ err: error, code: internal.code }, 'unexpected error');
+    return send(request, reply, internal);
   });
   app.setNotFoundHandler((request, reply) => {
-    return send(request, reply, errors.routeNotFound(request.method, request.url.split('?')[0] ?? request.url));
+    const notFound = errors.routeNotFound(request.method, request.url.split('?')[0] ?? request.url);
+    request.log.info({ code: notFound.code, statusCode: notFound.statusCode }, 'request refused');
+    return send(request, reply, notFound);
   });
 }
 
