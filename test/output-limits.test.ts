@@ -3,19 +3,19 @@ import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { JobError } from '../src/errors.js';
 import { WEBP_MAX_SIDE } from '../src/refine/encode.js';
-import { HumanFrameDetector } from '../src/refine/human-detector.js';
+import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
 import { refineImage, type RefineOptions } from '../src/refine/pipeline.js';
 
 /**
  * An image wider than WebP allows (issue 10: it passed the pixel cap, then failed with INTERNAL after the whole
  * refinement). A 16,400 x 16 strip: few pixels, one side too long.
  */
-let detector: HumanFrameDetector;
+let detector: MeshCheckedFaceDetector;
 let strip: Buffer;
 const options: RefineOptions = { model: 'tengrai-20231128-m-d.safetensors', denoising: 3, outputFormat: 'auto', maxPixels: 50_000_000 };
 
 before(async () => {
-  detector = await HumanFrameDetector.create();
+  detector = await MeshCheckedFaceDetector.create();
   strip = await sharp({ create: { width: WEBP_MAX_SIDE + 17, height: 16, channels: 3, background: '#808080' } }).png().toBuffer();
 });
 
