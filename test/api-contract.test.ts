@@ -131,7 +131,7 @@ describe('authentication and scopes', () => {
     const me = await api.request('GET', '/v2/me');
     assert.equal(me.status, 200);
     const orgId = (me.body as { organizationId: string }).organizationId;
-    assert.equal((me.body as { scope: string }).scope, 'admin');
+    assert.equal((me.body as { scope: string }).scope, 'operator', 'the bootstrap key is the operator key');
     const created = await api.request('POST', `/v2/organizations/${orgId}/api-keys`, { name: 'gen', scope: 'generator' });
     assert.equal(created.status, 201);
     const secret = (created.body as { secret: string }).secret;
@@ -186,7 +186,7 @@ describe('organizations are isolated', () => {
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /Organization nope not found/);
     const badScope = runCli(['keys', 'create', '--org', 'x', '--scope', 'god'], { DATA_DIR: dataDir });
-    assert.match(badScope.stderr, /Expected one of generator, manager, admin for --scope but received god/);
+    assert.match(badScope.stderr, /Expected one of generator, manager, admin, operator for --scope but received god/);
   });
 });
 

@@ -37,5 +37,27 @@ describe('with private networks not allowed', () => {
       400,
       /webhook must be an https URL/,
     );
+    assertErrorBody(
+      await api.create({ imageUrl: 'https://example.com/a.png', webhook: 'HTTP://example.com/hook' }),
+      400,
+      /webhook must be an https URL/,
+    );
+  });
+
+  test('a webhook scheme in capitals is the scheme: HTTPS:// is accepted and delivered as https', async () => {
+    const created = await api.create({ imageUrl: 'https://example.com/a.png', webhook: 'HTTPS://127.0.0.1:1/hook' });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    const id = (created.body as { id: string }).id;
+    // its final status (whichever: the image is not reachable from here) sends the webhook
+    await api.waitForStatus(id, ['succeeded', 'failed', 'canceled']);
+    let attempts: Array<{ error: string | null }> = [];
+    const deadline = Date.now() + 10_000;
+    while (attempts.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      attempts = (await api.request('GET', `/v2/artworks/${id}/webhook-deliveries`)).body as Array<{ error: string | null }>;
+    }
+    assert.equal(attempts.length, 1);
+    // attempted (and refused by the address policy, as a loopback address), not dropped as "not https"
+    assert.doesNotMatch(attempts[0]?.error ?? '', /not https/);
   });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Artwork } from '../src/artworks/artwork.js';
 import { newArtwork } from '../src/artworks/new-artwork.js';
@@ -14,6 +15,9 @@ const BACKENDS: Array<[string, () => Promise<StoreUnderTest>, string | undefined
   ['SQLite', sqliteUnderTest, undefined],
   ['PostgreSQL', postgresUnderTest, TEST_DATABASE_URL ? undefined : 'TEST_DATABASE_URL is not set'],
 ];
+
+/** Slots that never limit: for tests about leasing, not about fairness between organizations. */
+const ANY_SLOTS = { perOrg: 1000, busy: {} };
 
 const success = { status: 'succeeded' as const, results: [{ key: 'k', contentType: 'image/png' }], faces: [], duration: 1 };
 
@@ -101,10 +105,10 @@ for (const [name, open, skipReason] of BACKENDS) {
       const job = await claimFor(target.id, Date.now() + 1000);
       assert.ok(job);
       await backend.queue.finish(job, success, new Date());
-      const due = (await backend.store.claimDueDeliveries(Date.now() + 1, 60_000, 50)).filter((d) => d.artworkId === target.id);
+      const due = (await backend.store.claimDueDeliveries(Date.now() + 1, 60_000, 50, ANY_SLOTS)).filter((d) => d.artworkId === target.id);
       assert.equal(due.length, 1);
       assert.equal(due[0]?.url, 'https://example.com/hook');
-      const again = await backend.store.claimDueDeliveries(Date.now() + 2, 60_000, 50);
+      const again = await backend.store.claimDueDeliveries(Date.now() + 2, 60_000, 50, ANY_SLOTS);
       assert.equal(again.filter((d) => d.artworkId === target.id).length, 0, 'leased');
       const delivery = due[0];
       assert.ok(delivery);
@@ -112,7 +116,7 @@ for (const [name, open, skipReason] of BACKENDS) {
         { deliveryId: delivery.id, attemptedAt: new Date().toISOString(), statusCode: 500, error: 'receiver answered 500', durationMs: 3 },
         { status: 'pending', nextAttemptAt: Date.now() - 1 },
       );
-      const retried = (await backend.store.claimDueDeliveries(Date.now(), 60_000, 50)).filter((d) => d.artworkId === target.id);
+      const retried = (await backend.store.claimDueDeliveries(Date.now(), 60_000, 50, ANY_SLOTS)).filter((d) => d.artworkId === target.id);
       assert.equal(retried[0]?.attempts, 1);
       const attempts = await backend.store.listDeliveryAttempts(target.id);
       assert.deepEqual(attempts.map((a) => a.statusCode), [500]);
@@ -166,6 +170,79 @@ for (const [name, open, skipReason] of BACKENDS) {
       assert.ok(expired.includes(old.id));
       await backend.store.deleteArtwork(old.id);
       assert.equal(await backend.store.getArtworkById(old.id), null);
+    });
+
+    test('keys are listed without secrets and revoked idempotently, only within their organization', async () => {
+      const other = await backend.store.createOrganization('other', 'whsec_b');
+      const key = await backend.store.createApiKey({ orgId: org.id, name: 'to-revoke', scope: 'generator', secretHash: `r-${name}` });
+      const listed = await backend.store.listApiKeys(org.id);
+      assert.ok(listed.some((k) => k.id === key.id && k.revokedAt === null && k.lastUsedAt === null));
+      assert.ok(listed.every((k) => !('secretHash' in k)));
+      assert.equal(await backend.store.revokeApiKey(other.id, key.id, new Date()), null, 'not from another organization');
+      const revoked = await backend.store.revokeApiKey(org.id, key.id, new Date('2030-01-01T00:00:00Z'));
+      assert.equal(revoked?.revokedAt, '2030-01-01T00:00:00.000Z');
+      const again = await backend.store.revokeApiKey(org.id, key.id, new Date('2031-01-01T00:00:00Z'));
+      assert.equal(again?.revokedAt, '2030-01-01T00:00:00.000Z', 'the first revocation time stays');
+      assert.notEqual((await backend.store.findApiKeyBySecretHash(`r-${name}`))?.revokedAt, null);
+      const now = new Date();
+      await backend.store.touchApiKey(key.id, now);
+      await backend.store.touchApiKey(key.id, new Date(now.getTime() + 1000));
+      const touched = (await backend.store.listApiKeys(org.id)).find((k) => k.id === key.id);
+      assert.equal(touched?.lastUsedAt, now.toISOString(), 'recorded at most once a minute');
+    });
+
+    test('webhook claims give each organization only its free slots', async () => {
+      const slow = await backend.store.createOrganization('slow', 'whsec_s');
+      const quick = await backend.store.createOrganization('quick', 'whsec_q');
+      const now = new Date(Date.now() + 400_000);
+      const enqueue = async (owner: Organization, count: number) => {
+        for (let i = 0; i < count; i++) {
+          const a = newArtwork(owner.id, { imageUrl: 'https://example.com/a.png', model: 'tengrai-20231128-m-d.safetensors', denoising: 3, outputFormat: 'png', webhook: `https://example.com/${owner.name}` }, now, 8);
+          await backend.store.insertArtwork(a);
+          assert.equal(await backend.store.cancelArtwork(owner.id, a.id, now), 'canceled');
+        }
+      };
+      await enqueue(slow, 6);
+      await enqueue(quick, 1);
+      const mine = (d: { orgId: string }) => d.orgId === slow.id || d.orgId === quick.id;
+      const first = (await backend.store.claimDueDeliveries(now.getTime() + 1, 60_000, 100, { perOrg: 3, busy: { [slow.id]: 1 } })).filter(mine);
+      assert.equal(first.filter((d) => d.orgId === slow.id).length, 2, 'the slow organization fills its 3 slots, 1 of them busy');
+      assert.equal(first.filter((d) => d.orgId === quick.id).length, 1, 'the other organization is not held up');
+      const second = (await backend.store.claimDueDeliveries(now.getTime() + 2, 60_000, 100, { perOrg: 3, busy: { [slow.id]: 3 } })).filter(mine);
+      assert.equal(second.length, 0, 'a full organization gets nothing more');
+    });
+
+    test('an Idempotency-Key whose request died is recovered: its artwork replayed, or the key taken over', async () => {
+      const now = Date.now();
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, `k1-${name}`, 'h', now, 1000), { state: 'new' });
+      const stored = newArtwork(org.id, { imageUrl: 'https://example.com/a.png', model: 'tengrai-20231128-m-d.safetensors', denoising: 3, outputFormat: 'png' }, new Date(now), 8);
+      assert.equal(await backend.store.insertArtwork(stored, undefined, `k1-${name}`), 'inserted');
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, `k1-${name}`, 'h', now + 500, 1000), { state: 'in-flight' });
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, `k1-${name}`, 'other', now + 2000, 1000), { state: 'mismatch' });
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, `k1-${name}`, 'h', now + 2000, 1000), { state: 'recovered', artworkId: stored.id });
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, `k2-${name}`, 'h', now, 1000), { state: 'new' });
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, `k2-${name}`, 'h', now + 2000, 1000), { state: 'new' }, 'nothing stored: taken over');
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, `k2-${name}`, 'h', now + 2500, 1000), { state: 'in-flight' }, 'held again');
+    });
+
+    test('uploads count against their organization quota', async () => {
+      const owner = await backend.store.createOrganization('uploader', 'whsec_u');
+      const neighbour = await backend.store.createOrganization('neighbour', 'whsec_n');
+      const upload = (orgId: string, bytes: number) => ({
+        id: randomUUID(),
+        orgId,
+        contentType: 'image/png',
+        bytes,
+        createdAt: new Date().toISOString(),
+        expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+      });
+      assert.equal(await backend.store.insertUpload(upload(owner.id, 600), 1000), 'inserted');
+      assert.equal(await backend.store.insertUpload(upload(owner.id, 600), 1000), 'over-quota');
+      assert.equal(await backend.store.insertUpload(upload(owner.id, 400), 1000), 'inserted', 'exactly the quota fits');
+      assert.equal(await backend.store.insertUpload(upload(neighbour.id, 600), 1000), 'inserted', 'quotas are per organization');
+      const first = upload(owner.id, 1);
+      assert.equal(await backend.store.insertUpload(first, 1001), 'inserted');
+      assert.equal((await backend.store.getUpload(first.id))?.bytes, 1);
     });
   });
 }

@@ -2,6 +2,7 @@ import type { ResultLinks, SignedUrls } from '../artworks/signed-urls.js';
 import type { BlobStore } from '../blobs/blobs.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { Metrics } from '../metrics.js';
+import type { StorageHealth } from '../store/storage-health.js';
 import type { ModelReadiness } from '../refine/engines/registry.js';
 import type { Store } from '../store/store.js';
 
@@ -27,6 +28,12 @@ export interface ApiDeps {
   /** Server-wide defaults; an organization may have its own. */
   limits: { ratePerMinute: number; maxUnfinished: number };
   metrics: Metrics;
+  /** Bytes of live uploads an organization may hold (they count until they expire). */
+  uploadQuotaBytes: number;
+  /** Headers, and headers with the body, must arrive within these. */
+  timeouts: { requestTimeoutMs: number; headersTimeoutMs: number };
+  /** Free space and failed writes, for readiness and the 507 answers. */
+  storage: StorageHealth;
   /** Each API model value's engine and whether it is ready (GET /v2/models, /readyz). */
   models: { report(): Promise<ModelReadiness[]> };
   /** Called after an artwork is stored, so an in-process worker can start at once. */

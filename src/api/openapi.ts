@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ARTWORK_STATUSES, MODELS } from '../artworks/artwork.js';
-import { createApiKeyBody, createArtworkBody, creditsBody, limitsBody } from './schemas.js';
+import { createApiKeyBody, createArtworkBody, createOrganizationBody, creditsBody, limitsBody } from './schemas.js';
 
 /** JSON Schema of what a client sends, from the same zod schemas that validate requests. */
 const requestSchema = (schema: z.ZodType): Record<string, unknown> => {
@@ -100,7 +100,7 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
             { name: 'Prefer', in: 'header', schema: { type: 'string', example: 'wait=30' } },
           ],
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/CreateArtwork' } } } },
-          responses: { '202': json(artworkRef, 'The artwork'), ...errorResponses(400, 401, 403, 409, 413, 422, 429, 500) },
+          responses: { '202': json(artworkRef, 'The artwork'), ...errorResponses(400, 401, 403, 409, 413, 415, 422, 429, 500, 507) },
         },
       },
       '/v2/artworks': {
@@ -137,10 +137,32 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
           requestBody: { required: true, content: { 'application/json': { schema: requestSchema(createApiKeyBody) } } },
           responses: { '201': json({ type: 'object' }, 'The key, with its secret (shown once)'), ...errorResponses(400, 401, 403, 404) },
         },
+        get: {
+          summary: "The organization's API keys, never their secrets (admin)",
+          operationId: 'listApiKeys',
+          parameters: [orgParam],
+          responses: { '200': json({ type: 'array', items: { type: 'object' } }, 'The keys'), ...errorResponses(401, 403, 404) },
+        },
+      },
+      '/v2/organizations/{orgId}/api-keys/{keyId}': {
+        delete: {
+          summary: 'Revoke an API key (admin)',
+          operationId: 'revokeApiKey',
+          parameters: [orgParam, { name: 'keyId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+          responses: { '200': json({ type: 'object' }, 'The revoked key'), ...errorResponses(401, 403, 404) },
+        },
+      },
+      '/v2/organizations': {
+        post: {
+          summary: 'Create an organization with its first admin key (operator)',
+          operationId: 'createOrganization',
+          requestBody: { required: true, content: { 'application/json': { schema: requestSchema(createOrganizationBody) } } },
+          responses: { '201': json({ type: 'object' }, 'The organization and its admin key (shown once)'), ...errorResponses(400, 401, 403) },
+        },
       },
       '/v2/organizations/{orgId}/credits': {
         post: {
-          summary: 'Add credits or make them unlimited (admin)',
+          summary: 'Add credits or make them unlimited (operator)',
           operationId: 'setCredits',
           parameters: [orgParam],
           requestBody: { required: true, content: { 'application/json': { schema: requestSchema(creditsBody) } } },
@@ -149,7 +171,7 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
       },
       '/v2/organizations/{orgId}/limits': {
         post: {
-          summary: 'Set rate limit and unfinished-artwork cap (admin)',
+          summary: 'Set rate limit and unfinished-artwork cap (operator)',
           operationId: 'setLimits',
           parameters: [orgParam],
           requestBody: { required: true, content: { 'application/json': { schema: requestSchema(limitsBody) } } },

@@ -1,12 +1,19 @@
 import { z } from 'zod';
 import { DEFAULT_MODEL, MODELS, OUTPUT_FORMATS, type ArtworkParameters } from '../artworks/artwork.js';
-import { SCOPES } from '../store/store.js';
+import { ORGANIZATION_SCOPES } from '../store/store.js';
 import { errors } from '../errors.js';
 
 const MAX_URL_LENGTH = 4096;
 
+/**
+ * Spaces and control characters (NUL included), which the URL parser would silently drop or keep; U+FFFD, what
+ * invalid UTF-8 became; and lone surrogates, which no request can carry.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
+const UNSAFE_IN_URL = /[\u0000-\u0020\u007f-\u009f\ufffd]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 function isHttpUrl(value: string): boolean {
-  if (value.length > MAX_URL_LENGTH) return false;
+  if (value.length > MAX_URL_LENGTH || UNSAFE_IN_URL.test(value)) return false;
   try {
     const url = new URL(value);
     return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname.length > 0;
@@ -27,7 +34,7 @@ const FIELD_RULES: Record<string, string> = {
   seed: 'seed must be an integer between 1 and 2147483647',
   outputFormat: `outputFormat must be one of the following values: ${OUTPUT_FORMATS.join(', ')}`,
   name: 'name must be a string of 1 to 100 characters',
-  scope: `scope must be one of the following values: ${SCOPES.join(', ')}`,
+  scope: `scope must be one of the following values: ${ORGANIZATION_SCOPES.join(', ')}`,
   offset: 'offset must be an integer of at least 0',
   add: 'give either add (an integer from 1 to 1000000000 credits to add) or unlimited: true',
   unlimited: 'give either add (an integer from 1 to 1000000000 credits to add) or unlimited: true',
@@ -59,7 +66,11 @@ export const limitsBody = z.strictObject({
 
 export const createApiKeyBody = z.strictObject({
   name: z.string().min(1).max(100),
-  scope: z.enum(SCOPES),
+  scope: z.enum(ORGANIZATION_SCOPES),
+});
+
+export const createOrganizationBody = z.strictObject({
+  name: z.string().min(1).max(100),
 });
 
 const queryInteger = (min: number, max: number, fallback: number) =>

@@ -1,11 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import { errors } from '../errors.js';
+import { installAuthentication } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { openApiDocument } from './openapi.js';
-import { installErrorHandling } from './error-handler.js';
+import { frameworkErrorHandler, installErrorHandling } from './error-handler.js';
+import { MAX_JSON_DEPTH, SECURITY_HEADERS, clientErrorHandler, jsonDepthExceeds, requestIdOf } from './request-guards.js';
 import { artworkRoutes } from './routes/artworks.js';
 import { metaRoutes } from './routes/meta.js';
 import { modelRoutes } from './routes/models.js';
@@ -14,31 +16,52 @@ import { resultRoutes } from './routes/results.js';
 import { uploadRoutes } from './routes/uploads.js';
 import { webAppRoutes } from './routes/web-app.js';
 
+/** Every JSON route's body limit: our largest valid body (an artwork with two 4096-character URLs) is far below. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 export function buildApi(deps: ApiDeps, logger: Logger): FastifyInstance {
   // Typed as Fastify's logger so that the app keeps Fastify's default instance type.
   const loggerInstance: FastifyBaseLogger = logger;
+  const { requestTimeoutMs, headersTimeoutMs } = deps.timeouts;
   const app = Fastify({
     loggerInstance,
     bodyLimit: BODY_LIMIT_BYTES,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    genReqId: requestIdOf,
+    // Headers and body must arrive within these; Node checks open requests every connectionsCheckingInterval.
+    requestTimeout: requestTimeoutMs,
+    http: {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: Math.min(headersTimeoutMs, requestTimeoutMs),
+      connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(headersTimeoutMs / 4), Math.floor(requestTimeoutMs / 4))),
+    },
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler(BODY_LIMIT_BYTES),
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('x-frame-options', 'DENY');
+    reply.headers(SECURITY_HEADERS);
     // the documentation and try-it pages set their own policy; everything else is data
     if (!request.url.startsWith('/docs') && !request.url.startsWith('/app')) reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
   });
+  app.addHook('onRequest', async (request) => {
+    // A request with no body is not refused for its Content-Type (fetch sends text/plain with body '', e.g. on
+    // POST .../cancel): without the header Fastify calls the handler without parsing anything.
+    if (request.headers['content-length'] === '0' && request.headers['transfer-encoding'] === undefined) {
+      delete request.headers['content-type'];
+    }
+  });
+  installAuthentication(app, deps);
+  // JSON routes take JSON only: without the default text/plain parser, any other type is a 415 before the body
+  // is read. The upload route adds its image parsers in its own scope (routes/uploads.ts).
+  app.removeContentTypeParser('text/plain');
   // An empty body with Content-Type: application/json (common on POST .../cancel) is no body, not an error;
   // anything else goes through Fastify's parser, which rejects __proto__ and constructor keys.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body.toString();
     if (text.trim() === '') return done(null, undefined);
+    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) return done(errors.jsonTooDeep(MAX_JSON_DEPTH), undefined);
     void parseJson(request, text, done);
   });
   app.addHook('onResponse', async (request, reply) => {
@@ -46,7 +69,7 @@ export function buildApi(deps: ApiDeps, logger: Logger): FastifyInstance {
     deps.metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
     deps.metrics.httpDuration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
   });
-  installErrorHandling(app, BODY_LIMIT_BYTES);
+  installErrorHandling(app, BODY_LIMIT_BYTES, deps.storage);
   const document = openApiDocument(deps.publicUrl);
   app.get('/openapi.json', async () => document);
   void app.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
@@ -56,7 +79,7 @@ export function buildApi(deps: ApiDeps, logger: Logger): FastifyInstance {
   modelRoutes(app, deps);
   resultRoutes(app, deps);
   organizationRoutes(app, deps);
-  uploadRoutes(app, deps);
+  void app.register(async (scope) => uploadRoutes(scope, deps));
   webAppRoutes(app);
   return app;
 }

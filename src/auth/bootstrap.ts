@@ -10,7 +10,8 @@ export interface BootstrapResult {
 }
 
 /**
- * On an empty store, creates the first organization and its admin key: from BOOTSTRAP_API_KEY when given,
+ * On an empty store, creates the first organization and its operator key (service-wide: organizations,
+ * credits and limits; and an admin of its own organization): from BOOTSTRAP_API_KEY when given,
  * otherwise a generated secret that the caller prints once. Does nothing when an organization exists.
  */
 export async function bootstrapFirstOrganization(
@@ -24,8 +25,8 @@ export async function bootstrapFirstOrganization(
   const org = await store.createOrganization('default', newWebhookSecret());
   const { secret } = await issueApiKey(store, {
     orgId: org.id,
-    name: 'bootstrap admin',
-    scope: 'admin',
+    name: 'bootstrap operator',
+    scope: 'operator',
     secret: bootstrapApiKey,
   });
   return { orgId: org.id, generatedSecret: bootstrapApiKey ? undefined : secret };

@@ -10,4 +10,6 @@ export interface BlobStore {
   get(key: string): Promise<Blob | null>;
   /** Deletes every blob whose key starts with `prefix`. */
   deletePrefix(prefix: string): Promise<void>;
+  /** Deletes what interrupted writes left behind before `before`; only stores that write in steps have it. */
+  sweepOrphans?(before: Date): Promise<number>;
 }

@@ -8,6 +8,7 @@ import { USAGE, UsageError } from './usage.js';
 import { migrateCommand } from './migrate-command.js';
 import { modelsCommand } from './models-command.js';
 import { orgsCommand } from './orgs-command.js';
+import { UnusableDatabaseError } from '../store/sqlite/database.js';
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
@@ -37,6 +38,10 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UnusableDatabaseError) {
+    process.stderr.write(`face-refiner: ${error.message}\n`);
+    process.exit(1);
+  }
   if (error instanceof UsageError || error instanceof ConfigError) {
     process.stderr.write(`face-refiner: ${error.message}\n\n${USAGE}\n`);
     process.exit(2);

@@ -5,7 +5,9 @@ export const USAGE = `Usage:
   face-refiner serve [--no-worker]        run the API and the workers (--no-worker: the API only)
   face-refiner worker                     run workers only (scaled-out deployments)
   face-refiner refine <input> -o <output> [--model M] [--denoising 1-5] [--seed S] [--format F] [--json] [--debug]
-  face-refiner keys create --org ID --scope generator|manager|admin [--name NAME]
+  face-refiner keys create --org ID --scope generator|manager|admin|operator [--name NAME]
+  face-refiner keys list --org ID          the organization's keys (never their secrets)
+  face-refiner keys revoke --org ID KEY_ID refused at once by every API process
   face-refiner orgs create --name NAME     create an organization and print its first admin key
   face-refiner migrate                    apply database migrations and exit
   face-refiner models list [--json]       the learned restorers: kind, size, installed or not, where

@@ -9,9 +9,12 @@ import type { Store } from '../store/store.js';
  */
 /** Idempotency keys are kept at least this long (Stripe keeps them 24 hours). */
 const IDEMPOTENCY_KEY_MS = 24 * 3_600_000;
+/** A blob write takes milliseconds (seconds for 30 MiB on a slow disk): a temporary file an hour old is orphaned. */
+const ORPHAN_AGE_MS = 3_600_000;
 
 export async function sweepExpiredArtworks(store: Store, blobs: BlobStore, now: Date): Promise<number> {
   await store.deleteIdempotencyKeysBefore(now.getTime() - IDEMPOTENCY_KEY_MS);
+  await blobs.sweepOrphans?.(new Date(now.getTime() - ORPHAN_AGE_MS));
   for (const id of await store.listExpiredUploads(now, 1000)) {
     await blobs.deletePrefix(uploadBlobPrefix(id));
     await store.deleteUpload(id);

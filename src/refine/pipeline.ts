@@ -3,7 +3,7 @@ import { decodeImage } from '../ingest/decode.js';
 import type { FaceDiagnosis } from './analyze.js';
 import { applyFaceDelta } from './blend.js';
 import { detectFaces, type DetectedFace, type DetectOptions, type FaceDetector } from './detect.js';
-import { encodeImage } from './encode.js';
+import { checkOutputFits, encodeImage } from './encode.js';
 import { renderDebugPicture } from './debug-picture.js';
 import type { Tuning } from './enhance.js';
 import { ClassicalEngine } from './engines/classical.js';
@@ -147,6 +147,7 @@ export async function refineImage(
 ): Promise<RefineResult> {
   let started = performance.now();
   const { image } = await decodeImage(input, options.maxPixels);
+  checkOutputFits(options.outputFormat, image.width, image.height);
   const decodeMs = performance.now() - started;
   const refined = await refineFaces(detector, image, options, facePool, run);
   started = performance.now();

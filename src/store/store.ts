@@ -1,8 +1,11 @@
 import type { Artwork, ArtworkError, FaceReport, StoredResult } from '../artworks/artwork.js';
 import type { ErrorCode } from '../errors.js';
 
-export const SCOPES = ['generator', 'manager', 'admin'] as const;
+/** A hierarchy: generator < manager < admin within one organization; operator above them, service-wide. */
+export const SCOPES = ['generator', 'manager', 'admin', 'operator'] as const;
 export type Scope = (typeof SCOPES)[number];
+/** What an organization's admin may give its own keys: never operator. */
+export const ORGANIZATION_SCOPES = ['generator', 'manager', 'admin'] as const;
 
 export interface Organization {
   id: string;
@@ -23,9 +26,13 @@ export interface Upload {
   id: string;
   orgId: string;
   contentType: string;
+  /** Size of the stored image, counted against the organization's upload quota. */
+  bytes: number;
   createdAt: string;
   expiresAt: string;
 }
+
+export type UploadInsertResult = 'inserted' | 'over-quota';
 
 export type InsertResult = 'inserted' | 'no-credits' | 'too-many-unfinished';
 
@@ -42,6 +49,8 @@ export interface RateDecision {
 export type IdempotencyBegin =
   | { state: 'new' }
   | { state: 'in-flight' }
+  /** The first request stored this artwork and then never finished (its process died): replay the artwork. */
+  | { state: 'recovered'; artworkId: string }
   | { state: 'mismatch' }
   | { state: 'done'; statusCode: number; body: string };
 
@@ -52,6 +61,8 @@ export interface ApiKey {
   scope: Scope;
   createdAt: string;
   revokedAt: string | null;
+  /** When the key last authenticated, to the minute (see touchApiKey). */
+  lastUsedAt: string | null;
 }
 
 export interface NewApiKey {
@@ -99,12 +110,18 @@ export interface Store {
 
   createApiKey(key: NewApiKey): Promise<ApiKey>;
   findApiKeyBySecretHash(secretHash: string): Promise<ApiKey | null>;
+  listApiKeys(orgId: string): Promise<ApiKey[]>;
+  /** Revokes the organization's key (idempotent); null when the organization has no such key. */
+  revokeApiKey(orgId: string, keyId: string, now: Date): Promise<ApiKey | null>;
+  /** Records that the key was used, at most once a minute (a write per request would cost every read a write). */
+  touchApiKey(keyId: string, now: Date): Promise<void>;
 
   /**
    * Inserts the artwork and its job in one transaction, spending one credit, unless the organization has no
-   * credits left or already has `maxUnfinished` artworks starting or processing.
+   * credits left or already has `maxUnfinished` artworks starting or processing. With `idempotencyKey`, the
+   * key's record points at the artwork in the same transaction, so a crash after it cannot strand the key.
    */
-  insertArtwork(artwork: Artwork, maxUnfinished?: number): Promise<InsertResult>;
+  insertArtwork(artwork: Artwork, maxUnfinished?: number, idempotencyKey?: string): Promise<InsertResult>;
   /** Adds credits (`amount`), or makes them unlimited (`null`). */
   setCredits(orgId: string, change: { add: number } | { unlimited: true }): Promise<void>;
   setLimits(orgId: string, limits: { rateLimitPerMinute: number | null; maxUnfinished: number | null }): Promise<void>;
@@ -112,8 +129,12 @@ export interface Store {
   /** Token bucket per API key: `perMinute` requests a minute, bursts up to `perMinute`. */
   takeRateToken(keyId: string, perMinute: number, now: number): Promise<RateDecision>;
 
-  /** Stripe-style idempotency: records the key with the request's hash, or tells what the first request did. */
-  beginIdempotent(orgId: string, key: string, requestHash: string, now: number): Promise<IdempotencyBegin>;
+  /**
+   * Stripe-style idempotency: records the key with the request's hash, held until `now + holdMs`, or tells what
+   * the first request did. A hold that ran out (its process died) is recovered: the stored artwork is replayed,
+   * or, when none was stored, the key is taken over by this request.
+   */
+  beginIdempotent(orgId: string, key: string, requestHash: string, now: number, holdMs: number): Promise<IdempotencyBegin>;
   finishIdempotent(orgId: string, key: string, statusCode: number, body: string): Promise<void>;
   abandonIdempotent(orgId: string, key: string): Promise<void>;
   deleteIdempotencyKeysBefore(time: number): Promise<void>;
@@ -125,13 +146,22 @@ export interface Store {
   listExpiredArtworks(now: Date, limit: number): Promise<string[]>;
   deleteArtwork(id: string): Promise<void>;
 
-  /** Webhook deliveries due at `now`, leased for `leaseMs` so that one dispatcher sends each. */
-  claimDueDeliveries(now: number, leaseMs: number, limit: number): Promise<WebhookDelivery[]>;
+  /**
+   * Webhook deliveries due at `now`, leased for `leaseMs` so that one dispatcher sends each: at most `limit`,
+   * and per organization at most `slots.perOrg` minus what `slots.busy` says it already has in flight.
+   */
+  claimDueDeliveries(
+    now: number,
+    leaseMs: number,
+    limit: number,
+    slots: { perOrg: number; busy: Record<string, number> },
+  ): Promise<WebhookDelivery[]>;
   recordDeliveryAttempt(attempt: WebhookAttempt, next: { status: WebhookDelivery['status']; nextAttemptAt: number }): Promise<void>;
   listDeliveryAttempts(artworkId: string): Promise<WebhookAttempt[]>;
 
   /** An uploaded image's record (its bytes live in the blob store under `uploads/<id>/`). */
-  insertUpload(upload: Upload): Promise<void>;
+  /** Stores the record unless the organization's live uploads plus this one would exceed `quotaBytes`. */
+  insertUpload(upload: Upload, quotaBytes: number): Promise<UploadInsertResult>;
   getUpload(id: string): Promise<Upload | null>;
   /** Ids of uploads whose retention ended before `now`; deleting removes the record. */
   listExpiredUploads(now: Date, limit: number): Promise<string[]>;

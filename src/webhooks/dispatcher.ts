@@ -19,18 +19,34 @@ export interface DispatcherOptions {
   allowHttp: boolean;
   pollMs?: number;
   metrics?: Metrics;
+  /** Deliveries in flight at once in this process, and per organization (see the class comment). */
+  maxInFlight?: number;
+  maxInFlightPerOrg?: number;
 }
+
+/**
+ * 32 requests in flight are cheap for undici; 4 per organization means a receiver that hangs holds 4 slots
+ * for at most the timeout, while every other organization's deliveries keep going out at once.
+ */
+const MAX_IN_FLIGHT = 32;
+const MAX_IN_FLIGHT_PER_ORG = 4;
 
 /**
  * Sends pending webhook deliveries from the store (an outbox written in the same transaction as the final
  * status), so a delivery survives a restart. Each attempt is signed per Standard Webhooks; the id stays the
  * same across retries so receivers can deduplicate. Redirects count as failures and are not followed.
+ * Deliveries are independent: each runs on its own as soon as it is claimed, and an organization has a few
+ * slots of its own, so a slow or hanging receiver delays only its own organization's webhooks.
  */
 export class WebhookDispatcher {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private again = false;
   private stopped = false;
   private readonly backoff = new Backoff();
+  /** Deliveries being sent, and how many of them each organization has. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly busy: Record<string, number> = {};
   constructor(private readonly options: DispatcherOptions) {}
 
   start(): void {
@@ -42,8 +58,12 @@ export class WebhookDispatcher {
 
   /** Looks for due deliveries now instead of at the next poll. */
   notify(): void {
-    if (this.stopped || this.running || this.backoff.resting) return;
-    this.running = this.drain()
+    if (this.stopped || this.backoff.resting) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.claim()
       .then(() => this.backoff.succeeded())
       .catch((error: unknown) => {
         const retryInMs = this.backoff.failed();
@@ -51,6 +71,10 @@ export class WebhookDispatcher {
       })
       .finally(() => {
         this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.notify();
+        }
       });
   }
 
@@ -58,14 +82,31 @@ export class WebhookDispatcher {
     this.stopped = true;
     clearInterval(this.timer);
     await this.running;
+    await Promise.all(this.inFlight);
   }
 
-  private async drain(): Promise<void> {
-    for (;;) {
-      const due = await this.options.store.claimDueDeliveries(Date.now(), this.options.timeoutMs + 10_000, 16);
-      if (due.length === 0) return;
-      await Promise.all(due.map((delivery) => this.attempt(delivery)));
-      if (this.stopped) return;
+  /** Claims what the free slots allow and starts each delivery on its own; a finished one claims again. */
+  private async claim(): Promise<void> {
+    const maxInFlight = this.options.maxInFlight ?? MAX_IN_FLIGHT;
+    const perOrg = this.options.maxInFlightPerOrg ?? MAX_IN_FLIGHT_PER_ORG;
+    const free = maxInFlight - this.inFlight.size;
+    if (free <= 0) return;
+    const due = await this.options.store.claimDueDeliveries(Date.now(), this.options.timeoutMs + 10_000, free, {
+      perOrg,
+      busy: { ...this.busy },
+    });
+    for (const delivery of due) {
+      this.busy[delivery.orgId] = (this.busy[delivery.orgId] ?? 0) + 1;
+      const sending: Promise<void> = this.attempt(delivery)
+        .catch((error: unknown) => this.options.logger.error({ err: error, deliveryId: delivery.id }, 'webhook attempt not recorded'))
+        .finally(() => {
+          this.inFlight.delete(sending);
+          const left = (this.busy[delivery.orgId] ?? 1) - 1;
+          if (left > 0) this.busy[delivery.orgId] = left;
+          else delete this.busy[delivery.orgId];
+          this.notify();
+        });
+      this.inFlight.add(sending);
     }
   }
 
@@ -88,7 +129,7 @@ export class WebhookDispatcher {
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
-      if (!this.options.allowHttp && !delivery.url.startsWith('https:')) throw new Error('webhook URL is not https');
+      if (!this.options.allowHttp && new URL(delivery.url).protocol !== 'https:') throw new Error('webhook URL is not https');
       const response = await request(delivery.url, {
         method: 'POST',
         dispatcher: this.options.agent,

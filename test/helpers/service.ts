@@ -35,7 +35,14 @@ export class ServiceProcess {
     private readonly env: Record<string, string> = {},
     /** `serve` (API and workers), `serve --no-worker`, or `worker` (no API: ready when its log says so). */
     private readonly args: string[] = ['serve'],
+    /** How to run the command line (node and its arguments), e.g. inside a namespace with its own mounts. */
+    private readonly launch: (argv: string[]) => [string, string[]] = (argv) => [process.execPath, argv],
   ) {}
+
+  /** The service's process id (the node process itself: a launcher must exec it). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
 
   private get listens(): boolean {
     return this.args[0] === 'serve';
@@ -45,7 +52,8 @@ export class ServiceProcess {
     const port = await freePort();
     this.url = `http://127.0.0.1:${port}`;
     this.output = '';
-    const child = spawn(process.execPath, [CLI, ...this.args], {
+    const [file, argv] = this.launch([CLI, ...this.args]);
+    const child = spawn(file, argv, {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '',

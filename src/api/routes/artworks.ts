@@ -6,7 +6,7 @@ import type { Store } from '../../store/store.js';
 import { newArtwork } from '../../artworks/new-artwork.js';
 import { presentArtwork } from '../../artworks/present.js';
 import { errors } from '../../errors.js';
-import { authenticate } from '../auth.js';
+import { callerOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { createArtworkBody, listArtworksQuery, parseOrThrow, toParameters } from '../schemas.js';
 
@@ -30,6 +30,23 @@ function readPreferWait(header: string): number | undefined {
   return seconds;
 }
 
+/**
+ * How long past the request's own wait an unfinished Idempotency-Key is held before it counts as abandoned by a
+ * crashed process: between taking the key and answering there is one transaction and one read (milliseconds),
+ * so 5 s is generous for a slow database and short enough for a client retrying after a crash.
+ */
+const IDEMPOTENCY_HOLD_MARGIN_MS = 5_000;
+
+/** An upload URL is usable as imageUrl by the organization that uploaded it only. */
+async function checkUploadBelongs(deps: ApiDeps, orgId: string, imageUrl: string): Promise<void> {
+  const uploadId = deps.signer.uploadIdOf(imageUrl, new Date());
+  if (uploadId === null) return;
+  const upload = await deps.store.getUpload(uploadId);
+  if (upload?.orgId !== orgId) {
+    throw errors.validation([`imageUrl names an upload that this organization does not have (upload ${uploadId})`]);
+  }
+}
+
 function hashBody(body: unknown): string {
   return createHash('sha256').update(JSON.stringify(body ?? null)).digest('hex');
 }
@@ -48,12 +65,13 @@ async function waitUntilFinal(store: Store, artwork: Artwork, seconds: number): 
 export function artworkRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { store, links } = deps;
 
-  app.post('/v2/artworks/face-refiner', async (request, reply) => {
-    const key = await authenticate(deps, request, reply, 'generator');
+  app.post('/v2/artworks/face-refiner', { config: { scope: 'generator' } }, async (request, reply) => {
+    const key = callerOf(request);
     const idempotencyKey = readIdempotencyKey(request.headers['idempotency-key']);
     const waitSeconds = readPreferWait([request.headers.prefer].flat().join(','));
     if (idempotencyKey) {
-      const begun = await store.beginIdempotent(key.orgId, idempotencyKey, hashBody(request.body), Date.now());
+      const holdMs = (waitSeconds ?? 0) * 1000 + IDEMPOTENCY_HOLD_MARGIN_MS;
+      const begun = await store.beginIdempotent(key.orgId, idempotencyKey, hashBody(request.body), Date.now(), holdMs);
       if (begun.state === 'mismatch') {
         throw errors.idempotencyMismatch(idempotencyKey);
       }
@@ -61,15 +79,25 @@ export function artworkRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (begun.state === 'done') {
         return reply.status(begun.statusCode).header('idempotent-replayed', 'true').type('application/json').send(begun.body);
       }
+      if (begun.state === 'recovered') {
+        // The first request stored (and was charged for) this artwork, then its process died before answering.
+        const artwork = await store.getArtwork(key.orgId, begun.artworkId);
+        if (!artwork) throw notFound(begun.artworkId);
+        const body = JSON.stringify(await presentArtwork(artwork, links));
+        await store.finishIdempotent(key.orgId, idempotencyKey, 202, body);
+        request.log.info({ artworkId: artwork.id }, 'idempotency key recovered after an unfinished request');
+        return reply.status(202).header('idempotent-replayed', 'true').header('location', `/v2/artworks/${artwork.id}`).type('application/json').send(body);
+      }
     }
     try {
       const input = parseOrThrow(createArtworkBody, request.body);
-      if (input.webhook?.startsWith('http:') && !deps.allowPrivateNetworks) {
+      if (input.webhook !== undefined && new URL(input.webhook).protocol !== 'https:' && !deps.allowPrivateNetworks) {
         throw errors.validation([`webhook must be an https URL (received ${JSON.stringify(input.webhook)})`]);
       }
+      await checkUploadBelongs(deps, key.orgId, input.imageUrl);
       const maxUnfinished = key.org.maxUnfinished ?? deps.limits.maxUnfinished;
       let artwork = newArtwork(key.orgId, toParameters(input), new Date(), deps.retentionDays);
-      const inserted = await store.insertArtwork(artwork, maxUnfinished);
+      const inserted = await store.insertArtwork(artwork, maxUnfinished, idempotencyKey);
       if (inserted === 'no-credits') throw errors.noCredits(key.orgId);
       if (inserted === 'too-many-unfinished') throw errors.tooManyUnfinished(maxUnfinished);
       request.log.info({ artworkId: artwork.id }, 'artwork created');
@@ -88,22 +116,22 @@ export function artworkRoutes(app: FastifyInstance, deps: ApiDeps): void {
     }
   });
 
-  app.get('/v2/artworks', async (request, reply) => {
-    const key = await authenticate(deps, request, reply, 'generator');
+  app.get('/v2/artworks', { config: { scope: 'generator' } }, async (request) => {
+    const key = callerOf(request);
     const query = parseOrThrow(listArtworksQuery, request.query, 'query string');
     const artworks = await store.listArtworks(key.orgId, query.offset, query.limit);
     return Promise.all(artworks.map((artwork) => presentArtwork(artwork, links)));
   });
 
-  app.get<{ Params: { id: string } }>('/v2/artworks/:id', async (request, reply) => {
-    const key = await authenticate(deps, request, reply, 'generator');
+  app.get<{ Params: { id: string } }>('/v2/artworks/:id', { config: { scope: 'generator' } }, async (request) => {
+    const key = callerOf(request);
     const artwork = await store.getArtwork(key.orgId, request.params.id);
     if (!artwork) throw notFound(request.params.id);
     return presentArtwork(artwork, links);
   });
 
-  app.post<{ Params: { id: string } }>('/v2/artworks/:id/cancel', async (request, reply) => {
-    const key = await authenticate(deps, request, reply, 'generator');
+  app.post<{ Params: { id: string } }>('/v2/artworks/:id/cancel', { config: { scope: 'generator' } }, async (request) => {
+    const key = callerOf(request);
     const { id } = request.params;
     const outcome = await store.cancelArtwork(key.orgId, id, new Date());
     if (outcome === 'not-found') throw notFound(id);
@@ -116,8 +144,8 @@ export function artworkRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return presentArtwork(artwork, links);
   });
 
-  app.get<{ Params: { id: string } }>('/v2/artworks/:id/webhook-deliveries', async (request, reply) => {
-    const key = await authenticate(deps, request, reply, 'generator');
+  app.get<{ Params: { id: string } }>('/v2/artworks/:id/webhook-deliveries', { config: { scope: 'generator' } }, async (request) => {
+    const key = callerOf(request);
     const artwork = await store.getArtwork(key.orgId, request.params.id);
     if (!artwork) throw notFound(request.params.id);
     return store.listDeliveryAttempts(artwork.id);

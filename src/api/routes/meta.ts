@@ -9,10 +9,13 @@ export const ROUTES = [
   ['POST', '/v2/artworks/:id/cancel', 'cancel a starting or processing artwork'],
   ['GET', '/v2/artworks/:id/results/:n', 'the n-th result image (signed URL, or API key)'],
   ['GET', '/v2/artworks/:id/webhook-deliveries', "the artwork's webhook delivery attempts"],
+  ['POST', '/v2/organizations', 'create an organization with its first admin key (operator)'],
   ['POST', '/v2/organizations/:orgId/api-keys', 'create an API key (admin)'],
+  ['GET', '/v2/organizations/:orgId/api-keys', "the organization's API keys, never their secrets (admin)"],
+  ['DELETE', '/v2/organizations/:orgId/api-keys/:keyId', 'revoke an API key, at once on every API process (admin)'],
   ['POST', '/v2/organizations/:orgId/webhook-secret', 'rotate the webhook signing secret (admin)'],
-  ['POST', '/v2/organizations/:orgId/credits', 'add credits, or make them unlimited (admin)'],
-  ['POST', '/v2/organizations/:orgId/limits', "set the organization's rate limit and unfinished-artwork cap (admin)"],
+  ['POST', '/v2/organizations/:orgId/credits', 'add credits, or make them unlimited (operator)'],
+  ['POST', '/v2/organizations/:orgId/limits', "set the organization's rate limit and unfinished-artwork cap (operator)"],
   ['POST', '/v2/uploads', 'upload an image (its bytes as the body); answers a signed URL usable as imageUrl'],
   ['GET', '/v2/uploads/:id', 'an uploaded image (signed URL)'],
   ['GET', '/v2/models', "each API model value, its engine, and whether it is ready (and why not)"],
@@ -22,7 +25,7 @@ export const ROUTES = [
   ['GET', '/openapi.json', 'the OpenAPI 3.1 document'],
   ['GET', '/docs', 'interactive API documentation'],
   ['GET', '/healthz', 'liveness'],
-  ['GET', '/readyz', "readiness: store and queue reachable; models whose engine is not ready"],
+  ['GET', '/readyz', 'readiness: store and queue reachable, storage not full; models whose engine is not ready'],
 ] as const;
 
 export function metaRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -46,11 +49,21 @@ export function metaRoutes(app: FastifyInstance, deps: ApiDeps): void {
       request.log.error({ err: error }, 'readiness check failed');
       throw errors.unavailable('The store or the queue is unreachable');
     }
+    const storage = await deps.storage.check();
+    if (!storage.ok) {
+      request.log.warn({ storage }, 'not ready: storage');
+      throw errors.unavailable(`Storage is full: ${storage.detail}. Reads are served; writes answer 507`);
+    }
     // A model whose engine is not ready does not make the process unready (the other models still work):
     // it is named here, and its jobs fail with MODEL_UNAVAILABLE.
     const unavailable = (await deps.models.report())
       .filter((m) => !m.ready)
       .map(({ model, engine, reason }) => ({ model, engine, reason }));
-    return { status: unavailable.length > 0 ? 'degraded' : 'ok', queueDepth: depth, modelsUnavailable: unavailable };
+    return {
+      status: unavailable.length > 0 ? 'degraded' : 'ok',
+      queueDepth: depth,
+      freeBytes: storage.freeBytes,
+      modelsUnavailable: unavailable,
+    };
   });
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { uploadBlobPrefix } from '../../artworks/artwork.js';
 import { AppError, JobError, errors } from '../../errors.js';
 import { inspectImage } from '../../ingest/decode.js';
-import { authenticate } from '../auth.js';
+import { callerOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 
 const DAY_MS = 86_400_000;
@@ -28,20 +28,19 @@ interface UploadRequest {
  * service accepts as `imageUrl` and reads from its own storage, never over the network.
  */
 export function uploadRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  // This scope (see server.ts) takes image bytes only: JSON and anything else are a 415 before the body is read.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser(
-    /^(image\/[a-z0-9.+-]+|application\/octet-stream)$/i,
+    /^(image\/[a-z0-9.+-]+|application\/octet-stream)(;|$)/,
     { parseAs: 'buffer', bodyLimit: deps.maxImageBytes },
     (_request, body, done) => done(null, body),
   );
 
-  app.post('/v2/uploads', { bodyLimit: deps.maxImageBytes }, async (request, reply) => {
-    const key = await authenticate(deps, request, reply, 'generator');
-    const type = request.headers['content-type'] ?? '';
-    if (!/^(image\/|application\/octet-stream)/i.test(type)) {
-      throw errors.unsupportedMediaType(`${type || 'no Content-Type'} (send the image bytes as image/* or application/octet-stream)`);
-    }
+  const accepts = 'image/* or application/octet-stream (the image bytes as the body)';
+  app.post('/v2/uploads', { bodyLimit: deps.maxImageBytes, config: { scope: 'generator', accepts } }, async (request, reply) => {
+    const key = callerOf(request);
     if (!Buffer.isBuffer(request.body) || request.body.length === 0) {
-      throw errors.badRequest('Expected the image bytes as the body, with Content-Type image/* or application/octet-stream');
+      throw errors.badRequest(`Expected the image bytes as the body, with Content-Type ${accepts}`);
     }
     let info;
     try {
@@ -54,8 +53,17 @@ export function uploadRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const id = randomUUID();
     const expiresAt = new Date(now.getTime() + deps.retentionDays * DAY_MS);
     const contentType = MIME[info.format] ?? 'application/octet-stream';
-    await deps.blobs.put(`${uploadBlobPrefix(id)}image`, request.body, contentType);
-    await deps.store.insertUpload({ id, orgId: key.orgId, contentType, createdAt: now.toISOString(), expiresAt: expiresAt.toISOString() });
+    // The record first, within the quota; then the bytes. A failed write removes the record again.
+    const upload = { id, orgId: key.orgId, contentType, bytes: request.body.length, createdAt: now.toISOString(), expiresAt: expiresAt.toISOString() };
+    if ((await deps.store.insertUpload(upload, deps.uploadQuotaBytes)) === 'over-quota') {
+      throw errors.uploadQuotaExceeded(deps.uploadQuotaBytes);
+    }
+    try {
+      await deps.blobs.put(`${uploadBlobPrefix(id)}image`, request.body, contentType);
+    } catch (error) {
+      await deps.store.deleteUpload(id).catch((cleanup: unknown) => request.log.error({ err: cleanup }, 'upload record not removed'));
+      throw error;
+    }
     request.log.info({ uploadId: id, bytes: request.body.length, format: info.format }, 'image uploaded');
     return reply.status(201).send({
       id,

@@ -119,4 +119,18 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; name: string;
     name: 'artwork-engine',
     sql: `ALTER TABLE artworks ADD COLUMN engine text;`,
   },
+  {
+    version: 5,
+    name: 'operator-scope-quota-recovery',
+    sql: `
+      ALTER TABLE api_keys DROP CONSTRAINT api_keys_scope_check;
+      ALTER TABLE api_keys ADD CONSTRAINT api_keys_scope_check CHECK (scope IN ('generator', 'manager', 'admin', 'operator'));
+      ALTER TABLE api_keys ADD COLUMN last_used_at timestamptz;
+      CREATE INDEX api_keys_org ON api_keys (org_id);
+      ALTER TABLE uploads ADD COLUMN bytes bigint NOT NULL DEFAULT 0;
+      CREATE INDEX uploads_org ON uploads (org_id);
+      ALTER TABLE idempotency_keys ADD COLUMN artwork_id uuid;
+      ALTER TABLE idempotency_keys ADD COLUMN held_until bigint NOT NULL DEFAULT 0;
+    `,
+  },
 ];

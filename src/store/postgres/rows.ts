@@ -72,6 +72,7 @@ export interface ApiKeyRow {
   scope: Scope;
   created_at: Date;
   revoked_at: Date | null;
+  last_used_at: Date | null;
 }
 
 export function apiKeyFromRow(row: ApiKeyRow): ApiKey {
@@ -82,5 +83,6 @@ export function apiKeyFromRow(row: ApiKeyRow): ApiKey {
     scope: row.scope,
     createdAt: row.created_at.toISOString(),
     revokedAt: iso(row.revoked_at),
+    lastUsedAt: iso(row.last_used_at),
   };
 }

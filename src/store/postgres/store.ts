@@ -12,6 +12,7 @@ import type {
   RateDecision,
   Store,
   Upload,
+  UploadInsertResult,
   WebhookAttempt,
   WebhookDelivery,
 } from '../store.js';
@@ -65,7 +66,7 @@ export class PostgresStore implements Store {
   async createApiKey(key: NewApiKey): Promise<ApiKey> {
     const { rows } = await this.pool.query<ApiKeyRow>(
       `INSERT INTO api_keys (id, org_id, name, scope, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, now())
-       RETURNING id, org_id, name, scope, created_at, revoked_at`,
+       RETURNING id, org_id, name, scope, created_at, revoked_at, last_used_at`,
       [randomUUID(), key.orgId, key.name, key.scope, key.secretHash],
     );
     return apiKeyFromRow(rows[0] as ApiKeyRow);
@@ -73,13 +74,39 @@ export class PostgresStore implements Store {
 
   async findApiKeyBySecretHash(secretHash: string): Promise<ApiKey | null> {
     const { rows } = await this.pool.query<ApiKeyRow>(
-      'SELECT id, org_id, name, scope, created_at, revoked_at FROM api_keys WHERE secret_hash = $1',
+      'SELECT id, org_id, name, scope, created_at, revoked_at, last_used_at FROM api_keys WHERE secret_hash = $1',
       [secretHash],
     );
     return rows[0] ? apiKeyFromRow(rows[0]) : null;
   }
 
-  async insertArtwork(artwork: Artwork, maxUnfinished?: number): Promise<InsertResult> {
+  async listApiKeys(orgId: string): Promise<ApiKey[]> {
+    if (!isUuid(orgId)) return [];
+    const { rows } = await this.pool.query<ApiKeyRow>(
+      'SELECT id, org_id, name, scope, created_at, revoked_at, last_used_at FROM api_keys WHERE org_id = $1 ORDER BY created_at, id',
+      [orgId],
+    );
+    return rows.map(apiKeyFromRow);
+  }
+
+  async revokeApiKey(orgId: string, keyId: string, now: Date): Promise<ApiKey | null> {
+    if (!isUuid(orgId) || !isUuid(keyId)) return null;
+    const { rows } = await this.pool.query<ApiKeyRow>(
+      `UPDATE api_keys SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2 AND org_id = $3
+       RETURNING id, org_id, name, scope, created_at, revoked_at, last_used_at`,
+      [now, keyId, orgId],
+    );
+    return rows[0] ? apiKeyFromRow(rows[0]) : null;
+  }
+
+  async touchApiKey(keyId: string, now: Date): Promise<void> {
+    await this.pool.query(
+      `UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1::timestamptz - interval '1 minute')`,
+      [now, keyId],
+    );
+  }
+
+  async insertArtwork(artwork: Artwork, maxUnfinished?: number, idempotencyKey?: string): Promise<InsertResult> {
     return transaction(this.pool, async (client): Promise<InsertResult> => {
       // The organization row lock serializes one organization's creations, so the count and the credit agree.
       const { rows } = await client.query<{ credits: number | null }>(
@@ -115,6 +142,13 @@ export class PostgresStore implements Store {
         artwork.id,
         Date.parse(artwork.createdAt),
       ]);
+      if (idempotencyKey !== undefined) {
+        await client.query('UPDATE idempotency_keys SET artwork_id = $1 WHERE org_id = $2 AND key = $3', [
+          artwork.id,
+          artwork.orgId,
+          idempotencyKey,
+        ]);
+      }
       return 'inserted';
     });
   }
@@ -154,22 +188,35 @@ export class PostgresStore implements Store {
     });
   }
 
-  async beginIdempotent(orgId: string, key: string, requestHash: string, now: number): Promise<IdempotencyBegin> {
-    const inserted = await this.pool.query(
-      `INSERT INTO idempotency_keys (org_id, key, request_hash, state, created_at) VALUES ($1, $2, $3, 'in-flight', $4)
-       ON CONFLICT (org_id, key) DO NOTHING`,
-      [orgId, key, requestHash, now],
-    );
-    if (inserted.rowCount === 1) return { state: 'new' };
-    const { rows } = await this.pool.query<{ request_hash: string; state: string; status_code: number | null; body: string | null }>(
-      'SELECT request_hash, state, status_code, body FROM idempotency_keys WHERE org_id = $1 AND key = $2',
-      [orgId, key],
-    );
-    const row = rows[0];
-    if (!row) return { state: 'in-flight' };
-    if (row.request_hash !== requestHash) return { state: 'mismatch' };
-    if (row.state === 'in-flight') return { state: 'in-flight' };
-    return { state: 'done', statusCode: row.status_code ?? 200, body: row.body ?? '' };
+  async beginIdempotent(orgId: string, key: string, requestHash: string, now: number, holdMs: number): Promise<IdempotencyBegin> {
+    return transaction(this.pool, async (client): Promise<IdempotencyBegin> => {
+      const inserted = await client.query(
+        `INSERT INTO idempotency_keys (org_id, key, request_hash, state, created_at, held_until)
+         VALUES ($1, $2, $3, 'in-flight', $4, $5) ON CONFLICT (org_id, key) DO NOTHING`,
+        [orgId, key, requestHash, now, now + holdMs],
+      );
+      if (inserted.rowCount === 1) return { state: 'new' };
+      const { rows } = await client.query<{
+        request_hash: string;
+        state: string;
+        status_code: number | null;
+        body: string | null;
+        artwork_id: string | null;
+        held_until: string;
+      }>(
+        `SELECT request_hash, state, status_code, body, artwork_id, held_until FROM idempotency_keys
+         WHERE org_id = $1 AND key = $2 FOR UPDATE`,
+        [orgId, key],
+      );
+      const row = rows[0];
+      if (!row) return { state: 'in-flight' };
+      if (row.request_hash !== requestHash) return { state: 'mismatch' };
+      if (row.state === 'done') return { state: 'done', statusCode: row.status_code ?? 200, body: row.body ?? '' };
+      if (Number(row.held_until) > now) return { state: 'in-flight' };
+      if (row.artwork_id !== null) return { state: 'recovered', artworkId: row.artwork_id };
+      await client.query('UPDATE idempotency_keys SET held_until = $1 WHERE org_id = $2 AND key = $3', [now + holdMs, orgId, key]);
+      return { state: 'new' };
+    });
   }
 
   async finishIdempotent(orgId: string, key: string, statusCode: number, body: string): Promise<void> {
@@ -239,8 +286,15 @@ export class PostgresStore implements Store {
     await this.pool.query('DELETE FROM artworks WHERE id = $1', [id]);
   }
 
-  async claimDueDeliveries(now: number, leaseMs: number, limit: number): Promise<WebhookDelivery[]> {
+  async claimDueDeliveries(
+    now: number,
+    leaseMs: number,
+    limit: number,
+    slots: { perOrg: number; busy: Record<string, number> },
+  ): Promise<WebhookDelivery[]> {
     // Pushing next_attempt_at forward is the lease: a dispatcher that dies mid-send frees it when it passes.
+    // Each organization gets its free slots only (perOrg minus its deliveries in flight), oldest first. The
+    // outer condition is checked again after a concurrent claim commits, so two dispatchers never share one.
     const { rows } = await this.pool.query<{
       id: string;
       artwork_id: string;
@@ -248,13 +302,19 @@ export class PostgresStore implements Store {
       url: string;
       attempts: number;
       status: WebhookDelivery['status'];
-      next_attempt_at: number;
+      next_attempt_at: string;
     }>(
       `UPDATE webhook_deliveries SET next_attempt_at = $1
-       WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $2
-                    ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+       WHERE id IN (
+         SELECT id FROM (
+           SELECT id, org_id, next_attempt_at,
+                  row_number() OVER (PARTITION BY org_id ORDER BY next_attempt_at) AS rank
+           FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $2) ranked
+         WHERE rank <= $3 - coalesce(($4::jsonb ->> org_id::text)::int, 0)
+         ORDER BY next_attempt_at LIMIT $5)
+       AND status = 'pending' AND next_attempt_at <= $2
        RETURNING id, artwork_id, org_id, url, attempts, status, next_attempt_at`,
-      [now + leaseMs, now, limit],
+      [now + leaseMs, now, slots.perOrg, JSON.stringify(slots.busy), limit],
     );
     return rows.map((row) => ({
       id: row.id,
@@ -263,7 +323,7 @@ export class PostgresStore implements Store {
       url: row.url,
       attempts: row.attempts,
       status: row.status,
-      nextAttemptAt: row.next_attempt_at,
+      nextAttemptAt: Number(row.next_attempt_at),
     }));
   }
 
@@ -307,19 +367,33 @@ export class PostgresStore implements Store {
     }));
   }
 
-  async insertUpload(upload: Upload): Promise<void> {
-    await this.pool.query('INSERT INTO uploads (id, org_id, content_type, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)', [
-      upload.id,
-      upload.orgId,
-      upload.contentType,
-      upload.createdAt,
-      upload.expiresAt,
-    ]);
+  async insertUpload(upload: Upload, quotaBytes: number): Promise<UploadInsertResult> {
+    return transaction(this.pool, async (client): Promise<UploadInsertResult> => {
+      // The organization row lock serializes one organization's uploads, so two cannot both fit the last bytes.
+      await client.query('SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE', [upload.orgId]);
+      const { rows } = await client.query<{ used: number }>(
+        'SELECT coalesce(sum(bytes), 0)::float8 AS used FROM uploads WHERE org_id = $1',
+        [upload.orgId],
+      );
+      if ((rows[0]?.used ?? 0) + upload.bytes > quotaBytes) return 'over-quota';
+      await client.query(
+        'INSERT INTO uploads (id, org_id, content_type, bytes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)',
+        [upload.id, upload.orgId, upload.contentType, upload.bytes, upload.createdAt, upload.expiresAt],
+      );
+      return 'inserted';
+    });
   }
 
   async getUpload(id: string): Promise<Upload | null> {
     if (!isUuid(id)) return null;
-    const { rows } = await this.pool.query<{ id: string; org_id: string; content_type: string; created_at: Date; expires_at: Date }>(
+    const { rows } = await this.pool.query<{
+      id: string;
+      org_id: string;
+      content_type: string;
+      bytes: string;
+      created_at: Date;
+      expires_at: Date;
+    }>(
       'SELECT * FROM uploads WHERE id = $1',
       [id],
     );
@@ -329,6 +403,7 @@ export class PostgresStore implements Store {
           id: row.id,
           orgId: row.org_id,
           contentType: row.content_type,
+          bytes: Number(row.bytes),
           createdAt: row.created_at.toISOString(),
           expiresAt: row.expires_at.toISOString(),
         }

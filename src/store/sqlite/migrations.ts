@@ -124,4 +124,30 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
     name: 'artwork-engine',
     sql: `ALTER TABLE artworks ADD COLUMN engine TEXT;`,
   },
+  {
+    version: 6,
+    name: 'operator-scope-quota-recovery',
+    // SQLite cannot change a CHECK constraint in place: the keys table is copied into one that allows operator.
+    sql: `
+      CREATE TABLE api_keys_v6 (
+        id TEXT PRIMARY KEY,
+        org_id TEXT NOT NULL REFERENCES organizations(id),
+        name TEXT NOT NULL,
+        scope TEXT NOT NULL CHECK (scope IN ('generator', 'manager', 'admin', 'operator')),
+        secret_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT,
+        last_used_at TEXT
+      );
+      INSERT INTO api_keys_v6 (id, org_id, name, scope, secret_hash, created_at, revoked_at)
+        SELECT id, org_id, name, scope, secret_hash, created_at, revoked_at FROM api_keys;
+      DROP TABLE api_keys;
+      ALTER TABLE api_keys_v6 RENAME TO api_keys;
+      CREATE INDEX api_keys_org ON api_keys (org_id);
+      ALTER TABLE uploads ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX uploads_org ON uploads (org_id);
+      ALTER TABLE idempotency_keys ADD COLUMN artwork_id TEXT;
+      ALTER TABLE idempotency_keys ADD COLUMN held_until INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

@@ -70,6 +70,7 @@ export interface ApiKeyRow {
   scope: Scope;
   created_at: string;
   revoked_at: string | null;
+  last_used_at: string | null;
 }
 
 export function apiKeyFromRow(row: ApiKeyRow): ApiKey {
@@ -80,5 +81,6 @@ export function apiKeyFromRow(row: ApiKeyRow): ApiKey {
     scope: row.scope,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
+    lastUsedAt: row.last_used_at,
   };
 }

@@ -12,6 +12,7 @@ import type {
   RateDecision,
   Store,
   Upload,
+  UploadInsertResult,
   WebhookAttempt,
   WebhookDelivery,
 } from '../store.js';
@@ -79,6 +80,7 @@ export class SqliteStore implements Store {
       scope: key.scope,
       createdAt: new Date().toISOString(),
       revokedAt: null,
+      lastUsedAt: null,
     };
     this.db
       .prepare('INSERT INTO api_keys (id, org_id, name, scope, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)')
@@ -93,7 +95,27 @@ export class SqliteStore implements Store {
     return row ? apiKeyFromRow(row) : null;
   }
 
-  async insertArtwork(artwork: Artwork, maxUnfinished?: number): Promise<InsertResult> {
+  async listApiKeys(orgId: string): Promise<ApiKey[]> {
+    const rows = this.db.prepare('SELECT * FROM api_keys WHERE org_id = ? ORDER BY created_at, rowid').all(orgId) as ApiKeyRow[];
+    return rows.map(apiKeyFromRow);
+  }
+
+  async revokeApiKey(orgId: string, keyId: string, now: Date): Promise<ApiKey | null> {
+    this.db
+      .prepare('UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? AND org_id = ?')
+      .run(now.toISOString(), keyId, orgId);
+    const row = this.db.prepare('SELECT * FROM api_keys WHERE id = ? AND org_id = ?').get(keyId, orgId) as ApiKeyRow | undefined;
+    return row ? apiKeyFromRow(row) : null;
+  }
+
+  async touchApiKey(keyId: string, now: Date): Promise<void> {
+    const minuteAgo = new Date(now.getTime() - 60_000).toISOString();
+    this.db
+      .prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)')
+      .run(now.toISOString(), keyId, minuteAgo);
+  }
+
+  async insertArtwork(artwork: Artwork, maxUnfinished?: number, idempotencyKey?: string): Promise<InsertResult> {
     return this.db.transaction((): InsertResult => {
       if (maxUnfinished !== undefined) {
         const { n } = this.db
@@ -119,6 +141,11 @@ export class SqliteStore implements Store {
       this.db
         .prepare('INSERT INTO jobs (artwork_id, run_after) VALUES (?, ?)')
         .run(artwork.id, Date.parse(artwork.createdAt));
+      if (idempotencyKey !== undefined) {
+        this.db
+          .prepare('UPDATE idempotency_keys SET artwork_id = ? WHERE org_id = ? AND key = ?')
+          .run(artwork.id, artwork.orgId, idempotencyKey);
+      }
       return 'inserted';
     }).immediate();
   }
@@ -153,21 +180,31 @@ export class SqliteStore implements Store {
     }).immediate();
   }
 
-  async beginIdempotent(orgId: string, key: string, requestHash: string, now: number): Promise<IdempotencyBegin> {
+  async beginIdempotent(orgId: string, key: string, requestHash: string, now: number, holdMs: number): Promise<IdempotencyBegin> {
     return this.db.transaction((): IdempotencyBegin => {
       const inserted = this.db
         .prepare(
-          `INSERT INTO idempotency_keys (org_id, key, request_hash, state, created_at) VALUES (?, ?, ?, 'in-flight', ?)
-           ON CONFLICT (org_id, key) DO NOTHING`,
+          `INSERT INTO idempotency_keys (org_id, key, request_hash, state, created_at, held_until)
+           VALUES (?, ?, ?, 'in-flight', ?, ?) ON CONFLICT (org_id, key) DO NOTHING`,
         )
-        .run(orgId, key, requestHash, now).changes;
+        .run(orgId, key, requestHash, now, now + holdMs).changes;
       if (inserted === 1) return { state: 'new' };
       const row = this.db
-        .prepare('SELECT request_hash, state, status_code, body FROM idempotency_keys WHERE org_id = ? AND key = ?')
-        .get(orgId, key) as { request_hash: string; state: string; status_code: number | null; body: string | null };
+        .prepare('SELECT request_hash, state, status_code, body, artwork_id, held_until FROM idempotency_keys WHERE org_id = ? AND key = ?')
+        .get(orgId, key) as {
+        request_hash: string;
+        state: string;
+        status_code: number | null;
+        body: string | null;
+        artwork_id: string | null;
+        held_until: number;
+      };
       if (row.request_hash !== requestHash) return { state: 'mismatch' };
-      if (row.state === 'in-flight') return { state: 'in-flight' };
-      return { state: 'done', statusCode: row.status_code ?? 200, body: row.body ?? '' };
+      if (row.state === 'done') return { state: 'done', statusCode: row.status_code ?? 200, body: row.body ?? '' };
+      if (row.held_until > now) return { state: 'in-flight' };
+      if (row.artwork_id !== null) return { state: 'recovered', artworkId: row.artwork_id };
+      this.db.prepare('UPDATE idempotency_keys SET held_until = ? WHERE org_id = ? AND key = ?').run(now + holdMs, orgId, key);
+      return { state: 'new' };
     }).immediate();
   }
 
@@ -238,14 +275,23 @@ export class SqliteStore implements Store {
     this.db.prepare('DELETE FROM artworks WHERE id = ?').run(id);
   }
 
-  async claimDueDeliveries(now: number, leaseMs: number, limit: number): Promise<WebhookDelivery[]> {
+  async claimDueDeliveries(
+    now: number,
+    leaseMs: number,
+    limit: number,
+    slots: { perOrg: number; busy: Record<string, number> },
+  ): Promise<WebhookDelivery[]> {
     return this.db.transaction(() => {
+      // Each organization gets its free slots only (perOrg minus its deliveries in flight), oldest first.
       const rows = this.db
         .prepare(
-          `SELECT id, artwork_id, org_id, url, attempts, status, next_attempt_at FROM webhook_deliveries
-           WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`,
+          `SELECT id, artwork_id, org_id, url, attempts, status, next_attempt_at FROM (
+             SELECT d.*, row_number() OVER (PARTITION BY org_id ORDER BY next_attempt_at) AS rank
+             FROM webhook_deliveries d WHERE status = 'pending' AND next_attempt_at <= ?)
+           WHERE rank <= ? - coalesce((SELECT value FROM json_each(?) WHERE key = org_id), 0)
+           ORDER BY next_attempt_at LIMIT ?`,
         )
-        .all(now, limit) as Array<{
+        .all(now, slots.perOrg, JSON.stringify(slots.busy), limit) as Array<{
         id: string;
         artwork_id: string;
         org_id: string;
@@ -311,18 +357,32 @@ export class SqliteStore implements Store {
     }));
   }
 
-  async insertUpload(upload: Upload): Promise<void> {
-    this.db
-      .prepare('INSERT INTO uploads (id, org_id, content_type, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
-      .run(upload.id, upload.orgId, upload.contentType, upload.createdAt, upload.expiresAt);
+  async insertUpload(upload: Upload, quotaBytes: number): Promise<UploadInsertResult> {
+    return this.db.transaction((): UploadInsertResult => {
+      const { used } = this.db
+        .prepare('SELECT coalesce(sum(bytes), 0) AS used FROM uploads WHERE org_id = ?')
+        .get(upload.orgId) as { used: number };
+      if (used + upload.bytes > quotaBytes) return 'over-quota';
+      this.db
+        .prepare('INSERT INTO uploads (id, org_id, content_type, bytes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(upload.id, upload.orgId, upload.contentType, upload.bytes, upload.createdAt, upload.expiresAt);
+      return 'inserted';
+    }).immediate();
   }
 
   async getUpload(id: string): Promise<Upload | null> {
     const row = this.db.prepare('SELECT * FROM uploads WHERE id = ?').get(id) as
-      | { id: string; org_id: string; content_type: string; created_at: string; expires_at: string }
+      | { id: string; org_id: string; content_type: string; bytes: number; created_at: string; expires_at: string }
       | undefined;
     return row
-      ? { id: row.id, orgId: row.org_id, contentType: row.content_type, createdAt: row.created_at, expiresAt: row.expires_at }
+      ? {
+          id: row.id,
+          orgId: row.org_id,
+          contentType: row.content_type,
+          bytes: row.bytes,
+          createdAt: row.created_at,
+          expiresAt: row.expires_at,
+        }
       : null;
   }
 

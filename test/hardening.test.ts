@@ -1,0 +1,374 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ApiClient, assertErrorBody } from './helpers/api.js';
+import { LoopbackServer } from './helpers/loopback.js';
+import { fixture } from './helpers/paths.js';
+import { sendHeadOnly, sendHeadUntil } from './helpers/raw-http.js';
+import { ADMIN_KEY, ServiceProcess, runCli, tempDataDir } from './helpers/service.js';
+
+/**
+ * The attacks of issue 10, each against the real service on loopback: a key of low scope, or none, and a
+ * second organization. The API runs without workers (nothing here needs a refined image), so it starts fast.
+ */
+const grace = fs.readFileSync(fixture('faces/grace-hopper.jpg'));
+const outside = new LoopbackServer();
+const dataDir = tempDataDir('hardening');
+const MAX_IMAGE_BYTES = 2_000_000;
+const service = new ServiceProcess(
+  dataDir,
+  {
+    REQUEST_TIMEOUT_MS: '1500',
+    HEADERS_TIMEOUT_MS: '1500',
+    MAX_IMAGE_BYTES: String(MAX_IMAGE_BYTES),
+    // room for two uploads of the test image, not three
+    UPLOAD_QUOTA_BYTES: String(grace.length * 2 + 1000),
+    WEBHOOK_TIMEOUT_MS: '8000',
+    WEBHOOK_RETRY_DELAYS_MS: '600000',
+    RETENTION_SWEEP_SECONDS: '1',
+  },
+  ['serve', '--no-worker'],
+);
+/** A file an interrupted blob write left behind two hours ago, and one being written right now. */
+const orphan = path.join(dataDir, 'blobs', 'uploads', 'interrupted', 'image.00000000-0000-4000-8000-000000000000.tmp');
+const fresh = path.join(dataDir, 'blobs', 'uploads', 'writing', 'image.00000000-0000-4000-8000-000000000001.tmp');
+
+let operator: ApiClient;
+let generator: ApiClient;
+let orgA: string;
+let orgB: { organizationId: string; secret: string };
+let adminB: ApiClient;
+
+before(async () => {
+  fs.mkdirSync(path.dirname(orphan), { recursive: true });
+  fs.mkdirSync(path.dirname(fresh), { recursive: true });
+  fs.writeFileSync(orphan, 'half an image');
+  fs.writeFileSync(fresh, 'half an image');
+  const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+  fs.utimesSync(orphan, twoHoursAgo, twoHoursAgo);
+  await outside.start();
+  outside.route('/hook/ok', (_req, res) => res.writeHead(200).end());
+  outside.route('/hook/hang', () => {
+    // never answers: the receiver of a slow organization
+  });
+  operator = new ApiClient(await service.start(), ADMIN_KEY);
+  orgA = ((await operator.request('GET', '/v2/me')).body as { organizationId: string }).organizationId;
+  const created = await operator.request('POST', `/v2/organizations/${orgA}/api-keys`, { name: 'gen', scope: 'generator' });
+  generator = operator.withKey((created.body as { secret: string }).secret);
+  const b = await operator.request('POST', '/v2/organizations', { name: 'tenant b' });
+  assert.equal(b.status, 201, JSON.stringify(b.body));
+  orgB = b.body as { organizationId: string; secret: string };
+  adminB = operator.withKey(orgB.secret);
+});
+after(async () => {
+  await service.stop();
+  await outside.stop();
+});
+
+const imageUrl = () => `${outside.url}/fixtures/faces/grace-hopper.jpg`;
+
+describe('one request cannot freeze the server (High)', () => {
+  test('a non-JSON body on a JSON route is a short 415, however large', async () => {
+    const response = await generator.request('POST', '/v2/artworks/face-refiner', Buffer.alloc(8_000_000, 1).toString('latin1'), {
+      'content-type': 'application/octet-stream',
+    });
+    assertErrorBody(response, 415, /Expected Content-Type application\/json but received "application\/octet-stream"/);
+    assert.ok(JSON.stringify(response.body).length < 500);
+    for (const type of ['image/png', 'text/plain', 'application/x-www-form-urlencoded']) {
+      assertErrorBody(await generator.request('POST', '/v2/artworks/face-refiner', '{}', { 'content-type': type }), 415);
+    }
+    assert.equal((await fetch(`${service.url}/healthz`)).status, 200);
+  });
+
+  test('an empty body is no body, whatever its Content-Type (as fetch sends on POST .../cancel)', async () => {
+    const created = (await generator.create({ imageUrl: imageUrl() })).body as { id: string };
+    const canceled = await generator.request('POST', `/v2/artworks/${created.id}/cancel`, '', { 'content-type': 'text/plain;charset=UTF-8' });
+    assert.equal(canceled.status, 200, JSON.stringify(canceled.body));
+  });
+
+  test("413 names the route's own limit: 64 KiB for JSON, MAX_IMAGE_BYTES for uploads", async () => {
+    const json = await generator.request('POST', '/v2/artworks/face-refiner', JSON.stringify({ imageUrl: 'x'.repeat(70_000) }));
+    assertErrorBody(json, 413, /larger than the accepted 65536 bytes/);
+    const upload = await generator.request('POST', '/v2/uploads', Buffer.alloc(MAX_IMAGE_BYTES + 1, 1).toString('latin1'), {
+      'content-type': 'image/png',
+    });
+    assertErrorBody(upload, 413, new RegExp(`larger than the accepted ${MAX_IMAGE_BYTES} bytes`));
+  });
+
+  test('without a key, the 401 comes before the body: the announced 30 MiB are never sent', async () => {
+    for (const route of ['/v2/uploads', '/v2/artworks/face-refiner']) {
+      const head = `POST ${route} HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 31457280\r\n\r\n`;
+      const response = await sendHeadUntil(service.url, head, '"statusCode":401', 5_000);
+      assert.match(response, /^HTTP\/1\.1 401 /, `${route}: ${response.slice(0, 200)}`);
+      assert.match(response, /connection: close/i, 'the unread body is not worth receiving');
+    }
+  });
+
+  test('error messages are capped in count and length whatever the input', async () => {
+    const many = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`p${i}`, 0]));
+    const response = await generator.create({ imageUrl: imageUrl(), ...many });
+    assertErrorBody(response, 400, /property p0 should not exist/);
+    const messages = (response.body as { message: string[] }).message;
+    assert.ok(messages.length <= 21, `${messages.length} messages`);
+    assert.match(messages.at(-1) ?? '', /and \d+ more problems/);
+    const long = await generator.create({ imageUrl: imageUrl(), model: 'm'.repeat(30_000) });
+    assertErrorBody(long, 400);
+    assert.ok(JSON.stringify(long.body).length < 1000, 'a long value is not echoed whole');
+  });
+});
+
+describe('malformed input is a 400 that names it (Medium, Low)', () => {
+  const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+
+  test('5,000 nested arrays, as the body or a field, on every JSON route, with or without Idempotency-Key', async () => {
+    const routes = [
+      '/v2/artworks/face-refiner',
+      `/v2/organizations/${orgA}/credits`,
+      `/v2/organizations/${orgA}/limits`,
+      `/v2/organizations/${orgA}/api-keys`,
+    ];
+    for (const route of routes) {
+      for (const body of [deep(5000), `{"imageUrl":${deep(5000)}}`, `{"name":${deep(5000)}}`]) {
+        for (const headers of [{}, { 'idempotency-key': 'deep-1' }] as Array<Record<string, string>>) {
+          const response = await operator.request('POST', route, body, headers);
+          assertErrorBody(response, 400, /nested at most 32 levels/);
+        }
+      }
+    }
+    assert.equal((await fetch(`${service.url}/healthz`)).status, 200);
+  });
+
+  test('imageUrl with NUL, a lone surrogate or invalid UTF-8 is refused; webhook with a leading space too', async () => {
+    for (const body of ['{"imageUrl":"https://example.com/a\\u0000.png"}', '{"imageUrl":"https://example.com/\\ud800.png"}']) {
+      assertErrorBody(await generator.create(body), 400, /imageUrl must be an absolute http or https URL/);
+    }
+    const invalidUtf8 = Buffer.concat([Buffer.from('{"imageUrl":"https://example.com/'), Buffer.from([0xff, 0xfe]), Buffer.from('.png"}')]);
+    const response = await fetch(`${service.url}/v2/artworks/face-refiner`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: invalidUtf8,
+    });
+    assert.equal(response.status, 400);
+    assertErrorBody(await generator.create({ imageUrl: imageUrl(), webhook: ` ${outside.url}/hook/ok` }), 400, /webhook must be/);
+  });
+
+  test("Fastify's own errors are in the error shape with the security headers and a request id", async () => {
+    const badUrl = await fetch(`${service.url}/v2/artworks/%E0%A4%A`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    const body = (await badUrl.json()) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(body).sort(), ['error', 'message', 'statusCode']);
+    assert.equal(badUrl.status, 400);
+    assert.equal(badUrl.headers.get('x-content-type-options'), 'nosniff');
+    assert.match(badUrl.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+    const head = `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`;
+    const tooBig = await sendHeadOnly(service.url, head, 5_000);
+    assert.match(tooBig.response, /^HTTP\/1\.1 431 /);
+    assert.match(tooBig.response, /x-content-type-options: nosniff/);
+    assert.match(tooBig.response, /x-request-id: [0-9a-f-]{36}/);
+    assert.match(tooBig.response, /\{"message":"Request headers are larger than the server accepts","statusCode":431,"error":"Request Header Fields Too Large"\}$/);
+  });
+
+  test('the upload route says what it accepts, and takes image types with parameters in any case', async () => {
+    const json = await generator.request('POST', '/v2/uploads', '{}');
+    assertErrorBody(json, 415, /Expected Content-Type image\/\* or application\/octet-stream/);
+    const upper = await fetch(`${service.url}/v2/uploads`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'IMAGE/JPEG; charset=x' },
+      body: grace,
+    });
+    assert.equal(upper.status, 201, await upper.clone().text());
+  });
+
+  test('a client X-Request-Id is kept only when short and safe', async () => {
+    const safe = await fetch(`${service.url}/healthz`, { headers: { 'x-request-id': 'client-id.42' } });
+    assert.equal(safe.headers.get('x-request-id'), 'client-id.42');
+    for (const unsafe of ['<script>', 'a'.repeat(200), 'id with spaces']) {
+      const response = await fetch(`${service.url}/healthz`, { headers: { 'x-request-id': unsafe } });
+      assert.match(response.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/, unsafe);
+    }
+  });
+
+  test('query strings reach the log only with known-safe parameters', async () => {
+    await generator.request('GET', '/v2/artworks?limit=1&token=sekrit-in-query');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.match(service.output, /"url":"\/v2\/artworks\?limit=1"/);
+    assert.equal(service.output.includes('sekrit-in-query'), false);
+  });
+});
+
+describe('slow clients are closed (Medium)', () => {
+  test('headers and a Content-Length, then nothing: closed with a 408 after REQUEST_TIMEOUT_MS', async () => {
+    const head = `POST /v2/artworks/face-refiner HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n`;
+    const exchange = await sendHeadOnly(service.url, head, 10_000);
+    assert.equal(exchange.closed, true, 'the server closed the connection');
+    assert.match(exchange.response, /^HTTP\/1\.1 408 /);
+    assert.match(exchange.response, /did not arrive within the server request timeout/);
+  });
+});
+
+describe('tenants do not control their own limits; keys are listed and revoked (Medium)', () => {
+  test("an organization's admin may not change its credits or limits; the operator may", async () => {
+    const me = (await adminB.request('GET', '/v2/me')).body as { scope: string; organizationId: string };
+    assert.equal(me.scope, 'admin');
+    assertErrorBody(await adminB.request('POST', `/v2/organizations/${orgB.organizationId}/credits`, { unlimited: true }), 403, /needs operator/);
+    const limits = { rateLimitPerMinute: 1_000_000, maxUnfinishedArtworks: 1_000_000 };
+    assertErrorBody(await adminB.request('POST', `/v2/organizations/${orgB.organizationId}/limits`, limits), 403, /needs operator/);
+    assertErrorBody(await adminB.request('POST', '/v2/organizations', { name: 'mine' }), 403, /needs operator/);
+    const granted = await operator.request('POST', `/v2/organizations/${orgB.organizationId}/credits`, { add: 5 });
+    assert.equal(granted.status, 200);
+    assert.equal((granted.body as { credits: number }).credits, 5);
+    assert.equal(((await adminB.request('GET', '/v2/me')).body as { credits: number }).credits, 5);
+    assertErrorBody(await adminB.request('POST', `/v2/organizations/${orgB.organizationId}/api-keys`, { name: 'x', scope: 'operator' }), 400);
+    assertErrorBody(await operator.request('POST', '/v2/organizations/00000000-0000-4000-8000-000000000000/credits', { add: 1 }), 404);
+  });
+
+  test('an admin lists its keys (never secrets) and revokes one: refused at once', async () => {
+    const created = await adminB.request('POST', `/v2/organizations/${orgB.organizationId}/api-keys`, { name: 'ci', scope: 'generator' });
+    const key = created.body as { id: string; secret: string };
+    const ci = adminB.withKey(key.secret);
+    assert.equal((await ci.request('GET', '/v2/artworks')).status, 200);
+    const listed = await adminB.request('GET', `/v2/organizations/${orgB.organizationId}/api-keys`);
+    assert.equal(listed.status, 200);
+    const keys = listed.body as Array<Record<string, unknown>>;
+    assert.deepEqual(keys.map((k) => k.name).sort(), ['admin', 'ci']);
+    assert.ok(keys.every((k) => !('secret' in k) && !JSON.stringify(k).includes(key.secret)));
+    assert.ok(keys.find((k) => k.id === key.id)?.lastUsedAt, 'last use is recorded');
+    assertErrorBody(await adminB.request('GET', `/v2/organizations/${orgA}/api-keys`), 404);
+    assertErrorBody(await adminB.request('DELETE', `/v2/organizations/${orgA}/api-keys/${key.id}`), 404);
+    assertErrorBody(await ci.request('GET', `/v2/organizations/${orgB.organizationId}/api-keys`), 403);
+    const revoked = await adminB.request('DELETE', `/v2/organizations/${orgB.organizationId}/api-keys/${key.id}`);
+    assert.equal(revoked.status, 200);
+    assert.ok((revoked.body as { revokedAt: string | null }).revokedAt);
+    assertErrorBody(await ci.request('GET', '/v2/artworks'), 401, /revoked/);
+  });
+
+  test('keys list and revoke on the command line; the running API refuses the key at once', async () => {
+    const created = await adminB.request('POST', `/v2/organizations/${orgB.organizationId}/api-keys`, { name: 'cli-victim', scope: 'manager' });
+    const key = created.body as { id: string; secret: string };
+    const list = runCli(['keys', 'list', '--org', orgB.organizationId], { DATA_DIR: dataDir });
+    assert.equal(list.status, 0, list.stderr);
+    const lines = list.stdout.trim().split('\n').map((line) => JSON.parse(line) as { id: string; name: string });
+    assert.ok(lines.some((k) => k.id === key.id && k.name === 'cli-victim'));
+    assert.equal(list.stdout.includes(key.secret), false);
+    assert.equal((await adminB.withKey(key.secret).request('GET', '/v2/me')).status, 200);
+    const revoke = runCli(['keys', 'revoke', '--org', orgB.organizationId, key.id], { DATA_DIR: dataDir });
+    assert.equal(revoke.status, 0, revoke.stderr);
+    assertErrorBody(await adminB.withKey(key.secret).request('GET', '/v2/me'), 401);
+    const missing = runCli(['keys', 'revoke', '--org', orgB.organizationId, '00000000-0000-4000-8000-000000000000'], { DATA_DIR: dataDir });
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /not found/);
+  });
+});
+
+describe('uploads (Medium, Low)', () => {
+  test("count against the organization's quota, and are usable only by the organization that uploaded them", async () => {
+    const upload = () =>
+      fetch(`${service.url}/v2/uploads`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${orgB.secret}`, 'content-type': 'image/jpeg' },
+        body: grace,
+      });
+    const first = await upload();
+    assert.equal(first.status, 201);
+    const { url } = (await first.json()) as { url: string };
+    assert.equal((await upload()).status, 201);
+    const third = await upload();
+    assert.equal(third.status, 403);
+    assert.match(((await third.json()) as { message: string }).message, /exceed its quota of \d+ bytes/);
+    assertErrorBody(await generator.create({ imageUrl: url }), 400, /upload that this organization does not have/);
+    assert.equal((await adminB.create({ imageUrl: url })).status, 202);
+  });
+
+  test('files under DATA_DIR are owner-only; an orphaned temporary file is swept, a fresh one kept', async () => {
+    const mode = (file: string) => fs.statSync(file).mode & 0o777;
+    assert.equal(mode(dataDir), 0o700);
+    for (const file of ['face-refiner.db', 'face-refiner.db-wal', 'rate-limits.db']) assert.equal(mode(path.join(dataDir, file)), 0o600, file);
+    const uploads = fs.readdirSync(path.join(dataDir, 'blobs', 'uploads'), { recursive: true, withFileTypes: true });
+    const image = uploads.find((entry) => entry.isFile() && entry.name === 'image');
+    assert.ok(image);
+    assert.equal(mode(path.join(image.parentPath, image.name)), 0o600);
+    const deadline = Date.now() + 10_000;
+    while (fs.existsSync(orphan) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(fs.existsSync(orphan), false, 'swept');
+    assert.equal(fs.existsSync(fresh), true, 'a write in progress is left alone');
+  });
+});
+
+describe('webhooks (Medium)', () => {
+  test("one organization's hanging receiver does not delay another organization's webhook", async () => {
+    const slow: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const created = await operator.create({ imageUrl: imageUrl(), webhook: `${outside.url}/hook/hang` });
+      const id = (created.body as { id: string }).id;
+      assert.equal((await operator.request('POST', `/v2/artworks/${id}/cancel`)).status, 200);
+      slow.push(id);
+    }
+    await outside.waitFor((received) => received.filter((r) => r.url === '/hook/hang').length >= 4);
+    const quick = (await adminB.create({ imageUrl: imageUrl(), webhook: `${outside.url}/hook/ok` })).body as { id: string };
+    assert.equal((await adminB.request('POST', `/v2/artworks/${quick.id}/cancel`)).status, 200);
+    await outside.waitFor((received) => received.some((r) => r.url === '/hook/ok' && r.body.includes(quick.id)), 20_000);
+    // delivered while every attempt of the hanging organization is still waiting for its 8 s timeout
+    for (const id of slow) assert.deepEqual((await operator.request('GET', `/v2/artworks/${id}/webhook-deliveries`)).body, [], id);
+    assert.ok(outside.received.filter((r) => r.url === '/hook/hang').length <= 4, "the hanging organization holds only its own 4 slots");
+  });
+});
+
+describe('start-up refuses what cannot work, and says why (Low)', () => {
+  test('BOOTSTRAP_API_KEY must be a usable key', () => {
+    for (const bad of ['a', 'a key with spaces in it that is long enough']) {
+      const result = runCli(['migrate'], { DATA_DIR: tempDataDir('bootstrap'), BOOTSTRAP_API_KEY: bad });
+      assert.equal(result.status, 2);
+      assert.match(result.stderr, /Expected 32 to 256 letters, digits or \._~\+\/=- for BOOTSTRAP_API_KEY/);
+    }
+  });
+
+  test('a corrupt database or rate-limit file is named, with what to do', () => {
+    for (const [file, remedy] of [
+      ['face-refiner.db', /restore it from a backup/],
+      ['rate-limits.db', /only holds rate-limit buckets: delete it/],
+    ] as const) {
+      const dir = tempDataDir('corrupt');
+      if (file === 'rate-limits.db') assert.equal(runCli(['migrate'], { DATA_DIR: dir }).status, 0);
+      fs.writeFileSync(path.join(dir, file), 'this is not a database, it is a text file long enough to look like one'.repeat(100));
+      const result = runCli(['migrate'], { DATA_DIR: dir });
+      assert.equal(result.status, 1);
+      assert.ok(result.stderr.includes(path.join(dir, file)), result.stderr);
+      assert.match(result.stderr, remedy);
+      assert.equal(/\n\s+at /.test(result.stderr), false, 'no stack trace');
+    }
+  });
+});
+
+describe('a crash does not strand an Idempotency-Key (Medium)', () => {
+  test('SIGKILL during a Prefer: wait create: after restart the key replays the stored artwork, created once', async () => {
+    const crashing = new ServiceProcess(tempDataDir('idempotency-crash'), {}, ['serve', '--no-worker']);
+    try {
+      let api = new ApiClient(await crashing.start(), ADMIN_KEY);
+      const body = { imageUrl: 'https://example.com/never-fetched.png' };
+      const headers = { 'idempotency-key': 'crash-1', prefer: 'wait=2' };
+      const first = api.request('POST', '/v2/artworks/face-refiner', body, headers).catch((error: unknown) => error);
+      // no worker runs, so the request waits its 2 s: the artwork is stored (and charged) while it does
+      let stored: Array<{ id: string }> = [];
+      while (stored.length === 0) stored = (await api.request('GET', '/v2/artworks')).body as Array<{ id: string }>;
+      assert.equal(await crashing.kill('SIGKILL'), null);
+      assert.ok((await first) instanceof Error, 'the first client never got its answer');
+
+      api = new ApiClient(await crashing.start(), ADMIN_KEY);
+      let retry = await api.request('POST', '/v2/artworks/face-refiner', body, { 'idempotency-key': 'crash-1' });
+      const deadline = Date.now() + 20_000;
+      while (retry.status === 409 && Date.now() < deadline) {
+        // held for the first request's wait plus a margin: it might still be running on another process
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        retry = await api.request('POST', '/v2/artworks/face-refiner', body, { 'idempotency-key': 'crash-1' });
+      }
+      assert.equal(retry.status, 202, JSON.stringify(retry.body));
+      assert.equal((retry.body as { id: string }).id, stored[0]?.id);
+      assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+      const again = await api.request('POST', '/v2/artworks/face-refiner', body, { 'idempotency-key': 'crash-1' });
+      assert.equal((again.body as { id: string }).id, stored[0]?.id);
+      assert.equal(((await api.request('GET', '/v2/artworks')).body as unknown[]).length, 1, 'created once');
+    } finally {
+      await crashing.stop();
+    }
+  });
+});
