@@ -158,8 +158,11 @@ export function refineCanonical(
   }
   const rms = Math.sqrt(sum / Math.max(1, weight));
   const budget = t.enhanceBudget * level.enhanceRms * care;
-  // only a face with nothing to repair has its enhancement amplified; on a defective one it can only shrink
-  const maxScale = care >= 0.99 ? t.enhanceMaxScale : 1;
+  // Only a face with nothing to repair has its enhancement amplified; on a defective one it can only shrink.
+  // The amplification fades out over the first tenth of care lost rather than stopping at once: a face just at
+  // the edge of clean (a good JPEG, a photo's own grain) otherwise gets twice the enhancement or none depending
+  // on a hair's difference in what is measured, e.g. the same face turned by a right angle.
+  const maxScale = 1 + (t.enhanceMaxScale - 1) * Math.max(0, Math.min(1, (care - 0.9) / 0.1));
   const scale = rms > 0 ? Math.min(maxScale, budget / rms) : 1;
   const out = new Float32Array(enhanced.data.length);
   for (let i = 0; i < out.length; i++) {

@@ -28,14 +28,23 @@ export interface FaceWork {
   delta: FaceDelta;
 }
 
-/** The face's inner box, where its own pixels (not hair or background) are measured. */
-function innerBox(box: Rect): Rect {
-  return { x: box.x + 0.15 * box.width, y: box.y + 0.15 * box.height, width: 0.7 * box.width, height: 0.7 * box.height };
-}
+/** Side of the square where a face's own pixels are measured, as a share of its canonical crop: 1.8 eye distances. */
+const MEASURED_SHARE = 0.45;
+/** Its centre in the canonical crop: between the eyes (42%) and the mouth (69%), a little below the nose. */
+const MEASURED_CENTRE = { x: 0.5, y: 0.55 };
 
-/** The face's surroundings, wide enough to hold its whole oval: where its JPEG quality is measured. */
-function faceRegion(box: Rect): Rect {
-  return { x: box.x - 0.6 * box.width, y: box.y - 0.6 * box.height, width: 2.2 * box.width, height: 2.2 * box.height };
+/**
+ * Where a face's noise, blocking and blur are measured: its own pixels (eyes, nose, cheeks, mouth; not hair or
+ * background), found from its landmarks rather than the detector's box, whose size and padding vary between
+ * detectors and even with how the picture is turned. A square, its side a multiple of 8, placed on the image's
+ * 8x8 grid: turned by a right angle, the face is measured on the same pixels, in the same 8x8 tiles and 2x2
+ * wavelet pairs (noise.ts), and in a JPEG those tiles are its blocks, so block edges are not read as noise.
+ */
+function measuredSquare(frame: CanonicalFrame): Rect {
+  const extent = frame.size / frame.scale;
+  const centre = applySimilarity(frame.toImage, { x: MEASURED_CENTRE.x * frame.size, y: MEASURED_CENTRE.y * frame.size });
+  const side = Math.max(16, Math.round((MEASURED_SHARE * extent) / 8) * 8);
+  return { x: Math.round((centre.x - side / 2) / 8) * 8, y: Math.round((centre.y - side / 2) / 8) * 8, width: side, height: side };
 }
 
 const shift = (t: Similarity, dx: number, dy: number): Similarity => ({ ...t, tx: t.tx + dx, ty: t.ty + dy });
@@ -77,10 +86,11 @@ export function refineOneFace(crop: FaceCrop, face: DetectedFace, strength: Refi
     },
   };
   const toCrop = (r: Rect): Rect => clampRect({ ...r, x: r.x - crop.x, y: r.y - crop.y }, crop.image.width, crop.image.height);
-  const measured = toCrop(innerBox(face.box));
+  const measured = toCrop(measuredSquare(frame));
   if (measured.width < 4 || measured.height < 4) return null;
   const origin = { x: crop.x, y: crop.y };
-  const diagnosis = diagnoseFace(crop.image, measured, toCrop(faceRegion(face.box)), origin);
+  // the JPEG quality on the whole crop: the face's oval and more, so more blocks and a surer fit
+  const diagnosis = diagnoseFace(crop.image, measured, { x: 0, y: 0, width: crop.image.width, height: crop.image.height }, origin);
   const planes = warpToCanonical(crop.image, local);
   const repaired = repairCrop(crop.image, origin, diagnosis, strength, tuning);
   const start = repaired === crop.image ? planes : warpToCanonical(repaired, local);
