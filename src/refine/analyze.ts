@@ -14,6 +14,8 @@ export interface FaceDiagnosis {
   channelNoise: [number, number, number];
   /** The quality the face was last saved at as a JPEG on the image's 8x8 grid; undefined: not a JPEG there. */
   jpegQuality: number | undefined;
+  /** True when that JPEG was turned by a quarter after decoding: its steps are the table's transposed. */
+  jpegTransposed: boolean;
   /** Mean step across 8x8 JPEG block edges over the mean step elsewhere; about 1 when there is no blocking. */
   blockiness: number;
   /** Gaussian sigma (input pixels) that the sharpest edges look blurred by; about 0.8-1.2 for a sharp photo. */
@@ -128,11 +130,13 @@ export function diagnoseFace(image: RgbImage, inner: Rect, surroundings: Rect, o
   const noiseSigma = estimateNoise(planes.y);
   const channelNoise = [0, 1, 2].map((c) => estimateNoise(channelOf(image, inner, c))) as [number, number, number];
   const wide = yccPlanesOf(image, surroundings).y;
+  const jpeg = estimateJpegQuality(wide, origin.x + surroundings.x, origin.y + surroundings.y);
   return {
     noiseSigma,
     chromaNoise: { cb: estimateNoise(planes.cb), cr: estimateNoise(planes.cr) },
     channelNoise,
-    jpegQuality: estimateJpegQuality(wide, origin.x + surroundings.x, origin.y + surroundings.y),
+    jpegQuality: jpeg?.quality,
+    jpegTransposed: jpeg?.transposed ?? false,
     blockiness: blockiness(planes.y, { ...inner, x: origin.x + inner.x, y: origin.y + inner.y }),
     blurSigma: blurSigma(planes.y, noiseSigma),
     fineToCoarse: fineToCoarse(planes.y),

@@ -51,7 +51,7 @@ export function repairCrop(
   const quality = diagnosis.jpegQuality;
 
   if (quality !== undefined && quality <= t.jpegRepairBelow) {
-    const table = jpegTable(quality);
+    const table = jpegTable(quality, false, diagnosis.jpegTransposed);
     const thresholds = Float64Array.from(table, (q) => level * t.jpegThreshold * q);
     const restored = slidingDctShrink(y, thresholds, t.dctStep);
     y = projectOnQuantization(restored, y, table, origin.x, origin.y);
