@@ -16,6 +16,9 @@ export const excessNoise = (sigma: number): number => Math.sqrt(Math.max(0, sigm
 /** The blur beyond a sharp photo's, as a gaussian sigma in input px. */
 export const softnessOf = (blurSigma: number): number => Math.sqrt(Math.max(0, blurSigma * blurSigma - CLEAN_BLUR_SIGMA * CLEAN_BLUR_SIGMA));
 
+/** Halvings of the deblur amount searched: to 1/32 of the full amount, as fine as the gain can tell apart. */
+const DEBLUR_SEARCH_STEPS = 5;
+
 const plane = (data: Float32Array, like: Plane): Plane => ({ data, width: like.width, height: like.height });
 
 function uniformThresholds(value: number): Float64Array {
@@ -73,17 +76,27 @@ export function repairCrop(
   const softness = softnessOf(diagnosis.blurSigma);
   // Resampling softens edges as blur does but keeps mid frequencies whole, and a soft photo looks blurred:
   // sharpening either overshoots. So the face is deblurred only as far as its fine-to-coarse detail ratio
-  // stays at what a sharp face shows, the strongest amount that does so is kept.
+  // stays at what a sharp face shows: the strongest amount that does so, found by halving the interval (a few
+  // fixed fractions instead made the amount jump by a quarter, and the gain by 0.3 dB, on a hair's change in
+  // the measured softness).
   const gaussianLike = Math.max(0, Math.min(1, (t.resampledFrom - diagnosis.fineToCoarse) / (t.resampledFrom - t.blurredBelow)));
   if (softness >= t.blurredFrom && noise <= t.noiseFrom && gaussianLike > 0) {
     const sigma = Math.min(t.deblurSigmaMax, softness);
-    for (const share of [1, 0.75, 0.5, 0.25]) {
-      const deblurred = vanCittert(y, sigma, level * t.deblurAmount * gaussianLike * share, t.deblurPasses);
-      if (share > 0.25 && fineToCoarse(deblurred) > t.sharpRatio) continue;
-      if (fineToCoarse(deblurred) > t.sharpRatio) break;
+    const deblurredBy = (share: number): Plane => vanCittert(y, sigma, level * t.deblurAmount * gaussianLike * share, t.deblurPasses);
+    let deblurred: Plane | undefined = deblurredBy(1);
+    if (fineToCoarse(deblurred) > t.sharpRatio) {
+      deblurred = undefined;
+      let [low, high] = [0, 1];
+      for (let step = 0; step < DEBLUR_SEARCH_STEPS; step++) {
+        const share = (low + high) / 2;
+        const candidate = deblurredBy(share);
+        if (fineToCoarse(candidate) > t.sharpRatio) high = share;
+        else [low, deblurred] = [share, candidate];
+      }
+    }
+    if (deblurred) {
       y = deblurred;
       changed = true;
-      break;
     }
   }
 
