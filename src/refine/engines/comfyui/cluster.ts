@@ -42,7 +42,10 @@ export interface CheckpointProbe {
 }
 
 /** Every job-made prompt id starts with this and the artwork id, so a cancel can find them on any instance. */
-export const promptPrefix = (artworkId: string): string => `face-refiner-${artworkId}-`;
+export const promptPrefix = (artworkId: string): string => `face-refiner:${artworkId}:`;
+
+/** A name safe on any file system (ComfyUI may run on Windows), for the uploaded files. */
+const fileBase = (promptId: string): string => promptId.replace(/[^A-Za-z0-9_.-]/g, '_');
 
 const pause = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve, reject) => {
@@ -126,8 +129,8 @@ export class ComfyCluster {
   }
 
   private async renderOn(client: ComfyClient, request: RenderRequest, signal?: AbortSignal): Promise<Buffer> {
-    const crop = await client.uploadImage(request.crop, `${request.promptId}.png`, signal);
-    const masked = await client.uploadMask(request.maskAlpha, `${request.promptId}-masked.png`, crop, signal);
+    const crop = await client.uploadImage(request.crop, `${fileBase(request.promptId)}.png`, signal);
+    const masked = await client.uploadMask(request.maskAlpha, `${fileBase(request.promptId)}-masked.png`, crop, signal);
     const clientId = randomUUID();
     const socket = await openSocket(client, clientId, this.options.timeouts.callMs, signal);
     try {

@@ -144,7 +144,7 @@ export class ComfyFaceEngine {
             denoise: request.denoise,
             width: binding.size,
             height: binding.size,
-            filename_prefix: `face-refiner/${request.promptId}`,
+            filename_prefix: `face-refiner/${request.promptId.replace(/[^A-Za-z0-9_.-]/g, '_')}`,
           }),
       },
       signal,

@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import type { ComfyClient } from './client.js';
 import { GeneratorFailedError, InstanceFailure } from './errors.js';
-import { executionError, socketMessage, type HistoryEntry } from './protocol.js';
+import { executionError, queueItemId, socketMessage, type HistoryEntry } from './protocol.js';
 
 export interface FollowOptions {
   /** Longest a prompt may take from queueing to its history entry, queue wait included. */
@@ -75,6 +75,7 @@ export async function awaitPrompt(
   return new Promise<HistoryEntry>((resolve, reject) => {
     let done = false;
     let pollFailures = 0;
+    let missing = 0;
     let polling = false;
     const finish = (outcome: { entry: HistoryEntry } | { error: unknown }): void => {
       if (done) return;
@@ -92,7 +93,13 @@ export async function awaitPrompt(
       try {
         const entry = await client.history(promptId, signal);
         pollFailures = 0;
-        if (entry) finish({ entry: settle(client.baseUrl, entry) });
+        if (entry) return finish({ entry: settle(client.baseUrl, entry) });
+        // ComfyUI keeps its queue in memory: after a restart (or a delete) the prompt is in neither list.
+        // Twice in a row, since a prompt can finish between the /history and the /queue call.
+        const queue = await client.queue(signal);
+        const listed = [...queue.queue_running, ...queue.queue_pending].some((item) => queueItemId(item) === promptId);
+        missing = listed ? 0 : missing + 1;
+        if (missing >= 2) finish({ error: new InstanceFailure(client.baseUrl, 'the prompt vanished from the queue (instance restarted, or the prompt was deleted)') });
       } catch (error) {
         if (error instanceof InstanceFailure) {
           pollFailures++;
