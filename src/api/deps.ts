@@ -2,6 +2,7 @@ import type { ResultLinks, SignedUrls } from '../artworks/signed-urls.js';
 import type { BlobStore } from '../blobs/blobs.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { Metrics } from '../metrics.js';
+import type { ModelReadiness } from '../refine/engines/registry.js';
 import type { Store } from '../store/store.js';
 
 /** What the API needs from the rest of the service; main.ts supplies the concrete parts. */
@@ -26,6 +27,8 @@ export interface ApiDeps {
   /** Server-wide defaults; an organization may have its own. */
   limits: { ratePerMinute: number; maxUnfinished: number };
   metrics: Metrics;
+  /** Each API model value's engine and whether it is ready (GET /v2/models, /readyz). */
+  models: { report(): Promise<ModelReadiness[]> };
   /** Called after an artwork is stored, so an in-process worker can start at once. */
   onArtworkCreated?: () => void;
 }

@@ -51,6 +51,7 @@ const artwork = {
         properties: { box: { type: 'array', items: { type: 'integer' }, minItems: 4, maxItems: 4 }, score: { type: 'number' } },
       },
     },
+    engine: { type: ['string', 'null'], description: 'the engine that refined the faces: classical, a restorer name, comfyui:<checkpoint>' },
     error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
     resultsExpireAt: { type: 'string', format: 'date-time' },
   },

@@ -8,6 +8,7 @@ import { openApiDocument } from './openapi.js';
 import { installErrorHandling } from './error-handler.js';
 import { artworkRoutes } from './routes/artworks.js';
 import { metaRoutes } from './routes/meta.js';
+import { modelRoutes } from './routes/models.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { resultRoutes } from './routes/results.js';
 import { uploadRoutes } from './routes/uploads.js';
@@ -52,6 +53,7 @@ export function buildApi(deps: ApiDeps, logger: Logger): FastifyInstance {
   void app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
   metaRoutes(app, deps);
   artworkRoutes(app, deps);
+  modelRoutes(app, deps);
   resultRoutes(app, deps);
   organizationRoutes(app, deps);
   uploadRoutes(app, deps);

@@ -47,6 +47,8 @@ export interface Artwork {
   duration: number;
   results: StoredResult[];
   faces: FaceReport[] | null;
+  /** The engine that refined the faces (`classical`, a restorer's name, `comfyui:<ckpt>`); null until it succeeded. */
+  engine: string | null;
   error: ArtworkError | null;
   expiresAt: string;
 }

@@ -17,6 +17,7 @@ export function newArtwork(orgId: string, parameters: ArtworkParameters, now: Da
     duration: 0,
     results: [],
     faces: null,
+    engine: null,
     error: null,
     expiresAt: new Date(now.getTime() + retentionDays * DAY_MS).toISOString(),
   };

@@ -14,6 +14,7 @@ export interface PublicArtwork {
   startedAt: string | null;
   completedAt: string | null;
   faces: FaceReport[] | null;
+  engine: string | null;
   error: ArtworkError | null;
   resultsExpireAt: string;
 }
@@ -33,6 +34,7 @@ export async function presentArtwork(artwork: Artwork, links: ResultLinks): Prom
     startedAt: artwork.startedAt,
     completedAt: artwork.completedAt,
     faces: artwork.faces,
+    engine: artwork.engine,
     error: artwork.error,
     resultsExpireAt: artwork.expiresAt,
   };

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from '../config.js';
+import { JobError } from '../errors.js';
 import { keysCommand } from './keys-command.js';
 import { refineCommand } from './refine-command.js';
 import { serveCommand } from './serve-command.js';
 import { USAGE, UsageError } from './usage.js';
 import { migrateCommand } from './migrate-command.js';
+import { modelsCommand } from './models-command.js';
 import { orgsCommand } from './orgs-command.js';
 
 async function main(argv: string[]): Promise<void> {
@@ -27,8 +29,10 @@ async function main(argv: string[]): Promise<void> {
       return orgsCommand(args, config);
     case 'migrate':
       return migrateCommand(config);
+    case 'models':
+      return modelsCommand(args, config);
     default:
-      throw new UsageError(`Expected one of serve, worker, refine, keys, orgs, migrate but received "${command}"`);
+      throw new UsageError(`Expected one of serve, worker, refine, keys, orgs, migrate, models but received "${command}"`);
   }
 }
 
@@ -36,6 +40,10 @@ main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError || error instanceof ConfigError) {
     process.stderr.write(`face-refiner: ${error.message}\n\n${USAGE}\n`);
     process.exit(2);
+  }
+  if (error instanceof JobError) {
+    process.stderr.write(`face-refiner: ${error.code}: ${error.message}\n`);
+    process.exit(1);
   }
   process.stderr.write(`face-refiner: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);

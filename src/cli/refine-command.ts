@@ -2,7 +2,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MODEL, MODELS, OUTPUT_FORMATS, type ModelName, type OutputFormat } from '../artworks/artwork.js';
-import type { Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
+import { engineSettings } from '../engine-settings.js';
+import { engineProviders } from '../refine/engines/providers.js';
+import { EngineRegistry } from '../refine/engines/registry.js';
+import { checkExecutionProvider } from '../refine/engines/restorers/session.js';
 import { FacePool } from '../refine/face-pool.js';
 import { HumanFrameDetector } from '../refine/human-detector.js';
 import { refineImage } from '../refine/pipeline.js';
@@ -47,10 +51,19 @@ export async function refineCommand(args: string[], config: Config): Promise<voi
   }
   const bytes = await fs.readFile(input);
   const started = performance.now();
-  const detector = await HumanFrameDetector.create({ modelDir: config.modelDir });
-  const loadMs = performance.now() - started;
+  await checkExecutionProvider(config.executionProvider).catch((error: unknown) => {
+    throw new ConfigError(error instanceof Error ? error.message : String(error));
+  });
   // one image on this machine: its faces may use every core
   const facePool = new FacePool(Math.max(config.faceThreads, os.availableParallelism()));
+  const settings = engineSettings(config);
+  const engines = new EngineRegistry(settings, engineProviders(settings, { facePool }));
+  const engine = await engines.engineFor(values.model as ModelName).catch(async (error: unknown) => {
+    await facePool.close();
+    throw error;
+  });
+  const detector = await HumanFrameDetector.create({ modelDir: config.modelDir });
+  const loadMs = performance.now() - started;
   const result = await refineImage(detector, bytes, {
     model: values.model as ModelName,
     denoising,
@@ -59,13 +72,13 @@ export async function refineCommand(args: string[], config: Config): Promise<voi
     maxPixels: config.maxImagePixels,
     maxFaces: config.maxFaces,
     debugPicture: values.debug,
-  }, facePool).finally(() => facePool.close());
+  }, facePool, { engine }).finally(() => Promise.all([facePool.close(), engines.close()]));
   await fs.writeFile(values.output, result.body);
   const debugFile = `${values.output.replace(/\.[^./]+$/, '')}.debug.png`;
   if (result.debugPicture) await fs.writeFile(debugFile, result.debugPicture);
   if (values.json) {
     process.stdout.write(
-      `${JSON.stringify({ faces: result.faces, timings: { modelLoadMs: Math.round(loadMs), ...result.timings } })}\n`,
+      `${JSON.stringify({ faces: result.faces, engine: result.engine, timings: { modelLoadMs: Math.round(loadMs), ...result.timings } })}\n`,
     );
   } else {
     process.stdout.write(

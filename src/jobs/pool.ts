@@ -1,7 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import { JobError } from '../errors.js';
 import type { RefineOptions } from '../refine/pipeline.js';
-import type { ThreadReply, ThreadRequest, ThreadResult, ThreadSetup } from './thread-protocol.js';
+import type { ThreadCancel, ThreadReply, ThreadRequest, ThreadResult, ThreadSetup } from './thread-protocol.js';
+
+/** After a cancel, how long a thread may take to stop its engine's remote work before it is terminated. */
+const CANCEL_GRACE_MS = 2_000;
 
 interface Pending {
   resolve(result: ThreadResult): void;
@@ -92,9 +95,28 @@ export class RefinePool {
     else slot.busy = false;
   }
 
-  private replace(slot: Slot): Slot {
+  /**
+   * Gives the slot a fresh thread. A canceled task's thread is first told to abort its engine's signal (a remote
+   * engine cancels its work there) and terminated once it answers or after a grace period; a synchronous wasm
+   * call cannot be interrupted otherwise.
+   */
+  private replace(slot: Slot, canceledId?: number): Slot {
     const index = this.slots.indexOf(slot);
-    void slot.worker.terminate();
+    if (canceledId === undefined) {
+      void slot.worker.terminate();
+    } else {
+      const old = slot.worker;
+      const timer = setTimeout(() => void old.terminate(), CANCEL_GRACE_MS);
+      timer.unref();
+      old.on('message', (message: ThreadReply) => {
+        if ('id' in message && message.id === canceledId) {
+          clearTimeout(timer);
+          void old.terminate();
+        }
+      });
+      const cancel: ThreadCancel = { type: 'cancel', id: canceledId };
+      old.postMessage(cancel);
+    }
     const fresh = this.spawn();
     fresh.busy = true;
     this.slots[index] = fresh;
@@ -114,7 +136,7 @@ export class RefinePool {
       return await new Promise<ThreadResult>((resolve, reject) => {
         const onAbort = (): void => {
           slot.pending.delete(id);
-          slot = this.replace(slot);
+          slot = this.replace(slot, id);
           reject(new JobCanceledError());
         };
         signal?.addEventListener('abort', onAbort, { once: true });

@@ -164,6 +164,7 @@ export class JobRunner {
         status: 'succeeded',
         results: [{ key, contentType: result.contentType }],
         faces: result.faces,
+        engine: result.engine,
         duration: seconds(),
       };
     } catch (error) {

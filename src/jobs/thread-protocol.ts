@@ -1,3 +1,4 @@
+import type { EngineSettings } from '../refine/engines/settings.js';
 import type { RefineOptions, RefineResult } from '../refine/pipeline.js';
 
 export interface ThreadSetup {
@@ -5,12 +6,20 @@ export interface ThreadSetup {
   maxPixels: number;
   maxFaces: number;
   faceThreads: number;
+  /** Each thread builds its own engines (inference sessions, clients) from these, once. */
+  engines: EngineSettings;
 }
 
 export interface ThreadRequest {
   id: number;
   input: Uint8Array;
   options: Omit<RefineOptions, 'maxPixels'>;
+}
+
+/** Sent when a job is canceled: the thread aborts the engine's signal (a remote engine stops its work there). */
+export interface ThreadCancel {
+  type: 'cancel';
+  id: number;
 }
 
 export type ThreadResult = Omit<RefineResult, 'body'> & { body: Uint8Array };

@@ -9,6 +9,8 @@ export interface FaceLandmarks {
   rightBrow: Point[];
   leftBrow: Point[];
   lips: Point[];
+  /** The tip of the nose (mesh point 1); absent where the producer has none. Restorers' 5-point alignment uses it. */
+  noseTip?: Point;
   /** True when the points come from the mesh model; false for the ellipse estimated from the box. */
   fromMesh: boolean;
 }
@@ -32,6 +34,7 @@ export function landmarksFromMesh(annotations: Annotations): FaceLandmarks {
     rightBrow: ring(points(annotations, 'rightEyebrowUpper'), points(annotations, 'rightEyebrowLower')),
     leftBrow: ring(points(annotations, 'leftEyebrowUpper'), points(annotations, 'leftEyebrowLower')),
     lips: ring(points(annotations, 'lipsUpperOuter'), points(annotations, 'lipsLowerOuter')),
+    ...(annotations.noseTip?.[0] ? { noseTip: { x: annotations.noseTip[0][0], y: annotations.noseTip[0][1] } } : {}),
     fromMesh: true,
   };
 }
@@ -74,6 +77,7 @@ export function mapLandmarks(landmarks: FaceLandmarks, f: (p: Point) => Point): 
     rightBrow: landmarks.rightBrow.map(f),
     leftBrow: landmarks.leftBrow.map(f),
     lips: landmarks.lips.map(f),
+    ...(landmarks.noseTip ? { noseTip: f(landmarks.noseTip) } : {}),
     fromMesh: landmarks.fromMesh,
   };
 }

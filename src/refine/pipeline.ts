@@ -5,7 +5,9 @@ import { applyFaceDelta } from './blend.js';
 import { detectFaces, type DetectedFace, type DetectOptions, type FrameDetector } from './detect.js';
 import { encodeImage } from './encode.js';
 import { renderDebugPicture } from './debug-picture.js';
-import { DEFAULT_TUNING, type Tuning } from './enhance.js';
+import type { Tuning } from './enhance.js';
+import { ClassicalEngine } from './engines/classical.js';
+import type { FaceEngine } from './engines/engine.js';
 import type { FacePool } from './face-pool.js';
 import { cropFor, refineOneFace, type FaceWork } from './face-work.js';
 import type { RgbImage } from './image.js';
@@ -38,8 +40,16 @@ export interface RefineResult {
   width: number;
   height: number;
   faces: FaceReport[];
+  /** The engine that refined the faces (`classical`, a restorer's name, ...). */
+  engine: string;
   timings: RefineTimings;
   debugPicture?: Buffer;
+}
+
+/** Which engine refines the faces, and the job's cancel signal (which the engine must honour). */
+export interface EngineRun {
+  engine: FaceEngine;
+  signal?: AbortSignal;
 }
 
 /** One face as the pipeline saw and treated it: for reports, debug pictures and measurements. */
@@ -54,6 +64,7 @@ export interface RefinedImage {
   faces: RefinedFace[];
   /** Per pixel, the blend weight of the refinement (0 = untouched). */
   coverage: Float32Array;
+  engine: string;
   detectMs: number;
   refineMs: number;
 }
@@ -68,29 +79,31 @@ export function faceReport(face: DetectedFace): FaceReport {
 }
 
 /**
- * Refines every detected face: each is aligned into its canonical crop, diagnosed, refined there, and its
- * change written back through its feathered oval. Pixels outside every oval are copied unchanged. With a face
- * pool, faces are refined side by side on its helper threads; the result is the same either way.
+ * Refines every detected face with the run's engine (the classical one, on the face pool's helpers if any, when
+ * none is given): each face's change, in its aligned frame and already weighted by its feathered mask, is
+ * written back. Pixels outside every mask are copied unchanged.
  */
 export async function refineFaces(
   detector: FrameDetector,
   source: RgbImage,
-  options: Pick<RefineOptions, 'model' | 'denoising' | 'maxFaces'>,
+  options: Pick<RefineOptions, 'model' | 'denoising' | 'maxFaces' | 'seed'>,
   facePool?: FacePool,
+  run: EngineRun = { engine: new ClassicalEngine(facePool) },
 ): Promise<RefinedImage> {
   const started = performance.now();
   const detectOptions: Partial<DetectOptions> = options.maxFaces ? { maxFaces: options.maxFaces } : {};
   const detected = await detectFaces(detector, source, detectOptions);
   const detectMs = performance.now() - started;
-  if (!facePool || facePool.size === 0 || detected.length < 2) {
-    return { ...refineDetected(source, detected, options, DEFAULT_TUNING), detectMs };
-  }
   const refineStarted = performance.now();
-  const strength = strengthFor(options.model, options.denoising);
-  const works = await facePool.run(
-    detected.map((face) => ({ crop: cropFor(source, face), face, strength, tuning: DEFAULT_TUNING })),
-  );
-  return { ...blendAll(source, detected, works, refineStarted), detectMs };
+  const works = await run.engine.refineFaces({
+    image: source,
+    faces: detected,
+    model: options.model,
+    denoising: options.denoising,
+    seed: options.seed,
+    signal: run.signal,
+  });
+  return { ...blendAll(source, detected, works, refineStarted), engine: run.engine.name, detectMs };
 }
 
 /** Refines faces already found (the part after detection), in this thread, with the given tuning. */
@@ -99,7 +112,7 @@ export function refineDetected(
   detected: DetectedFace[],
   options: Pick<RefineOptions, 'model' | 'denoising'>,
   tuning: Tuning,
-): Omit<RefinedImage, 'detectMs'> {
+): Omit<RefinedImage, 'detectMs' | 'engine'> {
   const started = performance.now();
   const strength = strengthFor(options.model, options.denoising);
   const works = detected.map((face) => refineOneFace(cropFor(source, face), face, strength, tuning));
@@ -112,7 +125,7 @@ function blendAll(
   detected: DetectedFace[],
   works: Array<FaceWork | null>,
   started: number,
-): Omit<RefinedImage, 'detectMs'> {
+): Omit<RefinedImage, 'detectMs' | 'engine'> {
   const target: RgbImage = { ...source, data: new Uint8Array(source.data) };
   const coverage = new Float32Array(source.width * source.height);
   const faces: RefinedFace[] = [];
@@ -130,11 +143,12 @@ export async function refineImage(
   input: Buffer,
   options: RefineOptions,
   facePool?: FacePool,
+  run?: EngineRun,
 ): Promise<RefineResult> {
   let started = performance.now();
   const { image } = await decodeImage(input, options.maxPixels);
   const decodeMs = performance.now() - started;
-  const refined = await refineFaces(detector, image, options, facePool);
+  const refined = await refineFaces(detector, image, options, facePool, run);
   started = performance.now();
   const encoded = await encodeImage(refined.image, options.outputFormat);
   const encodeMs = performance.now() - started;
@@ -144,6 +158,7 @@ export async function refineImage(
     width: image.width,
     height: image.height,
     faces: refined.faces.map((face) => faceReport(face.detected)),
+    engine: refined.engine,
     timings: {
       decodeMs: round2(decodeMs),
       detectMs: round2(refined.detectMs),

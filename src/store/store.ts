@@ -80,7 +80,7 @@ export interface WebhookAttempt {
 
 /** What the job outcome writes onto the artwork. */
 export type JobOutcome =
-  | { status: 'succeeded'; results: StoredResult[]; faces: FaceReport[]; duration: number }
+  | { status: 'succeeded'; results: StoredResult[]; faces: FaceReport[]; engine?: string; duration: number }
   | { status: 'failed'; error: ArtworkError; duration: number };
 
 export type CancelResult = 'canceled' | 'already-final' | 'not-found';

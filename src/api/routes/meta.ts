@@ -15,13 +15,14 @@ export const ROUTES = [
   ['POST', '/v2/organizations/:orgId/limits', "set the organization's rate limit and unfinished-artwork cap (admin)"],
   ['POST', '/v2/uploads', 'upload an image (its bytes as the body); answers a signed URL usable as imageUrl'],
   ['GET', '/v2/uploads/:id', 'an uploaded image (signed URL)'],
+  ['GET', '/v2/models', "each API model value, its engine, and whether it is ready (and why not)"],
   ['GET', '/v2/me', 'the calling key'],
   ['GET', '/app', 'a web page to try the service'],
   ['GET', '/metrics', 'Prometheus metrics of this process'],
   ['GET', '/openapi.json', 'the OpenAPI 3.1 document'],
   ['GET', '/docs', 'interactive API documentation'],
   ['GET', '/healthz', 'liveness'],
-  ['GET', '/readyz', 'readiness: store and queue reachable'],
+  ['GET', '/readyz', "readiness: store and queue reachable; models whose engine is not ready"],
 ] as const;
 
 export function metaRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -38,12 +39,18 @@ export function metaRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (request) => {
+    let depth: number;
     try {
-      const depth = await deps.queue.depth();
-      return { status: 'ok', queueDepth: depth };
+      depth = await deps.queue.depth();
     } catch (error) {
       request.log.error({ err: error }, 'readiness check failed');
       throw errors.unavailable('The store or the queue is unreachable');
     }
+    // A model whose engine is not ready does not make the process unready (the other models still work):
+    // it is named here, and its jobs fail with MODEL_UNAVAILABLE.
+    const unavailable = (await deps.models.report())
+      .filter((m) => !m.ready)
+      .map(({ model, engine, reason }) => ({ model, engine, reason }));
+    return { status: unavailable.length > 0 ? 'degraded' : 'ok', queueDepth: depth, modelsUnavailable: unavailable };
   });
 }

@@ -114,4 +114,9 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; name: string;
       CREATE INDEX uploads_expires ON uploads (expires_at);
     `,
   },
+  {
+    version: 4,
+    name: 'artwork-engine',
+    sql: `ALTER TABLE artworks ADD COLUMN engine text;`,
+  },
 ];

@@ -67,7 +67,7 @@ export class PostgresQueue implements JobQueue {
     if (removed.rowCount === 0) return false;
     const changed = await client.query(
       `UPDATE artworks SET status = $1, updated_at = $2, completed_at = $2, duration = $3, results = $4, faces = $5,
-         error = $6
+         error = $6, engine = $9
        WHERE id = $7 AND status = ANY($8)`,
       [
         outcome.status,
@@ -78,6 +78,7 @@ export class PostgresQueue implements JobQueue {
         outcome.status === 'failed' ? JSON.stringify(outcome.error) : null,
         job.artworkId,
         statusesLeadingTo(outcome.status),
+        outcome.status === 'succeeded' ? (outcome.engine ?? null) : null,
       ],
     );
     if (changed.rowCount === 1) await enqueueWebhookDelivery(client, job.artworkId, now);

@@ -15,6 +15,7 @@ export interface ArtworkRow {
   duration: number;
   results: Artwork['results'];
   faces: Artwork['faces'];
+  engine: string | null;
   error: Artwork['error'];
   expires_at: Date;
 }
@@ -32,6 +33,7 @@ export function artworkFromRow(row: ArtworkRow): Artwork {
     duration: row.duration,
     results: row.results,
     faces: row.faces,
+    engine: row.engine,
     error: row.error,
     expiresAt: row.expires_at.toISOString(),
   };

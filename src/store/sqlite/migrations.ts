@@ -119,4 +119,9 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
       CREATE INDEX uploads_expires ON uploads (expires_at);
     `,
   },
+  {
+    version: 5,
+    name: 'artwork-engine',
+    sql: `ALTER TABLE artworks ADD COLUMN engine TEXT;`,
+  },
 ];

@@ -66,7 +66,7 @@ export class SqliteQueue implements JobQueue {
     const placeholders = statusesLeadingTo(outcome.status).map(() => '?').join(', ');
     const changed = this.db
       .prepare(
-        `UPDATE artworks SET status = ?, updated_at = ?, completed_at = ?, duration = ?, results = ?, faces = ?, error = ?
+        `UPDATE artworks SET status = ?, updated_at = ?, completed_at = ?, duration = ?, results = ?, faces = ?, engine = ?, error = ?
          WHERE id = ? AND status IN (${placeholders})`,
       )
       .run(
@@ -76,6 +76,7 @@ export class SqliteQueue implements JobQueue {
         outcome.duration,
         JSON.stringify(outcome.status === 'succeeded' ? outcome.results : []),
         outcome.status === 'succeeded' ? JSON.stringify(outcome.faces) : null,
+        outcome.status === 'succeeded' ? (outcome.engine ?? null) : null,
         outcome.status === 'failed' ? JSON.stringify(outcome.error) : null,
         job.artworkId,
         ...statusesLeadingTo(outcome.status),

@@ -13,6 +13,7 @@ export interface ArtworkRow {
   duration: number;
   results: string;
   faces: string | null;
+  engine: string | null;
   error: string | null;
   expires_at: string;
 }
@@ -30,6 +31,7 @@ export function artworkFromRow(row: ArtworkRow): Artwork {
     duration: row.duration,
     results: JSON.parse(row.results) as Artwork['results'],
     faces: row.faces === null ? null : (JSON.parse(row.faces) as Artwork['faces']),
+    engine: row.engine,
     error: row.error === null ? null : (JSON.parse(row.error) as Artwork['error']),
     expiresAt: row.expires_at,
   };

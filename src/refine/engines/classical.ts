@@ -1,0 +1,33 @@
+import { DEFAULT_TUNING, type Tuning } from '../enhance.js';
+import type { FacePool } from '../face-pool.js';
+import { cropFor, refineOneFace, type FaceWork } from '../face-work.js';
+import { strengthFor } from '../profiles.js';
+import type { EngineProvider, FaceEngine, FaceEngineRequest } from './engine.js';
+
+/**
+ * The built-in engine: hand-tuned filters on the canonical crop (face-work.ts), nothing to download. With a face
+ * pool, faces are refined side by side on its helper threads; the result is the same bytes either way.
+ */
+export class ClassicalEngine implements FaceEngine {
+  readonly name = 'classical';
+
+  constructor(
+    private readonly facePool?: FacePool,
+    private readonly tuning: Tuning = DEFAULT_TUNING,
+  ) {}
+
+  async refineFaces(request: FaceEngineRequest): Promise<Array<FaceWork | null>> {
+    const { image, faces, model, denoising } = request;
+    const strength = strengthFor(model, denoising);
+    if (!this.facePool || this.facePool.size === 0 || faces.length < 2) {
+      return faces.map((face) => refineOneFace(cropFor(image, face), face, strength, this.tuning));
+    }
+    return this.facePool.run(faces.map((face) => ({ crop: cropFor(image, face), face, strength, tuning: this.tuning })));
+  }
+}
+
+export const classicalProvider = (facePool?: FacePool): EngineProvider => ({
+  kind: 'classical',
+  readiness: () => Promise.resolve({ ready: true, detail: 'built in, nothing to download' }),
+  create: () => Promise.resolve(new ClassicalEngine(facePool)),
+});

@@ -1,0 +1,105 @@
+import { MODELS, type ModelName } from '../../artworks/artwork.js';
+import { engineName, ModelUnavailableError, type EngineBinding, type EngineKind, type EngineProvider, type EngineReadiness, type FaceEngine } from './engine.js';
+import type { EngineSettings } from './settings.js';
+
+/** One API model value as GET /v2/models shows it. */
+export interface ModelReadiness {
+  model: ModelName;
+  engine: string;
+  kind: EngineKind;
+  ready: boolean;
+  /** Why it is not ready, and what to do (e.g. the pull command). */
+  reason?: string;
+  detail?: string;
+}
+
+const CLASSICAL: EngineBinding = { kind: 'classical' };
+
+/**
+ * The API models' engines: which engine each model is bound to, whether it is ready, and (in a refine thread)
+ * the engine itself, built once per thread and reused. One registry per process or thread, from the same
+ * EngineSettings, so the API and the workers agree.
+ */
+export class EngineRegistry {
+  private readonly providers = new Map<EngineKind, EngineProvider>();
+  private readonly engines = new Map<string, Promise<FaceEngine>>();
+
+  /** Throws (at start) when a binding names an engine kind or a model that cannot exist. */
+  constructor(
+    private readonly settings: EngineSettings,
+    providers: EngineProvider[],
+  ) {
+    for (const provider of providers) this.providers.set(provider.kind, provider);
+    for (const model of MODELS) {
+      const binding = this.bindingFor(model);
+      const provider = this.providers.get(binding.kind);
+      try {
+        provider?.validate?.(binding);
+      } catch (error) {
+        throw new Error(`MODEL_ENGINES: ${model}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+
+  bindingFor(model: ModelName): EngineBinding {
+    return this.settings.bindings[model] ?? CLASSICAL;
+  }
+
+  async readiness(model: ModelName, signal?: AbortSignal): Promise<EngineReadiness> {
+    const binding = this.bindingFor(model);
+    const provider = this.providers.get(binding.kind);
+    if (!provider) return { ready: false, reason: `the ${binding.kind} engine is not available in this process` };
+    try {
+      return await provider.readiness(binding, signal);
+    } catch (error) {
+      return { ready: false, reason: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  /** Every API model: its engine and whether it is ready now. */
+  async report(signal?: AbortSignal): Promise<ModelReadiness[]> {
+    return Promise.all(
+      MODELS.map(async (model) => {
+        const binding = this.bindingFor(model);
+        const readiness = await this.readiness(model, signal);
+        return {
+          model,
+          engine: engineName(binding),
+          kind: binding.kind,
+          ready: readiness.ready,
+          ...(readiness.ready ? (readiness.detail ? { detail: readiness.detail } : {}) : { reason: readiness.reason }),
+        };
+      }),
+    );
+  }
+
+  /**
+   * The engine for a job's model, built on first use and kept (sessions once per thread). A model whose engine
+   * is not ready is a ModelUnavailableError (the job fails with MODEL_UNAVAILABLE), never another engine.
+   */
+  async engineFor(model: ModelName, signal?: AbortSignal): Promise<FaceEngine> {
+    const binding = this.bindingFor(model);
+    const name = engineName(binding);
+    const readiness = await this.readiness(model, signal);
+    if (!readiness.ready) throw new ModelUnavailableError(model, name, readiness.reason);
+    let engine = this.engines.get(name);
+    if (!engine) {
+      const provider = this.providers.get(binding.kind) as EngineProvider;
+      engine = provider.create(binding);
+      this.engines.set(name, engine);
+      // a failed build is not kept: the operator may fix the file and the next job tries again
+      engine.catch(() => this.engines.delete(name));
+    }
+    try {
+      return await engine;
+    } catch (error) {
+      throw new ModelUnavailableError(model, name, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  async close(): Promise<void> {
+    const engines = await Promise.allSettled([...this.engines.values()]);
+    this.engines.clear();
+    for (const built of engines) if (built.status === 'fulfilled') await built.value.close?.();
+  }
+}

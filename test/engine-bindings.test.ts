@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { parseEngineSpec, parseModelEngines } from '../src/refine/engines/binding.js';
+import { engineName } from '../src/refine/engines/engine.js';
+
+describe('MODEL_ENGINES', () => {
+  test('binds API models to catalogue restorers, ComfyUI checkpoints or the classical engine', () => {
+    const bindings = parseModelEngines(
+      'tengrai-20231128-m-d.safetensors=gfpgan_1.4, tengrai-20240423-m-f.safetensors=comfyui:sd_xl_base_1.0.safetensors',
+    );
+    assert.deepEqual(bindings, {
+      'tengrai-20231128-m-d.safetensors': { kind: 'restorer', model: 'gfpgan_1.4' },
+      'tengrai-20240423-m-f.safetensors': { kind: 'comfyui', checkpoint: 'sd_xl_base_1.0.safetensors' },
+    });
+    assert.deepEqual(parseEngineSpec('classical'), { kind: 'classical' });
+    assert.equal(engineName({ kind: 'comfyui', checkpoint: 'x.safetensors' }), 'comfyui:x.safetensors');
+    assert.deepEqual(parseModelEngines(''), {});
+  });
+
+  test('a wrong entry stops the start with what is accepted', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['gfpgan_1.4', /Expected model=engine entries but received "gfpgan_1.4"/],
+      ['unknown.safetensors=gfpgan_1.4', /Expected one of tengrai-20231128-m-d.safetensors, tengrai-20240423-m-f.safetensors before "=" but received "unknown.safetensors"/],
+      ['tengrai-20231128-m-d.safetensors=comfyui:', /Expected comfyui:<checkpoint file name>/],
+      ['tengrai-20231128-m-d.safetensors=../evil', /Expected classical, a restorer name such as gfpgan_1.4, or comfyui:<checkpoint>/],
+      ['tengrai-20231128-m-d.safetensors=classical,tengrai-20231128-m-d.safetensors=codeformer', /bound twice/],
+    ];
+    for (const [value, message] of cases) {
+      assert.throws(() => loadConfig({ MODEL_ENGINES: value }), (error: unknown) => error instanceof ConfigError && message.test(error.message));
+    }
+  });
+
+  test('EXECUTION_PROVIDER is cpu or cuda', () => {
+    assert.equal(loadConfig({}).executionProvider, 'cpu');
+    assert.equal(loadConfig({ EXECUTION_PROVIDER: 'cuda' }).executionProvider, 'cuda');
+    assert.throws(() => loadConfig({ EXECUTION_PROVIDER: 'rocm' }), /Expected cpu or cuda for EXECUTION_PROVIDER but received "rocm"/);
+  });
+});
