@@ -6,9 +6,11 @@ import { decodeImage } from '../src/ingest/decode.js';
 import { detectFaces, type DetectedFace } from '../src/refine/detect.js';
 import { HumanFrameDetector } from '../src/refine/human-detector.js';
 import type { RgbImage } from '../src/refine/image.js';
-import { DEFAULT_GENERATION, ComfyFaceEngine, type ComfyEngineConfig } from '../src/refine/engines/comfyui/engine.js';
+import type { ModelName } from '../src/artworks/artwork.js';
 import { JobError } from '../src/errors.js';
+import { applyFaceDelta } from '../src/refine/blend.js';
 import { promptPrefix } from '../src/refine/engines/comfyui/cluster.js';
+import { ComfyFaceEngine, DEFAULT_GENERATION, jobKeyOf, type GenerationSettings } from '../src/refine/engines/comfyui/engine.js';
 import { WorkflowTemplate } from '../src/refine/engines/comfyui/workflow.js';
 import { ComfyStandIn } from './helpers/comfyui-stand-in.js';
 import { fixture } from './helpers/paths.js';
@@ -18,20 +20,28 @@ import { tempDataDir } from './helpers/service.js';
 const CHECKPOINT = 'sd15-face.safetensors';
 const binding = { checkpoint: CHECKPOINT, size: 512 };
 
-function engineFor(urls: string[], overrides: Partial<ComfyEngineConfig> = {}): ComfyFaceEngine {
-  return new ComfyFaceEngine({
+const MODEL: ModelName = 'tengrai-20231128-m-d.safetensors';
+
+function engineFor(urls: string[], overrides: { generation?: Partial<GenerationSettings>; template?: WorkflowTemplate } = {}): ComfyFaceEngine {
+  return new ComfyFaceEngine(binding, overrides.template ?? WorkflowTemplate.builtIn(), { ...DEFAULT_GENERATION, steps: 6, ...overrides.generation }, {
     urls,
-    workflowFile: undefined,
-    generation: { ...DEFAULT_GENERATION, steps: 6 },
-    cluster: {
-      timeouts: { callMs: 2_000, transferMs: 5_000 },
-      follow: { renderTimeoutMs: 20_000, historyPollMs: 200, maxPollFailures: 2 },
-      rounds: 2,
-      retryPauseMs: 100,
-    },
-    ...overrides,
+    timeouts: { callMs: 2_000, transferMs: 5_000 },
+    follow: { renderTimeoutMs: 20_000, historyPollMs: 200, maxPollFailures: 2 },
+    rounds: 2,
+    retryPauseMs: 100,
   });
 }
+
+/** The engine through the FaceEngine interface, blended the way the pipeline blends every engine's work. */
+async function refine(engine: ComfyFaceEngine, denoising: number, seed: number | undefined, signal?: AbortSignal): Promise<RgbImage> {
+  const works = await engine.refineFaces({ image: portrait, faces, model: MODEL, denoising, seed, signal });
+  const target: RgbImage = { ...portrait, data: new Uint8Array(portrait.data) };
+  const coverage = new Float32Array(portrait.width * portrait.height);
+  for (const work of works) if (work) applyFaceDelta(portrait, target, coverage, work.frame, work.delta);
+  return target;
+}
+
+const prefixFor = (denoising: number, seed: number | undefined): string => promptPrefix(jobKeyOf(portrait, MODEL, denoising, seed));
 
 /** Mean absolute luminance change inside `inside`, and the count of changed pixels outside it. */
 function changeInside(a: RgbImage, b: RgbImage, inside: (x: number, y: number) => boolean): { meanInside: number; changedOutside: number } {
@@ -95,12 +105,12 @@ describe('ComfyUI engine against a stand-in built from ComfyUI server.py', () =>
     const comfy = await standIn({ checkpoints: [CHECKPOINT] });
     const engine = engineFor([comfy.url]);
     await engine.cluster.probeCheckpoints();
-    const result = await engine.refine(portrait, faces, { binding, denoising: 3, seed: 1234, jobKey: 'art-one' });
+    const image = await refine(engine, 3, 1234);
 
     assert.deepEqual(comfy.uploads.map((u) => u.route), ['/upload/image', '/upload/mask']);
     assert.equal(comfy.received.length, 1);
     const { workflow, promptId, clientId } = comfy.received[0]!;
-    assert.ok(promptId.startsWith(promptPrefix('art-one')), promptId);
+    assert.ok(promptId.startsWith(prefixFor(3, 1234)), promptId);
     assert.ok(clientId, 'queued with a client_id so /ws carries its messages');
     const byClass = (name: string) => Object.values(workflow).filter((n) => n.class_type === name);
     assert.equal(byClass('CheckpointLoaderSimple')[0]?.inputs.ckpt_name, CHECKPOINT);
@@ -114,30 +124,30 @@ describe('ComfyUI engine against a stand-in built from ComfyUI server.py', () =>
     assert.ok(comfy.socketMessages.some((m) => m.type === 'progress' && m.data.prompt_id === promptId));
 
     const face = faces[0]!;
-    const change = changeInside(portrait, result.image, nearBox(innerBox(face), 1));
+    const change = changeInside(portrait, image, nearBox(innerBox(face), 1));
     assert.ok(change.meanInside > 15, `the stripes show on the face: mean change ${change.meanInside.toFixed(1)}`);
-    const outside = changeInside(portrait, result.image, nearBox([face.box.x, face.box.y, face.box.width, face.box.height], 2.2));
+    const outside = changeInside(portrait, image, nearBox([face.box.x, face.box.y, face.box.width, face.box.height], 2.2));
     assert.equal(outside.changedOutside, 0, 'pixels outside the face mask are bit-identical');
   });
 
   test('same seed, same output; another seed, another output; a higher level re-renders more', async () => {
     const comfy = await standIn({ checkpoints: [CHECKPOINT] });
     const engine = engineFor([comfy.url]);
-    const a = await engine.refine(portrait, faces, { binding, denoising: 3, seed: 5, jobKey: 'seed-a' });
-    const b = await engine.refine(portrait, faces, { binding, denoising: 3, seed: 5, jobKey: 'seed-b' });
-    const c = await engine.refine(portrait, faces, { binding, denoising: 3, seed: 6, jobKey: 'seed-c' });
-    const d = await engine.refine(portrait, faces, { binding, denoising: 5, seed: 5, jobKey: 'seed-d' });
-    assert.ok(Buffer.from(a.image.data).equals(Buffer.from(b.image.data)));
-    assert.ok(!Buffer.from(a.image.data).equals(Buffer.from(c.image.data)));
+    const a = await refine(engine, 3, 5);
+    const b = await refine(engine, 3, 5);
+    const c = await refine(engine, 3, 6);
+    const d = await refine(engine, 5, 5);
+    assert.ok(Buffer.from(a.data).equals(Buffer.from(b.data)));
+    assert.ok(!Buffer.from(a.data).equals(Buffer.from(c.data)));
     const inner = nearBox(innerBox(faces[0]!), 1);
-    assert.ok(changeInside(portrait, d.image, inner).meanInside > changeInside(portrait, a.image, inner).meanInside * 1.2);
+    assert.ok(changeInside(portrait, d, inner).meanInside > changeInside(portrait, a, inner).meanInside * 1.2);
     assert.deepEqual(comfy.received.map((r) => Object.values(r.workflow).find((n) => n.class_type === 'KSampler')?.inputs.denoise), [0.4, 0.4, 0.4, 0.6]);
   });
 
   test('a workflow ComfyUI refuses fails with GENERATOR_REJECTED and ComfyUI\'s own message', async () => {
     const comfy = await standIn({ checkpoints: [CHECKPOINT] });
-    const engine = engineFor([comfy.url], { generation: { ...DEFAULT_GENERATION, steps: 6, sampler: 'not_a_sampler' } });
-    await assert.rejects(engine.refine(portrait, faces, { binding, denoising: 3, seed: 1, jobKey: 'rejected' }), (error: unknown) => {
+    const engine = engineFor([comfy.url], { generation: { sampler: 'not_a_sampler' } });
+    await assert.rejects(refine(engine, 3, 1), (error: unknown) => {
       assert.ok(error instanceof JobError);
       assert.equal(error.code, 'GENERATOR_REJECTED');
       assert.match(error.message, /Prompt outputs failed validation/);
@@ -154,8 +164,8 @@ describe('ComfyUI engine against a stand-in built from ComfyUI server.py', () =>
     template['7'].class_type = 'FaceDetailerPlus';
     const file = path.join(dir, 'workflow.json');
     fs.writeFileSync(file, JSON.stringify(template));
-    const engine = engineFor([comfy.url], { workflowFile: file });
-    await assert.rejects(engine.refine(portrait, faces, { binding, denoising: 3, seed: 1, jobKey: 'unknown-node' }), (error: unknown) => {
+    const engine = engineFor([comfy.url], { template: WorkflowTemplate.fromFile(file) });
+    await assert.rejects(refine(engine, 3, 1), (error: unknown) => {
       assert.ok(error instanceof JobError && error.code === 'GENERATOR_REJECTED');
       assert.match(error.message, /Cannot execute because node FaceDetailerPlus does not exist/);
       return true;
@@ -166,7 +176,7 @@ describe('ComfyUI engine against a stand-in built from ComfyUI server.py', () =>
     const comfy = await standIn({ checkpoints: [CHECKPOINT] });
     comfy.failNextWith = 'CUDA out of memory. Tried to allocate 2.00 GiB';
     const engine = engineFor([comfy.url]);
-    await assert.rejects(engine.refine(portrait, faces, { binding, denoising: 3, seed: 1, jobKey: 'exec-error' }), (error: unknown) => {
+    await assert.rejects(refine(engine, 3, 1), (error: unknown) => {
       assert.ok(error instanceof JobError);
       assert.equal(error.code, 'GENERATOR_FAILED');
       assert.match(error.message, /KSampler #8: CUDA out of memory/);
@@ -179,17 +189,17 @@ describe('ComfyUI engine against a stand-in built from ComfyUI server.py', () =>
     const steady = await standIn({ checkpoints: [CHECKPOINT], stepMs: 100 });
     const engine = engineFor([steady.url, flaky.url]);
     // another job keeps the steady one busy, so the least-busy choice sends this face to the flaky one first
-    const blocking = engineFor([steady.url]).refine(portrait, faces, { binding, denoising: 3, seed: 2, jobKey: 'blocker' });
+    const blocking = refine(engineFor([steady.url]), 3, 2);
     await waitFor(() => steady.received.length > 0);
     const started = waitFor(() => flaky.received.length > 0);
-    const refining = engine.refine(portrait, faces, { binding, denoising: 3, seed: 2, jobKey: 'failover' });
+    const refining = refine(engine, 3, 22);
     await started;
     await flaky.crash();
     const result = await refining;
     await blocking;
     assert.equal(flaky.received.length, 1);
-    assert.ok(steady.received.some((r) => r.promptId.startsWith(promptPrefix('failover'))), 'the face went to the other instance');
-    const change = changeInside(portrait, result.image, nearBox(innerBox(faces[0]!), 1));
+    assert.ok(steady.received.some((r) => r.promptId.startsWith(prefixFor(3, 22))), 'the face went to the other instance');
+    const change = changeInside(portrait, result, nearBox(innerBox(faces[0]!), 1));
     assert.ok(change.meanInside > 15);
   });
 
@@ -197,7 +207,7 @@ describe('ComfyUI engine against a stand-in built from ComfyUI server.py', () =>
     const gone = await standIn({ checkpoints: [CHECKPOINT] });
     await gone.crash();
     const engine = engineFor([gone.url]);
-    await assert.rejects(engine.refine(portrait, faces, { binding, denoising: 3, seed: 1, jobKey: 'unreachable' }), (error: unknown) => {
+    await assert.rejects(refine(engine, 3, 1), (error: unknown) => {
       assert.ok(error instanceof JobError);
       assert.equal(error.code, 'GENERATOR_UNREACHABLE');
       assert.match(error.message, /after 2 rounds/);
@@ -207,36 +217,23 @@ describe('ComfyUI engine against a stand-in built from ComfyUI server.py', () =>
 
   test('cancel: the running prompt is interrupted by its prompt_id, a pending one dequeued', async () => {
     const comfy = await standIn({ checkpoints: [CHECKPOINT], stepMs: 200 });
-    const engine = engineFor([comfy.url]);
-    const abort = new AbortController();
-    const first = engine.refine(portrait, faces, { binding, denoising: 3, seed: 1, jobKey: 'cancel-me', signal: abort.signal });
-    const second = engineFor([comfy.url]).refine(portrait, faces, { binding, denoising: 3, seed: 1, jobKey: 'cancel-me-too', signal: abort.signal });
+    const cancelRunning = new AbortController();
+    const cancelPending = new AbortController();
+    const running = refine(engineFor([comfy.url]), 3, 1, cancelRunning.signal);
+    const pending = refine(engineFor([comfy.url]), 3, 2, cancelPending.signal);
     await waitFor(() => comfy.received.length >= 2);
-    // what a canceled job's worker does: its refine stops (the thread is ended), then the runner cancels the prompts
-    abort.abort(new Error('canceled'));
-    await assert.rejects(first);
-    await assert.rejects(second);
-    const running = await engine.cluster.cancelArtwork('cancel-me');
-    const pending = await engine.cluster.cancelArtwork('cancel-me-too');
-    assert.deepEqual(running, { dequeued: 0, interrupted: 1 });
-    assert.deepEqual(pending, { dequeued: 1, interrupted: 0 });
-    assert.equal(comfy.interrupts[0]?.promptId, comfy.received[0]?.promptId);
-    assert.equal(comfy.interrupts[0]?.hit, true);
+    // what the pool does for a canceled job: the thread's signal is aborted, the engine stops ComfyUI's work
+    cancelRunning.abort(new Error('canceled'));
+    await assert.rejects(running);
+    assert.deepEqual(comfy.interrupts, [{ promptId: comfy.received[0]?.promptId, hit: true }]);
+    cancelPending.abort(new Error('canceled'));
+    await assert.rejects(pending);
     assert.deepEqual(comfy.dequeued, [comfy.received[1]?.promptId]);
     await waitFor(() => !comfy.busy);
-    assert.deepEqual(comfy.socketMessages.filter((m) => m.type === 'execution_interrupted').map((m) => m.data.prompt_id), [comfy.received[0]?.promptId]);
-  });
-
-  test('a re-run finds the prompt its killed predecessor queued and follows it instead of queueing again', async () => {
-    const comfy = await standIn({ checkpoints: [CHECKPOINT], stepMs: 50 });
-    const abort = new AbortController();
-    const first = engineFor([comfy.url]).refine(portrait, faces, { binding, denoising: 3, seed: 9, jobKey: 'resume', signal: abort.signal });
-    await waitFor(() => comfy.received.length >= 1);
-    abort.abort(new Error('worker killed'));
-    await assert.rejects(first);
-    const again = await engineFor([comfy.url]).refine(portrait, faces, { binding, denoising: 3, seed: 9, jobKey: 'resume' });
-    assert.equal(comfy.received.length, 1, 'the prompt was queued once');
-    assert.ok(changeInside(portrait, again.image, nearBox(innerBox(faces[0]!), 1)).meanInside > 15);
+    assert.deepEqual(
+      comfy.socketMessages.filter((m) => m.type === 'execution_interrupted').map((m) => m.data.prompt_id),
+      [comfy.received[0]?.promptId],
+    );
   });
 });
 

@@ -347,7 +347,7 @@ export class ComfyStandIn {
       let valid = true;
       for (const [input, spec] of Object.entries(cls.required)) {
         const value = node.inputs?.[input];
-        const text = typeof value === 'object' ? JSON.stringify(value) : String(value as string | number);
+        const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? 'undefined');
         if (value === undefined) {
           errors.push({ type: 'required_input_missing', message: 'Required input is missing', details: input, extra_info: { input_name: input } });
           continue;

@@ -41,8 +41,8 @@ export interface CheckpointProbe {
   error?: string;
 }
 
-/** Every job-made prompt id starts with this and the artwork id, so a cancel can find them on any instance. */
-export const promptPrefix = (artworkId: string): string => `face-refiner:${artworkId}:`;
+/** Every prompt id of a job starts with this, so a cancel can find the job's prompts on any instance. */
+export const promptPrefix = (jobKey: string): string => `face-refiner:${jobKey}:`;
 
 /** A name safe on any file system (ComfyUI may run on Windows), for the uploaded files. */
 const fileBase = (promptId: string): string => promptId.replace(/[^A-Za-z0-9_.-]/g, '_');
@@ -180,22 +180,22 @@ export class ComfyCluster {
    * interrupted (POST /interrupt with its prompt_id, sent only when /queue shows it running, since old versions
    * interrupt whatever runs).
    */
-  async cancelArtwork(artworkId: string): Promise<{ dequeued: number; interrupted: number }> {
-    const prefix = promptPrefix(artworkId);
+  async cancelJob(jobKey: string, signal?: AbortSignal): Promise<{ dequeued: number; interrupted: number }> {
+    const prefix = promptPrefix(jobKey);
     let dequeued = 0;
     let interrupted = 0;
     await Promise.all(
       this.clients.map(async (client) => {
         try {
-          const queue = await client.queue();
+          const queue = await client.queue(signal);
           const pending = queue.queue_pending.map(queueItemId).filter((id): id is string => !!id && id.startsWith(prefix));
           const running = queue.queue_running.map(queueItemId).filter((id): id is string => !!id && id.startsWith(prefix));
           if (pending.length > 0) {
-            await client.dequeue(pending);
+            await client.dequeue(pending, signal);
             dequeued += pending.length;
           }
           for (const id of running) {
-            await client.interrupt(id);
+            await client.interrupt(id, signal);
             interrupted++;
           }
         } catch {

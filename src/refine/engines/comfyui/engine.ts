@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
 import { diagnoseFace } from '../../analyze.js';
-import { applyFaceDelta } from '../../blend.js';
 import type { DetectedFace } from '../../detect.js';
+import type { FaceWork } from '../../face-work.js';
 import { clampRect, lumaOf, type RgbImage } from '../../image.js';
 import { landmarksFromBox } from '../../landmarks.js';
-import type { RefinedFace } from '../../pipeline.js';
-import { ComfyCluster, DEFAULT_CLUSTER, promptPrefix, type ClusterOptions } from './cluster.js';
+import type { FaceEngine, FaceEngineRequest } from '../engine.js';
+import { ComfyCluster, promptPrefix, type ClusterOptions } from './cluster.js';
 import { samplerDenoise } from './denoise.js';
 import { decodeRendered, generatedDelta, prepareCrop } from './face-crop.js';
-import { WorkflowTemplate } from './workflow.js';
+import type { WorkflowTemplate } from './workflow.js';
 
-/** One API model bound to a checkpoint: `MODEL_ENGINES=<api model>=comfyui:<checkpoint>[@512|@1024]`. */
+/** One API model bound to a checkpoint: `MODEL_ENGINES=<api model>=comfyui:<checkpoint>[@<working size>]`. */
 export interface CheckpointBinding {
   checkpoint: string;
   /** The checkpoint's working size: 512 for SD1.x, 1024 for SDXL. */
@@ -32,7 +32,7 @@ export interface GenerationSettings {
 export const DEFAULT_GENERATION: GenerationSettings = {
   positive: 'a detailed photograph of a face, sharp focus, natural skin texture, realistic eyes',
   negative: 'blurry, lowres, deformed, disfigured, extra eyes, bad anatomy, painting, cartoon, watermark, text',
-  // DPM++ 2M Karras at 20 steps and CFG 7: the common SD1.x/SDXL inpainting choice, as in ADetailer's defaults
+  // DPM++ 2M Karras, 20 steps, CFG 7: the usual SD1.x/SDXL inpainting choice (ADetailer's UI defaults are alike)
   sampler: 'dpmpp_2m',
   scheduler: 'karras',
   steps: 20,
@@ -40,24 +40,23 @@ export const DEFAULT_GENERATION: GenerationSettings = {
   facesInFlight: 4,
 };
 
-export interface ComfyEngineConfig {
-  urls: string[];
-  /** A user's template file; the built-in one when undefined. */
-  workflowFile: string | undefined;
-  generation: GenerationSettings;
-  cluster: ClusterOptions;
+/** A cancel must reach ComfyUI inside the pool's grace period before the thread is ended (2 s). */
+const CANCEL_BUDGET_MS = 1_500;
+
+/**
+ * What identifies a job's work without the job: the image and the parameters. A re-run of the same artwork
+ * (after a crash) has the same input bytes and parameters, so it derives the same prompt ids and finds what the
+ * previous run queued.
+ */
+export function jobKeyOf(image: RgbImage, model: string, denoising: number, seed: number | undefined): string {
+  return createHash('sha256')
+    .update(JSON.stringify([model, denoising, seed ?? null, image.width, image.height, image.channels]))
+    .update(image.data)
+    .digest('hex')
+    .slice(0, 24);
 }
 
-export interface GenerateRequest {
-  binding: CheckpointBinding;
-  denoising: number;
-  seed: number;
-  /** Stable per artwork: prompt ids derive from it, so a re-run finds what a killed worker queued. */
-  jobKey: string;
-  signal?: AbortSignal;
-}
-
-/** A seed for an artwork that gave none: derived from its id, so a re-run renders the same faces. */
+/** A seed for an artwork that gave none: derived from the job, so a re-run renders the same faces. */
 export function seedFor(jobKey: string): number {
   return (createHash('sha256').update(jobKey).digest().readUInt32BE(0) % 2147483646) + 1;
 }
@@ -65,90 +64,94 @@ export function seedFor(jobKey: string): number {
 /**
  * Re-renders faces with a diffusion checkpoint on ComfyUI. Each face is aligned into a crop at the
  * checkpoint's working size with context around it; the crop and its feathered face mask go to ComfyUI, the
- * rendered crop comes back, is colour-matched to the input under the mask and blended in through the same
- * mask, so pixels outside every face mask are not touched.
+ * rendered crop comes back, is colour-matched to the input under the mask and returned as the change under
+ * that mask, so the pipeline leaves pixels outside every face mask untouched.
  */
-export class ComfyFaceEngine {
+export class ComfyFaceEngine implements FaceEngine {
+  readonly name: string;
   readonly cluster: ComfyCluster;
-  readonly template: WorkflowTemplate;
 
-  constructor(private readonly config: ComfyEngineConfig) {
-    this.cluster = new ComfyCluster(config.urls, config.cluster ?? DEFAULT_CLUSTER);
-    this.template = config.workflowFile ? WorkflowTemplate.fromFile(config.workflowFile) : WorkflowTemplate.builtIn();
+  constructor(
+    private readonly binding: CheckpointBinding,
+    private readonly template: WorkflowTemplate,
+    private readonly generation: GenerationSettings,
+    cluster: ComfyCluster | ClusterOptions & { urls: string[] },
+  ) {
+    this.name = `comfyui:${binding.checkpoint}`;
+    this.cluster = cluster instanceof ComfyCluster ? cluster : new ComfyCluster(cluster.urls, cluster);
   }
 
-  async refine(
-    source: RgbImage,
-    detected: DetectedFace[],
-    request: GenerateRequest,
-  ): Promise<{ image: RgbImage; faces: RefinedFace[]; coverage: Float32Array; refineMs: number }> {
-    const started = performance.now();
-    const { binding, signal } = request;
-    const { generation } = this.config;
+  async refineFaces(request: FaceEngineRequest): Promise<Array<FaceWork | null>> {
+    const { image, faces, signal } = request;
+    const jobKey = jobKeyOf(image, request.model, request.denoising, request.seed);
+    const seed = request.seed ?? seedFor(jobKey);
     const denoise = samplerDenoise(request.denoising);
-    // the prompt id carries everything that decides the render, so a changed setting never reuses an old one
+    // the prompt id carries what decides the render, so a changed setting never reuses an old render
     const settingsHash = createHash('sha256')
-      .update(JSON.stringify([binding, denoise, request.seed, generation, this.template.source]))
+      .update(JSON.stringify([this.binding, denoise, seed, this.generation, this.template.source]))
       .digest('hex')
       .slice(0, 10);
-    const deltas = new Array<Awaited<ReturnType<typeof this.renderFace>> | undefined>(detected.length);
+    const works = new Array<FaceWork | null>(faces.length).fill(null);
     let next = 0;
     const lane = async (): Promise<void> => {
-      while (next < detected.length) {
+      while (next < faces.length) {
+        signal?.throwIfAborted();
         const index = next++;
-        deltas[index] = await this.renderFace(source, detected[index] as DetectedFace, {
-          ...request,
-          denoise,
-          promptId: `${promptPrefix(request.jobKey)}f${index}-${settingsHash}`,
-        });
+        const promptId = `${promptPrefix(jobKey)}f${index}-${settingsHash}`;
+        works[index] = await this.renderFace(image, faces[index] as DetectedFace, { promptId, seed, denoise, signal });
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(generation.facesInFlight, detected.length)) }, lane));
-    signal?.throwIfAborted();
-    // blended in detection order, so overlapping faces resolve the same way every time
-    const target: RgbImage = { ...source, data: new Uint8Array(source.data) };
-    const coverage = new Float32Array(source.width * source.height);
-    const faces: RefinedFace[] = [];
-    detected.forEach((face, i) => {
-      const work = deltas[i];
-      if (!work) return;
-      applyFaceDelta(source, target, coverage, work.frame, work.delta);
-      const region = clampRect(face.box, source.width, source.height);
-      const diagnosis = diagnoseFace(lumaOf(source, region), region);
-      faces.push({ detected: face, landmarks: face.landmarks ?? landmarksFromBox(face.box), diagnosis });
-    });
-    return { image: target, faces, coverage, refineMs: performance.now() - started };
+    const lanes = Math.max(1, Math.min(this.generation.facesInFlight, faces.length));
+    // every lane settles (they stop at once on abort) before a cancel sweeps the queue, so none queues after it
+    const outcomes = await Promise.allSettled(Array.from({ length: lanes }, lane));
+    const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (signal?.aborted) {
+      await this.cluster.cancelJob(jobKey, AbortSignal.timeout(CANCEL_BUDGET_MS)).catch(() => undefined);
+      throw signal.reason instanceof Error ? signal.reason : new Error('canceled');
+    }
+    if (failed) throw failed.reason;
+    return works;
   }
 
-  private async renderFace(source: RgbImage, face: DetectedFace, request: GenerateRequest & { denoise: number; promptId: string }) {
-    const { binding, signal } = request;
-    const { generation } = this.config;
-    const crop = await prepareCrop(source, face, binding.size);
+  private async renderFace(
+    image: RgbImage,
+    face: DetectedFace,
+    job: { promptId: string; seed: number; denoise: number; signal: AbortSignal | undefined },
+  ): Promise<FaceWork> {
+    const { size, checkpoint } = this.binding;
+    const generation = this.generation;
+    const crop = await prepareCrop(image, face, size);
     const rendered = await this.cluster.render(
       {
-        promptId: request.promptId,
-        checkpoint: binding.checkpoint,
+        promptId: job.promptId,
+        checkpoint,
         crop: crop.png,
         maskAlpha: crop.maskPng,
-        workflow: (image) =>
+        workflow: (uploaded) =>
           this.template.fill({
-            checkpoint: binding.checkpoint,
-            image,
+            checkpoint,
+            image: uploaded,
             positive: generation.positive,
             negative: generation.negative,
-            seed: request.seed,
+            seed: job.seed,
             steps: generation.steps,
             cfg: generation.cfg,
             sampler: generation.sampler,
             scheduler: generation.scheduler,
-            denoise: request.denoise,
-            width: binding.size,
-            height: binding.size,
-            filename_prefix: `face-refiner/${request.promptId.replace(/[^A-Za-z0-9_.-]/g, '_')}`,
+            denoise: job.denoise,
+            width: size,
+            height: size,
+            filename_prefix: `face-refiner/${job.promptId.replace(/[^A-Za-z0-9_.-]/g, '_')}`,
           }),
       },
-      signal,
+      job.signal,
     );
-    return { frame: crop.frame, delta: generatedDelta(crop, await decodeRendered(rendered.bytes, binding.size)) };
+    const region = clampRect(face.box, image.width, image.height);
+    return {
+      frame: crop.frame,
+      landmarks: face.landmarks ?? landmarksFromBox(face.box),
+      diagnosis: diagnoseFace(lumaOf(image, region), region),
+      delta: generatedDelta(crop, await decodeRendered(rendered.bytes, size)),
+    };
   }
 }
