@@ -58,6 +58,8 @@ export class ComfyStandIn {
   failNextWith: string | undefined;
   stepMs: number;
   checkpoints: string[];
+  /** Time spent executing prompts (the stand-in's "GPU time"), for benchmarks. */
+  executionMs = 0;
 
   private readonly inputs = new Map<string, Buffer>();
   private readonly outputs = new Map<string, Buffer>();
@@ -407,10 +409,12 @@ export class ComfyStandIn {
       const item = this.pending.shift() as QueueItem;
       this.running = item;
       this.interruptFlag = false;
+      const started = performance.now();
       try {
         await this.execute(item);
       } finally {
         this.running = undefined;
+        this.executionMs += performance.now() - started;
       }
     }
   }
