@@ -203,6 +203,23 @@ describe('ComfyUI engine against a stand-in built from ComfyUI server.py', () =>
     assert.ok(change.meanInside > 15);
   });
 
+  test('a checkpoint gone from the least busy instance since the last probe: the face goes to one that has it', async () => {
+    const without = await standIn({ checkpoints: ['other.safetensors'] });
+    const withIt = await standIn({ checkpoints: [CHECKPOINT], stepMs: 50 });
+    const blocking = refine(engineFor([withIt.url]), 3, 41);
+    await waitFor(() => withIt.received.length > 0);
+    const image = await refine(engineFor([withIt.url, without.url]), 3, 42);
+    await blocking;
+    assert.equal(without.rejected.length, 1, 'the instance without it was tried first and refused');
+    assert.equal(withIt.received.length, 2);
+    assert.ok(changeInside(portrait, image, nearBox(innerBox(faces[0]!), 1)).meanInside > 15);
+    await assert.rejects(refine(engineFor([without.url]), 3, 43), (error: unknown) => {
+      assert.ok(error instanceof JobError && error.code === 'GENERATOR_REJECTED');
+      assert.match(error.message, /ckpt_name: 'sd15-face\.safetensors' not in/);
+      return true;
+    });
+  });
+
   test('no instance reachable: GENERATOR_UNREACHABLE after the retries', async () => {
     const gone = await standIn({ checkpoints: [CHECKPOINT] });
     await gone.crash();

@@ -110,6 +110,7 @@ export class ComfyCluster {
     const resumed = await this.resume(request, signal);
     if (resumed) return resumed;
     const failures: string[] = [];
+    let missingCheckpoint: GeneratorRejectedError | undefined;
     for (let round = 0; round < this.options.rounds; round++) {
       if (round > 0) await pause(this.options.retryPauseMs * 2 ** (round - 1), signal);
       const ordered = await this.byLoad(request.checkpoint, signal);
@@ -120,10 +121,18 @@ export class ComfyCluster {
         try {
           return { bytes: await this.renderOn(client, request, signal), instance: client.baseUrl, resumed: false };
         } catch (error) {
-          if (!(error instanceof InstanceFailure) || signal?.aborted) throw error;
+          if (signal?.aborted) throw error;
+          // a checkpoint removed since the last probe: another instance may still have it
+          if (error instanceof GeneratorRejectedError && error.message.includes('ckpt_name')) {
+            missingCheckpoint = error;
+            failures.push(`${client.baseUrl}: ${error.message}`);
+            continue;
+          }
+          if (!(error instanceof InstanceFailure)) throw error;
           failures.push(error.message);
         }
       }
+      if (missingCheckpoint && failures.every((failure) => failure.includes('ckpt_name'))) throw missingCheckpoint;
     }
     throw new GeneratorUnreachableError(`No ComfyUI instance rendered the face after ${this.options.rounds} rounds: ${failures.slice(-3).join('; ')}`);
   }
