@@ -8,7 +8,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
  * A ComfyUI stand-in on loopback, built from ComfyUI's server.py (routes, multipart fields, answers),
  * execution.py (validate_prompt / validate_inputs and their error objects, execution messages) and main.py
  * (history status written before `executing` with node null). It does not diffuse anything: it "renders" by
- * drawing stripes into the masked area, with a phase from the seed and an amplitude from denoise, so a test
+ * changing every pixel a little (as a VAE round trip does) and drawing stripes into the masked area, with a phase from the seed and an amplitude from denoise, so a test
  * can see where a face went back and with which parameters.
  */
 
@@ -25,6 +25,9 @@ interface NodeClass {
 }
 
 const link = (type: string): InputSpec => ({ kind: 'link', type });
+
+/** Levels every rendered pixel moves by, masked or not, as through a real VAE: only our own mask may keep it off the photo. */
+const VAE_TEXTURE = 6;
 
 export interface ReceivedPrompt {
   promptId: string;
@@ -496,7 +499,8 @@ export class ComfyStandIn {
         const i = y * info.width + x;
         const mask = 1 - (data[i * 4 + 3] as number) / 255; // LoadImageMask, channel alpha: 1 - alpha
         const stripe = Math.floor((x + phase) / 4) % 2 === 0 ? 1 : -1;
-        const change = 150 * denoise * mask * stripe;
+        // a fine checker everywhere: a VAE encode/decode round trip changes unmasked pixels a little too
+        const change = 150 * denoise * mask * stripe + ((x + y) % 2 === 0 ? VAE_TEXTURE : -VAE_TEXTURE);
         for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.max(0, Math.min(255, Math.round((data[i * 4 + c] as number) + change)));
       }
     }
