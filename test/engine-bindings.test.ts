@@ -31,6 +31,13 @@ describe('MODEL_ENGINES', () => {
     }
   });
 
+  test('MODELS_DIR defaults under DATA_DIR; INFERENCE_THREADS is a positive integer', () => {
+    assert.equal(loadConfig({ DATA_DIR: '/srv/fr' }).modelsDir, '/srv/fr/models');
+    assert.equal(loadConfig({ MODELS_DIR: '/models' }).modelsDir, '/models');
+    assert.equal(loadConfig({ INFERENCE_THREADS: '3' }).inferenceThreads, 3);
+    assert.throws(() => loadConfig({ INFERENCE_THREADS: '0' }), /Expected an integer between 1 and 256 for INFERENCE_THREADS but received "0"/);
+  });
+
   test('EXECUTION_PROVIDER is cpu or cuda', () => {
     assert.equal(loadConfig({}).executionProvider, 'cpu');
     assert.equal(loadConfig({ EXECUTION_PROVIDER: 'cuda' }).executionProvider, 'cuda');

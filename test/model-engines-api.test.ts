@@ -4,7 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import { ApiClient, assertErrorBody } from './helpers/api.js';
 import { LoopbackServer } from './helpers/loopback.js';
 import { identityRestorer, installModel } from './helpers/onnx-graphs.js';
-import { ADMIN_KEY, ServiceProcess, tempDataDir } from './helpers/service.js';
+import { fixture } from './helpers/paths.js';
+import { ADMIN_KEY, runCli, ServiceProcess, tempDataDir } from './helpers/service.js';
 
 const DETAIL = 'tengrai-20231128-m-d.safetensors';
 const NATURAL = 'tengrai-20240423-m-f.safetensors';
@@ -69,6 +70,21 @@ describe('models bound to learned restorers, through the API', () => {
     assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
     assert.equal(done.engine, 'gfpgan_1.4');
     assert.equal(done.faces.length, 1);
+  });
+
+  test('refine --json reports the engine; an unavailable one is an error naming the pull command', () => {
+    const cliData = tempDataDir('engines-cli');
+    const env = { DATA_DIR: cliData, MODEL_ENGINES: `${DETAIL}=gfpgan_1.4` };
+    const output = path.join(cliData, 'out.png');
+    const missing = runCli(['refine', fixture('faces/astronaut.png'), '-o', output, '--model', DETAIL, '--json'], env);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /MODEL_UNAVAILABLE: Model tengrai-20231128-m-d\.safetensors is bound to engine gfpgan_1\.4.*run `face-refiner models pull gfpgan_1\.4`/);
+    installModel(path.join(cliData, 'models'), 'gfpgan_1.4', identityRestorer());
+    const ran = runCli(['refine', fixture('faces/astronaut.png'), '-o', output, '--model', DETAIL, '--json'], env);
+    assert.equal(ran.status, 0, ran.stderr);
+    assert.equal(JSON.parse(ran.stdout).engine, 'gfpgan_1.4');
+    const classical = runCli(['refine', fixture('faces/astronaut.png'), '-o', output, '--model', NATURAL, '--json'], env);
+    assert.equal(JSON.parse(classical.stdout).engine, 'classical');
   });
 
   test('EXECUTION_PROVIDER=cuda without the CUDA provider stops the start with what to do', async () => {

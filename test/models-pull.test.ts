@@ -74,6 +74,13 @@ describe('face-refiner models pull', () => {
     assert.ok(fs.readFileSync(path.join(modelsDir, 'gfpgan_1.4.onnx')).equals(payload));
     assert.equal(fs.existsSync(path.join(modelsDir, 'gfpgan_1.4.onnx.part')), false);
     assert.equal(fs.readFileSync(path.join(modelsDir, 'gfpgan_1.4.hash'), 'utf8'), crc32Hex(payload));
+    // recorded as verified, so the service's threads do not hash it again
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(modelsDir, 'gfpgan_1.4.onnx.verified.json'), 'utf8')), {
+      size: payload.length,
+      mtimeMs: fs.statSync(path.join(modelsDir, 'gfpgan_1.4.onnx')).mtimeMs,
+      by: 'crc32',
+      value: crc32Hex(payload),
+    });
 
     const verified = await cli(['models', 'verify'], env);
     assert.equal(verified.status, 0);

@@ -14,7 +14,8 @@ import { parseUserEntries, type RestorerEntry } from '../src/refine/engines/rest
 import type { EngineSettings } from '../src/refine/engines/settings.js';
 import { HumanFrameDetector } from '../src/refine/human-detector.js';
 import type { RgbImage } from '../src/refine/image.js';
-import { refineFaces, type RefinedImage } from '../src/refine/pipeline.js';
+import { refineFaces, type RefinedFace, type RefinedImage } from '../src/refine/pipeline.js';
+import { alignFace } from '../src/refine/engines/aligned-face.js';
 import { codeformerLike, identityRestorer, installModel, invertingRestorer } from './helpers/onnx-graphs.js';
 import { fixture } from './helpers/paths.js';
 
@@ -22,6 +23,7 @@ const MODEL: ModelName = 'tengrai-20231128-m-d.safetensors';
 let detector: HumanFrameDetector;
 let portrait: RgbImage;
 let tilted: RgbImage;
+let large: RgbImage;
 const dirs: string[] = [];
 
 function registryWith(binding: EngineBinding, files: Record<string, Buffer>, userEntries: RestorerEntry[] = []): EngineRegistry {
@@ -82,6 +84,9 @@ before(async () => {
   portrait = (await decodeImage(bytes, 1e8)).image;
   const turned = await sharp(bytes).rotate(28, { background: '#808080' }).png().toBuffer();
   tilted = (await decodeImage(turned, 1e8)).image;
+  // the face 4x: larger than the model's input, so it is area-sampled down and its change upsampled
+  const closeUp = await sharp(bytes).extract({ left: 80, top: 0, width: 320, height: 320 }).resize(1280, 1280, { kernel: 'lanczos3' }).png().toBuffer();
+  large = (await decodeImage(closeUp, 1e8)).image;
 });
 after(() => {
   for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
@@ -98,21 +103,27 @@ describe('learned restorers on ONNX Runtime (graphs the tests build)', () => {
     assert.ok(covered > 10_000, `mask covers ${covered} pixels`);
     // only the change travels back: an identity restorer leaves float rounding, at most one level
     assert.ok(inside <= 1, `largest change inside the mask ${inside}`);
+    // one session per thread, built once and reused by every job
+    assert.equal(await registry.engineFor(MODEL), await registry.engineFor(MODEL));
     await registry.close();
   });
 
-  for (const [label, which] of [['upright', () => portrait], ['tilted 28 degrees', () => tilted]] as const) {
+  for (const [label, which] of [['upright', () => portrait], ['tilted 28 degrees', () => tilted], ['larger than the input', () => large]] as const) {
     test(`an inverting graph: the negative face lands exactly over the face (${label})`, async () => {
       const registry = registryWith({ kind: 'restorer', model: 'gfpgan_1.4' }, { 'gfpgan_1.4': invertingRestorer() });
       const image = which();
       const refined = await refineWith(registry, image, 5);
       assert.equal(refined.faces.length, 1);
+      // the large photo's face is sampled down into the model's input, the others are warped up
+      const scale = alignFace(image, (refined.faces[0] as RefinedFace).detected, 'ffhq_512', 512).frame.scale;
+      assert.ok(label === 'larger than the input' ? scale < 1 : scale > 1, `scale ${scale}`);
       const { outside, inside } = changes(image, refined);
       assert.equal(outside, 0);
       assert.ok(inside > 100, `the face was inverted (largest change ${inside})`);
       const { share, core } = invertedInPlace(image, refined);
       assert.ok(core > 2_000, `full-mask core of ${core} pixels`);
       assert.ok(share > 0.9, `${(share * 100).toFixed(1)}% of the core sums to the same value`);
+      process.stdout.write(`# ${label}: ${(share * 100).toFixed(1)}% of ${core} core pixels sum to the same value (scale ${scale.toFixed(2)})\n`);
       await registry.close();
     });
   }

@@ -147,6 +147,32 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
       '/v2/organizations/{orgId}/webhook-secret': {
         post: { summary: 'Rotate the webhook secret (admin)', operationId: 'rotateWebhookSecret', parameters: [orgParam], responses: { '200': json({ type: 'object' }, 'The new secret'), ...errorResponses(401, 403, 404) } },
       },
+      '/v2/models': {
+        get: {
+          summary: "Each API model value, the engine bound to it, and whether it is ready (and why not)",
+          operationId: 'listModels',
+          responses: {
+            '200': json(
+              {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    model: { type: 'string', enum: [...MODELS] },
+                    engine: { type: 'string' },
+                    kind: { type: 'string', enum: ['classical', 'restorer', 'comfyui'] },
+                    ready: { type: 'boolean' },
+                    reason: { type: 'string' },
+                    detail: { type: 'string' },
+                  },
+                },
+              },
+              'The models',
+            ),
+            ...errorResponses(401),
+          },
+        },
+      },
       '/v2/me': { get: { summary: 'The calling key', operationId: 'me', responses: { '200': json({ type: 'object' }, 'The key'), ...errorResponses(401) } } },
     },
   };

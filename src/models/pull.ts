@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { RestorerCatalogue, RestorerEntry } from '../refine/engines/restorers/catalogue.js';
-import { digestFile, hashFileOf } from '../refine/engines/restorers/model-files.js';
+import { digestFile, hashFileOf, verifiedRecordOf } from '../refine/engines/restorers/model-files.js';
 import { downloadResumable, DownloadError, fetchText, type DownloadOptions } from './download.js';
 
 export type PullOutcome =
@@ -95,5 +95,10 @@ export async function pullModel(
   // the hash first: a crash between the two renames leaves a model reported missing, never one that looks verified
   if (expected?.by === 'crc32') await writeAtomically(hashFileOf(target), expected.value);
   await fsp.rename(part, target);
+  if (expected) {
+    // the service need not hash it again (rename keeps size and time)
+    const stat = await fsp.stat(target);
+    await writeAtomically(verifiedRecordOf(target), JSON.stringify({ size: stat.size, mtimeMs: stat.mtimeMs, by: expected.by, value: expected.value }));
+  }
   return { state: 'installed', file: target, bytes: digests.bytes, verifiedBy: expected?.by ?? 'none' };
 }

@@ -47,6 +47,24 @@ async function expectedHash(entry: RestorerEntry, file: string): Promise<{ by: '
   return text === undefined ? undefined : { by: 'crc32', value: text.trim().toLowerCase() };
 }
 
+/** Beside a verified file: lets other processes and threads skip hashing it again while it stays the same. */
+export const verifiedRecordOf = (modelFile: string): string => `${modelFile}.verified.json`;
+
+interface VerifiedRecord {
+  size: number;
+  mtimeMs: number;
+  by: 'sha256' | 'crc32';
+  value: string;
+}
+
+async function readVerifiedRecord(file: string): Promise<VerifiedRecord | undefined> {
+  try {
+    return JSON.parse(await fsp.readFile(verifiedRecordOf(file), 'utf8')) as VerifiedRecord;
+  } catch {
+    return undefined;
+  }
+}
+
 interface Remembered {
   size: number;
   mtimeMs: number;
@@ -56,8 +74,9 @@ interface Remembered {
 
 /**
  * Where each catalogue model's file stands. Hashing a 340 MB file takes seconds, so a result is remembered for
- * as long as the file's size and modification time and the expected hash stay the same: readiness is asked
- * before every job.
+ * as long as the file's size and modification time and the expected hash stay the same: in memory (readiness is
+ * asked before every job) and in `<file>.verified.json` beside it, so every refine thread and process does not
+ * hash it again. `models verify` (force) always hashes.
  */
 export class ModelFiles {
   private readonly remembered = new Map<string, Remembered>();
@@ -74,7 +93,10 @@ export class ModelFiles {
       return known.status;
     }
     let status: ModelFileStatus;
-    if (!expected) {
+    const record = options.force || !expected ? undefined : await readVerifiedRecord(file);
+    if (expected && record && record.size === stat.size && record.mtimeMs === stat.mtimeMs && record.by === expected.by && record.value === expected.value) {
+      status = { state: 'verified', file, by: expected.by };
+    } else if (!expected) {
       status = entry.origin === 'built-in' ? { state: 'no-hash', file, hashFile: hashFileOf(file) } : { state: 'unverified', file };
     } else {
       const actual = (await digestFile(file))[expected.by];
@@ -82,6 +104,9 @@ export class ModelFiles {
         actual === expected.value
           ? { state: 'verified', file, by: expected.by }
           : { state: 'mismatch', file, by: expected.by, expected: expected.value, actual };
+      const verified: VerifiedRecord = { size: stat.size, mtimeMs: stat.mtimeMs, by: expected.by, value: expected.value };
+      if (status.state === 'verified') await fsp.writeFile(verifiedRecordOf(file), JSON.stringify(verified)).catch(() => undefined);
+      else await fsp.rm(verifiedRecordOf(file), { force: true });
     }
     this.remembered.set(file, { size: stat.size, mtimeMs: stat.mtimeMs, expected: expected?.value, status });
     return status;
