@@ -12,6 +12,11 @@ import { applyFaceDelta } from '../src/refine/blend.js';
 import { promptPrefix } from '../src/refine/engines/comfyui/cluster.js';
 import { ComfyFaceEngine, DEFAULT_GENERATION, jobKeyOf, type GenerationSettings } from '../src/refine/engines/comfyui/engine.js';
 import { WorkflowTemplate } from '../src/refine/engines/comfyui/workflow.js';
+import { checkpointBinding } from '../src/refine/engines/comfyui/binding.js';
+import { engineProviders } from '../src/refine/engines/providers.js';
+import { EngineRegistry } from '../src/refine/engines/registry.js';
+import { loadConfig } from '../src/config.js';
+import { engineSettings } from '../src/engine-settings.js';
 import { ComfyStandIn } from './helpers/comfyui-stand-in.js';
 import { fixture } from './helpers/paths.js';
 import { nearBox } from './helpers/pixels.js';
@@ -273,5 +278,35 @@ describe('workflow templates', () => {
       /Expected only the placeholders .* but received \{\{strength\}\}/,
     );
     assert.throws(() => WorkflowTemplate.parse('{"1": {"class_type": "SaveImage", "inputs": {"x": "{{image}}"}}}', 'mine.json'), /Expected the placeholders \{\{checkpoint\}\}, \{\{seed\}\}, \{\{denoise\}\}/);
+  });
+});
+
+describe('ComfyUI configuration', () => {
+  const base = { DATA_DIR: tempDataDir('comfy-config') };
+  const bound = `${MODEL}=comfyui:${CHECKPOINT}`;
+  const registryFor = (env: Record<string, string>): EngineRegistry => {
+    const settings = engineSettings(loadConfig({ ...base, ...env }));
+    return new EngineRegistry(settings, engineProviders(settings));
+  };
+
+  test('a comfyui binding without COMFYUI_URLS, a bad URL, a bad working size or template stops the start with what is accepted', () => {
+    assert.throws(() => registryFor({ MODEL_ENGINES: bound }), /Expected COMFYUI_URLS \(base URLs of ComfyUI servers\) for a comfyui: binding but it is not set/);
+    assert.throws(() => loadConfig({ ...base, COMFYUI_URLS: 'ftp://gpu:8188' }), /Expected comma-separated http\(s\) base URLs of ComfyUI servers for COMFYUI_URLS but received "ftp:\/\/gpu:8188"/);
+    assert.throws(
+      () => registryFor({ MODEL_ENGINES: `${bound}@1000`, COMFYUI_URLS: 'http://127.0.0.1:9' }),
+      /Expected comfyui:<checkpoint>@<working size> with a size from 256 to 2048 in steps of 64 .* but received "comfyui:sd15-face\.safetensors@1000"/,
+    );
+    const file = path.join(tempDataDir('comfy-template'), 'ui.json');
+    fs.writeFileSync(file, '{"nodes": [], "links": []}');
+    assert.throws(() => registryFor({ MODEL_ENGINES: bound, COMFYUI_URLS: 'http://127.0.0.1:9', COMFYUI_WORKFLOW: file }), /Save \(API\)/);
+    assert.throws(() => loadConfig({ ...base, COMFYUI_URLS: 'http://gpu:8188', COMFYUI_STEPS: '0' }), /Expected an integer between 1 and 150 for COMFYUI_STEPS but received "0"/);
+  });
+
+  test('COMFYUI_* settings reach the engine settings; @1024 is the SDXL working size', () => {
+    const settings = engineSettings(loadConfig({ ...base, COMFYUI_URLS: 'http://gpu1:8188/, http://gpu2:8188', COMFYUI_STEPS: '30', COMFYUI_CFG: '5.5', COMFYUI_SAMPLER: 'euler' }));
+    assert.deepEqual(settings.comfyui?.urls, ['http://gpu1:8188', 'http://gpu2:8188']);
+    assert.deepEqual([settings.comfyui?.generation.steps, settings.comfyui?.generation.cfg, settings.comfyui?.generation.sampler, settings.comfyui?.generation.scheduler], [30, 5.5, 'euler', 'karras']);
+    assert.deepEqual(checkpointBinding({ kind: 'comfyui', checkpoint: 'juggernautXL.safetensors@1024' }), { checkpoint: 'juggernautXL.safetensors', size: 1024 });
+    assert.deepEqual(checkpointBinding({ kind: 'comfyui', checkpoint: 'v1-5.safetensors' }), { checkpoint: 'v1-5.safetensors', size: 512 });
   });
 });
