@@ -6,7 +6,7 @@ import type { DetectedFace } from '../../detect.js';
 import { applySimilarity, fitSimilarity, invertSimilarity, similarityScale } from '../../geometry.js';
 import type { Plane, RgbImage } from '../../image.js';
 import { anchors, landmarksFromBox, mapLandmarks } from '../../landmarks.js';
-import { regionMasks } from '../../mask.js';
+import { polygonMask } from '../../mask.js';
 import { GeneratorFailedError } from './errors.js';
 
 /**
@@ -56,7 +56,8 @@ export async function prepareCrop(source: RgbImage, face: DetectedFace, size: nu
   const frame = generationFrame(face, size);
   const planes = warpToCanonical(source, frame);
   const landmarks = face.landmarks ?? landmarksFromBox(face.box);
-  const mask = regionMasks(mapLandmarks(landmarks, (p) => applySimilarity(frame.toCanonical, p)), size).face;
+  // the same feathered oval as every engine's blend mask (mask.ts regionMasks), drawn at the working size
+  const mask = polygonMask(mapLandmarks(landmarks, (p) => applySimilarity(frame.toCanonical, p)).oval, size, size, (24 * size) / 384);
   const rgb = planesToRgb(planes);
   const rgba = new Uint8Array(size * size * 4);
   for (let i = 0; i < size * size; i++) {
