@@ -23,6 +23,8 @@ export interface Config {
   retentionSweepSeconds: number;
   /** A claimed job whose lease is not renewed within this time is given to another worker. */
   jobLeaseSeconds: number;
+  /** A job still running after this long fails with JOB_TIMEOUT, so a hung job cannot hold its lease forever. */
+  jobTimeoutSeconds: number;
   /** Largest image accepted from imageUrl, in bytes. */
   maxImageBytes: number;
   /** Largest image accepted, in pixels (width x height), against decompression bombs. */
@@ -234,6 +236,9 @@ export function loadConfig(env: Env = process.env): Config {
     retentionDays: positiveNumber(env, 'RETENTION_DAYS', 8),
     retentionSweepSeconds: positiveNumber(env, 'RETENTION_SWEEP_SECONDS', 60),
     jobLeaseSeconds: positiveNumber(env, 'JOB_LEASE_SECONDS', 10),
+    // The 3-megapixel, 29-face group photo takes about 6 s on a 2-core machine, detection growing with the area:
+    // the largest image accepted (50 megapixels, 100 faces) should end well within 10 minutes.
+    jobTimeoutSeconds: positiveNumber(env, 'JOB_TIMEOUT_SECONDS', 600),
     maxImageBytes: integer(env, 'MAX_IMAGE_BYTES', 30 * 1024 * 1024, 1, 2 ** 31),
     maxImagePixels: integer(env, 'MAX_IMAGE_PIXELS', 50_000_000, 1, 2 ** 31),
     fetchTimeoutMs: integer(env, 'FETCH_TIMEOUT_MS', 30_000, 1, 600_000),

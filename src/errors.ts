@@ -1,16 +1,66 @@
 import { STATUS_CODES } from 'node:http';
 
+/** One row of the catalogue: where a code can be seen, and what it means (for people: the README lists them). */
+export interface ErrorEntry {
+  /** The HTTP status of an API answer with this code; absent for codes only an artwork carries. */
+  status?: number;
+  /** True when a failed artwork may carry it as `error.code`. */
+  artwork?: true;
+  meaning: string;
+}
+
+/**
+ * Every error code the service gives: API answers (whose body names the status, not the code: the code is logged)
+ * and failed artworks' `error.code`. A data table so that adding a code is adding a row; the README's error
+ * table is checked against it by test/error-catalogue.test.ts.
+ */
+export const ERROR_CATALOGUE = {
+  BAD_REQUEST: { status: 400, meaning: 'the request is malformed outside its fields (not a JSON object, a bad header value)' },
+  VALIDATION_FAILED: { status: 400, meaning: 'fields are wrong; `message` lists each, with what it accepts' },
+  MALFORMED_JSON: { status: 400, meaning: 'the body is not valid JSON' },
+  UNAUTHORIZED: { status: 401, meaning: 'no `Authorization` header, not a Bearer token, or an unknown or revoked key' },
+  FORBIDDEN: { status: 403, meaning: "the key's scope is too low for the route, or a signed URL is invalid or expired" },
+  NO_CREDITS: { status: 403, meaning: 'the organization has no credits left' },
+  NOT_FOUND: { status: 404, meaning: "no such artwork, result, upload or organization for this key (another organization's too)" },
+  ROUTE_NOT_FOUND: { status: 404, meaning: 'no such route' },
+  CONFLICT: { status: 409, meaning: 'cancel of a finished artwork, or an `Idempotency-Key` whose first request is still running' },
+  PAYLOAD_TOO_LARGE: { status: 413, meaning: 'the request body is over the limit' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'a Content-Type the route does not accept' },
+  IDEMPOTENCY_MISMATCH: { status: 422, meaning: 'an `Idempotency-Key` reused with another body' },
+  RATE_LIMITED: { status: 429, meaning: "over the key's requests a minute; `Retry-After` says when to retry" },
+  TOO_MANY_UNFINISHED: { status: 429, meaning: 'the organization has its maximum of artworks starting or processing' },
+  INTERNAL: { status: 500, artwork: true, meaning: 'anything unexpected; the log has the details under the request or artwork id' },
+  UNAVAILABLE: { status: 503, meaning: 'the store or the queue cannot be reached (`/readyz`)' },
+  FETCH_BAD_URL: { artwork: true, meaning: '`imageUrl` is not an absolute http or https URL' },
+  FETCH_BLOCKED_ADDRESS: { artwork: true, meaning: '`imageUrl` leads to a loopback, private or otherwise non-public address' },
+  FETCH_UNREACHABLE: { artwork: true, meaning: 'the image host could not be reached' },
+  FETCH_TIMEOUT: { artwork: true, meaning: 'fetching the image took longer than `FETCH_TIMEOUT_MS`' },
+  FETCH_HTTP_STATUS: { artwork: true, meaning: 'the image host answered other than 2xx' },
+  FETCH_TOO_MANY_REDIRECTS: { artwork: true, meaning: 'more than 3 redirects' },
+  FETCH_TOO_LARGE: { artwork: true, meaning: 'the image is over `MAX_IMAGE_BYTES`' },
+  UPLOAD_NOT_FOUND: { artwork: true, meaning: 'the uploaded image has expired or was deleted' },
+  NOT_AN_IMAGE: { status: 400, artwork: true, meaning: 'the bytes are not an image (400 on `POST /v2/uploads`)' },
+  UNSUPPORTED_IMAGE_FORMAT: { status: 400, artwork: true, meaning: 'an image, but not JPEG, PNG, WebP, AVIF, TIFF or GIF (400 on uploads)' },
+  IMAGE_TOO_MANY_PIXELS: { status: 400, artwork: true, meaning: 'the image is over `MAX_IMAGE_PIXELS` (400 on uploads)' },
+  IMAGE_DECODE_FAILED: { artwork: true, meaning: 'the image header was readable but its pixels were not (truncated, corrupt)' },
+  MODEL_UNAVAILABLE: { artwork: true, meaning: "the request's `model` is bound to an engine that cannot run (model file missing or failing verification); `GET /v2/models` says why" },
+  JOB_TIMEOUT: { artwork: true, meaning: 'processing took longer than `JOB_TIMEOUT_SECONDS`' },
+  WORKER_CRASHED: { artwork: true, meaning: 'processing stopped 3 times without finishing (worker crash or restart)' },
+} as const satisfies Record<string, ErrorEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
 /**
  * The one error model: every failure the API reports is an AppError with a machine code and an HTTP status.
  * The API maps it once to the contract's body {message, statusCode, error}.
  */
 export class AppError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly statusCode: number;
   readonly messages: string[];
   readonly headers: Record<string, string>;
 
-  constructor(code: string, statusCode: number, message: string | string[], headers: Record<string, string> = {}) {
+  constructor(code: ErrorCode, statusCode: number, message: string | string[], headers: Record<string, string> = {}) {
     const messages = Array.isArray(message) ? message : [message];
     super(messages.join('; '));
     this.name = 'AppError';
@@ -30,7 +80,7 @@ export class AppError extends Error {
   }
 }
 
-/** The catalogue: one constructor per kind of failure, so codes and statuses are defined in one place. */
+/** One constructor per kind of API failure; each gives its code the catalogue's status (a test checks it). */
 export const errors = {
   badRequest: (message: string | string[]) => new AppError('BAD_REQUEST', 400, message),
   validation: (messages: string[]) => new AppError('VALIDATION_FAILED', 400, messages),
@@ -63,8 +113,8 @@ export const errors = {
 
 /** Why a job failed; stored on the artwork as `error: {code, message}`. */
 export class JobError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
     super(message);
     this.name = 'JobError';
     this.code = code;

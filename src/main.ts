@@ -90,6 +90,10 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       maxFaces: config.maxFaces,
       faceThreads: config.faceThreads,
       engines,
+    }, {
+      onThreadError: (error) => logger.error({ err: error }, 'a refine thread failed outside a job; it is replaced'),
+      // a remote engine's interrupt happens in the grace period: whether it answered in time is worth a line
+      onCanceled: (outcome) => logger.info({ outcome }, "a canceled job's refine thread stopped and was replaced"),
     });
     await pool.ready();
     runner = new JobRunner({
@@ -100,6 +104,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       logger,
       concurrency: config.workerConcurrency,
       leaseMs: config.jobLeaseSeconds * 1000,
+      jobTimeoutMs: config.jobTimeoutSeconds * 1000,
       fetchInput: inputSource(signer, blobs, {
         dispatcher: agent,
         policy,

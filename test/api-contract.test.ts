@@ -1,24 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ApiClient, assertErrorBody } from './helpers/api.js';
-import { LoopbackServer } from './helpers/loopback.js';
-import { ADMIN_KEY, ServiceProcess, runCli, tempDataDir } from './helpers/service.js';
+import { assertErrorBody, type ApiClient } from './helpers/api.js';
+import { InProcessApi } from './helpers/in-process.js';
+import { runCli, tempDataDir } from './helpers/service.js';
 
+// The HTTP contract alone: no worker runs, so no image is ever fetched from this URL.
+const imageUrl = 'https://images.example/astronaut.png';
 const dataDir = tempDataDir('contract');
-const service = new ServiceProcess(dataDir);
-const images = new LoopbackServer();
+const service = new InProcessApi(dataDir);
 let api: ApiClient;
-let imageUrl: string;
 
 before(async () => {
-  await images.start();
-  api = new ApiClient(await service.start(), ADMIN_KEY);
-  imageUrl = `${images.url}/fixtures/faces/astronaut.png`;
+  api = await service.start();
 });
-after(async () => {
-  await service.stop();
-  await images.stop();
-});
+after(() => service.stop());
 
 describe('POST /v2/artworks/face-refiner', () => {
   test('202 with the published artwork shape and defaults filled in', async () => {
@@ -179,7 +174,14 @@ describe('organizations are isolated', () => {
     assertErrorBody(await otherApi.request('POST', `/v2/organizations/${myOrg}/api-keys`, { name: 'x', scope: 'admin' }), 404);
   });
 
-  test('keys create on the command line makes a working key', () => {
+  test('keys create on the command line makes a working key', async () => {
+    const orgId = ((await api.request('GET', '/v2/me')).body as { organizationId: string }).organizationId;
+    const made = runCli(['keys', 'create', '--org', orgId, '--scope', 'manager', '--name', 'from-cli'], { DATA_DIR: dataDir });
+    assert.equal(made.status, 0, made.stderr);
+    const me = await api.withKey((JSON.parse(made.stdout) as { secret: string }).secret).request('GET', '/v2/me');
+    assert.equal(me.status, 200);
+    assert.deepEqual([me.body.organizationId, me.body.scope, me.body.name], [orgId, 'manager', 'from-cli']);
+
     const bad = runCli(['keys', 'create', '--org', 'nope', '--scope', 'generator'], { DATA_DIR: dataDir });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /Organization nope not found/);

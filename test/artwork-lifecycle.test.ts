@@ -129,8 +129,8 @@ describe('cancel', () => {
     const canceled = await api.request('POST', `/v2/artworks/${id}/cancel`);
     assert.equal(canceled.status, 200);
     assert.equal((canceled.body as { status: string }).status, 'canceled');
-    // the slow image arrives after 3 s; the job must not complete after it
-    await new Promise((resolve) => setTimeout(resolve, 4000));
+    // the running job notices (its lease renewal fails) and stops, rather than finishing after the slow image
+    await service.waitForOutput(new RegExp(`"artworkId":"${id}"[^\n]*"msg":"job stopped: canceled or lease lost"`));
     const later = await api.get(id);
     assert.equal((later.body as { status: string }).status, 'canceled');
     assert.deepEqual((later.body as { results: unknown[] }).results, []);

@@ -41,7 +41,7 @@ describe('refine pipeline', () => {
     assert.ok(a.body.equals(b.body));
   });
 
-  test('higher denoising changes the face more; the two models differ', async () => {
+  test('higher denoising changes the face more; the natural model stays closer to the input than the detail one', async () => {
     const input = fs.readFileSync(fixture('faces/grace-hopper.jpg'));
     const original = await decodePixels(input);
     const meanChange = async (opts: Partial<RefineOptions>): Promise<number> => {
@@ -55,7 +55,8 @@ describe('refine pipeline', () => {
     assert.ok(level5 > level1 * 1.5, `level 1 ${level1}, level 5 ${level5}`);
     const natural = await meanChange({ model: 'tengrai-20240423-m-f.safetensors' });
     const detail = await meanChange({ model: 'tengrai-20231128-m-d.safetensors' });
-    assert.notEqual(natural, detail);
+    // m-f is documented as changing less (measured: 0.7 to 0.8 of m-d's mean change on the face fixtures)
+    assert.ok(natural < detail * 0.9, `natural ${natural}, detail ${detail}`);
   });
 
   test('EXIF orientation is applied: boxes are in upright coordinates and the output is upright', async () => {

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { fixture, ROOT } from './helpers/paths.js';
 import { countChanged, decodePixels } from './helpers/pixels.js';
+import { InProcessApi } from './helpers/in-process.js';
 import { ADMIN_KEY, ServiceProcess, tempDataDir } from './helpers/service.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -89,15 +90,16 @@ describe('the /app page in headless Chromium', { skip }, () => {
 });
 
 describe('the upload route', () => {
-  const service = new ServiceProcess(tempDataDir('uploads'), { MAX_IMAGE_BYTES: '1000000', MAX_IMAGE_PIXELS: '1000000' });
+  // HTTP only (no job runs): the API in this process, through inject()
+  const service = new InProcessApi(tempDataDir('uploads'), { MAX_IMAGE_BYTES: '1000000', MAX_IMAGE_PIXELS: '1000000' });
   before(() => service.start());
   after(() => service.stop());
 
   const upload = (body: Buffer | string, type = 'image/png', key: string | null = ADMIN_KEY): Promise<Response> =>
-    fetch(`${service.url}/v2/uploads`, {
+    service.fetch('/v2/uploads', {
       method: 'POST',
       headers: { 'content-type': type, ...(key ? { authorization: `Bearer ${key}` } : {}) },
-      body: typeof body === 'string' ? body : new Uint8Array(body),
+      body,
     });
 
   test('an image is stored and its signed URL works as imageUrl and without the key', async () => {
@@ -106,16 +108,16 @@ describe('the upload route', () => {
     const body = (await response.json()) as { url: string; format: string; width: number; height: number };
     assert.equal(body.format, 'jpeg');
     assert.deepEqual([body.width, body.height], [512, 600]);
-    assert.equal((await fetch(body.url)).status, 200);
+    assert.equal((await service.fetch(body.url)).status, 200);
     const tampered = body.url.replace(/signature=./, 'signature=x');
-    assert.equal((await fetch(tampered)).status, 403);
+    assert.equal((await service.fetch(tampered)).status, 403);
   });
 
   const refusals: Array<[string, () => Promise<Response>, number, RegExp]> = [
     ['no API key', () => upload(Buffer.from('x'), 'image/png', null), 401, /Authorization/],
     ['bytes that are not an image', () => upload(Buffer.from('<html></html>')), 400, /Expected a JPEG, PNG/],
     ['an SVG', () => upload('<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>', 'image/svg+xml'), 400, /received svg/],
-    ['more bytes than MAX_IMAGE_BYTES', () => upload(Buffer.alloc(1_200_000, 1)), 413, /larger than/],
+    ['more bytes than MAX_IMAGE_BYTES', () => upload(Buffer.alloc(1_200_000, 1)), 413, /larger than the accepted 1000000 bytes/],
     ['more pixels than MAX_IMAGE_PIXELS', () => upload(fs.readFileSync(fixture('faces/solvay-1927-2126.jpg')), 'image/jpeg'), 400, /at most 1000000 pixels/],
     ['an empty body', () => upload(Buffer.alloc(0)), 400, /Expected the image bytes/],
     ['a text body', () => upload('hello', 'text/plain'), 415, /Content-Type/],

@@ -27,17 +27,20 @@ function fromFastify(error: FastifyError, bodyLimit: number): AppError | null {
 /** The one place where errors become responses: every body is {message, statusCode, error}, never a stack. */
 export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const mapped = error instanceof AppError ? error : fromFastify(error, bodyLimit);
+    // the route's own limit where it has one (uploads), not the app-wide one
+    const mapped = error instanceof AppError ? error : fromFastify(error, request.routeOptions.bodyLimit ?? bodyLimit);
     if (mapped) {
-      if (mapped.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+      if (mapped.statusCode >= 500) request.log.error({ err: error, code: mapped.code }, 'request failed');
+      else request.log.info({ code: mapped.code, statusCode: mapped.statusCode }, 'request refused');
       return reply.status(mapped.statusCode).headers(mapped.headers).send(mapped.toBody());
     }
-    request.log.error({ err: error }, 'unexpected error');
     const internal = errors.internal(String(request.id));
+    request.log.error({ err: error, code: internal.code }, 'unexpected error');
     return reply.status(500).send(internal.toBody());
   });
   app.setNotFoundHandler((request, reply) => {
     const notFound = errors.routeNotFound(request.method, request.url.split('?')[0] ?? request.url);
+    request.log.info({ code: notFound.code, statusCode: notFound.statusCode }, 'request refused');
     return reply.status(404).send(notFound.toBody());
   });
 }

@@ -1,23 +1,14 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { Piscina } from 'piscina';
 import { JobError } from '../errors.js';
 import type { RefineOptions } from '../refine/pipeline.js';
-import type { ThreadCancel, ThreadReply, ThreadRequest, ThreadResult, ThreadSetup } from './thread-protocol.js';
+import type { ThreadCancel, ThreadReply, ThreadResult, ThreadSetup, ThreadStopped, ThreadTask } from './thread-protocol.js';
 
-/** After a cancel, how long a thread may take to stop its engine's remote work before it is terminated. */
-const CANCEL_GRACE_MS = 2_000;
-
-interface Pending {
-  resolve(result: ThreadResult): void;
-  reject(error: Error): void;
-}
-
-interface Slot {
-  worker: Worker;
-  ready: Promise<void>;
-  pending: Map<number, Pending>;
-  busy: boolean;
-  dead: boolean;
-}
+/**
+ * After a cancel, how long a thread may take to stop its engine's work (a remote engine sends its interrupt then)
+ * before it is terminated anyway. Two seconds: one local HTTP round trip to a busy generator, with room to spare.
+ */
+export const CANCEL_GRACE_MS = 2_000;
 
 export class JobCanceledError extends Error {
   constructor() {
@@ -25,144 +16,124 @@ export class JobCanceledError extends Error {
   }
 }
 
+/** How a canceled task's thread ended: it answered the cancel (with the engine's account), or the grace ran out. */
+export type CancelOutcome = { answered: true; how: string } | { answered: false };
+
+export interface RefinePoolOptions {
+  /** Told of a thread that failed with no task to fail (it died idle, or could not start); it is replaced. */
+  onThreadError: (error: Error) => void;
+  /** Told how each canceled task's thread stopped (for the log). */
+  onCanceled?: (outcome: CancelOutcome) => void;
+  /** The thread module (piscina's filename); tests give one whose threads know a stand-in engine. */
+  threadModule?: URL;
+}
+
 /**
- * Runs image work off the event loop: a fixed number of worker threads, each with its own models loaded once,
- * one image per thread at a time. A task aborted mid-way terminates its thread (a synchronous wasm call cannot
- * be interrupted otherwise) and a fresh one takes its place.
+ * Runs image work off the event loop: a fixed number of worker threads, each with its own models and engines
+ * loaded once, one image per thread at a time.
+ *
+ * Why piscina rather than our own pool: it already does the three things a hand-written pool got wrong here.
+ * An aborted task terminates its thread (a synchronous wasm call cannot be interrupted otherwise) and a fresh
+ * one takes its place; a thread that dies fails only the task it ran and is replaced; and an error thrown in a
+ * thread reaches the caller with its stack. The face helper threads (refine/face-pool.ts) use it too.
+ *
+ * A cancel is not piscina's abort straight away: that would kill the thread before a remote engine could stop
+ * its remote work. Each task carries its own control port; a cancel goes down it, the thread aborts the engine's
+ * signal and answers once the engine has stopped, and only then (or after CANCEL_GRACE_MS) piscina's abort
+ * terminates the thread.
  */
 export class RefinePool {
-  private readonly slots: Slot[] = [];
-  private readonly waiting: Array<(slot: Slot) => void> = [];
-  private nextId = 1;
-  private closed = false;
+  private readonly piscina: Piscina<ThreadTask, ThreadReply>;
+  private readonly onCanceled: (outcome: CancelOutcome) => void;
 
   constructor(
     private readonly size: number,
-    private readonly setup: ThreadSetup,
+    setup: ThreadSetup,
+    options: RefinePoolOptions,
   ) {
-    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+    this.onCanceled = options.onCanceled ?? (() => undefined);
+    this.piscina = new Piscina({
+      filename: (options.threadModule ?? new URL('./refine-thread.js', import.meta.url)).href,
+      minThreads: size,
+      maxThreads: size,
+      workerData: setup,
+      // A task takes hundreds of milliseconds: piscina's Atomics.wait hand-off would save nothing, and would freeze
+      // an idle thread's event loop (its face helpers' events, its log writes) between tasks.
+      atomics: 'disabled',
+    });
+    this.piscina.on('error', options.onThreadError);
   }
 
-  /** Resolves once every thread has loaded its models; rejects if one cannot. */
+  /** Resolves once the threads have loaded their models; rejects (with the thread's error) if one cannot. */
   async ready(): Promise<void> {
-    await Promise.all(this.slots.map((slot) => slot.ready));
+    await Promise.all(Array.from({ length: this.size }, () => this.piscina.run({ kind: 'warm-up' })));
   }
 
-  private spawn(): Slot {
-    const worker = new Worker(new URL('./refine-thread.js', import.meta.url), { workerData: this.setup });
-    const pending = new Map<number, Pending>();
-    let markReady!: () => void;
-    let markFailed!: (error: Error) => void;
-    const ready = new Promise<void>((resolve, reject) => {
-      markReady = resolve;
-      markFailed = reject;
-    });
-    ready.catch(() => undefined);
-    worker.on('message', (message: ThreadReply) => {
-      if (message.type === 'ready') return markReady();
-      if (message.type === 'fatal') return markFailed(new Error(`refine thread could not start: ${message.message}`));
-      const task = pending.get(message.id);
-      if (!task) return;
-      pending.delete(message.id);
-      if (message.type === 'done') task.resolve(message.result);
-      else if (message.error.expected) task.reject(new JobError(message.error.code, message.error.message));
-      else task.reject(new Error(message.error.message));
-    });
-    const slot: Slot = { worker, ready, pending, busy: false, dead: false };
-    const failAll = (error: Error): void => {
-      slot.dead = true;
-      markFailed(error);
-      for (const task of pending.values()) task.reject(error);
-      pending.clear();
-    };
-    worker.on('error', failAll);
-    worker.on('exit', (code) => failAll(new Error(`refine thread exited with code ${code}`)));
-    return slot;
-  }
-
-  private acquire(): Promise<Slot> {
-    const free = this.slots.find((slot) => !slot.busy);
-    if (free) {
-      free.busy = true;
-      return Promise.resolve(free);
-    }
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  private releaseSlot(slot: Slot): void {
-    const next = this.waiting.shift();
-    if (next) next(slot);
-    else slot.busy = false;
+  /** The live threads (for tests and diagnostics). */
+  get threads(): readonly Worker[] {
+    return this.piscina.threads;
   }
 
   /**
-   * Gives the slot a fresh thread. A canceled task's thread is first told to abort its engine's signal (a remote
-   * engine cancels its work there) and terminated once it answers or after a grace period; a synchronous wasm
-   * call cannot be interrupted otherwise.
+   * Refines one image on a free thread. An abort rejects at once (JobCanceledError) and stops the thread as
+   * described above; an expected failure is a JobError; a thread that died or threw unexpectedly rejects with
+   * its own error.
    */
-  private replace(slot: Slot, canceledId?: number): Slot {
-    const index = this.slots.indexOf(slot);
-    if (canceledId === undefined) {
-      void slot.worker.terminate();
-    } else {
-      const old = slot.worker;
-      const timer = setTimeout(() => void old.terminate(), CANCEL_GRACE_MS);
-      timer.unref();
-      old.on('message', (message: ThreadReply) => {
-        if ('id' in message && message.id === canceledId) {
-          clearTimeout(timer);
-          void old.terminate();
-        }
-      });
-      const cancel: ThreadCancel = { type: 'cancel', id: canceledId };
-      old.postMessage(cancel);
+  async run(input: Buffer, options: Omit<RefineOptions, 'maxPixels'>, signal?: AbortSignal): Promise<ThreadResult> {
+    if (signal?.aborted) throw new JobCanceledError();
+    // A copy in its own ArrayBuffer, so it can be transferred without detaching a pooled Buffer.
+    const copy = new Uint8Array(input);
+    const { port1: control, port2: threadControl } = new MessageChannel();
+    const terminate = new AbortController();
+    const task = this.piscina.run(
+      { kind: 'refine', input: copy, options, control: threadControl },
+      { signal: terminate.signal, transferList: [copy.buffer, threadControl] },
+    );
+    let canceling = false;
+    let onAbort = (): void => undefined;
+    const canceled = new Promise<never>((_resolve, reject) => {
+      onAbort = () => {
+        canceling = true;
+        reject(new JobCanceledError());
+        this.stopGracefully(task, control, terminate);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      const reply = await Promise.race([task, canceled]);
+      if (reply.kind === 'failed') throw new JobError(reply.error.code, reply.error.message);
+      if (reply.kind !== 'done') throw new Error(`Expected a refined image from the refine thread but received ${reply.kind}`);
+      return reply.result;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (!canceling) control.close();
     }
-    const fresh = this.spawn();
-    fresh.busy = true;
-    this.slots[index] = fresh;
-    return fresh;
   }
 
-  async run(input: Buffer, options: Omit<RefineOptions, 'maxPixels'>, signal?: AbortSignal): Promise<ThreadResult> {
-    if (this.closed) throw new Error('the refine pool is closed');
-    let slot = await this.acquire();
-    try {
-      await slot.ready;
-      if (signal?.aborted) throw new JobCanceledError();
-      // A copy in its own ArrayBuffer, so it can be transferred without detaching a pooled Buffer.
-      const copy = new Uint8Array(input);
-      const id = this.nextId++;
-      const request: ThreadRequest = { id, input: copy, options };
-      return await new Promise<ThreadResult>((resolve, reject) => {
-        const onAbort = (): void => {
-          slot.pending.delete(id);
-          slot = this.replace(slot, id);
-          reject(new JobCanceledError());
-        };
-        signal?.addEventListener('abort', onAbort, { once: true });
-        slot.pending.set(id, {
-          resolve: (result) => {
-            signal?.removeEventListener('abort', onAbort);
-            resolve(result);
-          },
-          reject: (error) => {
-            signal?.removeEventListener('abort', onAbort);
-            reject(error);
-          },
-        });
-        slot.worker.postMessage(request, [copy.buffer]);
-      });
-    } catch (error) {
-      // The thread died under this task: the slot gets a fresh thread for the next one.
-      if (slot.dead && !this.closed) slot = this.replace(slot);
-      throw error;
-    } finally {
-      this.releaseSlot(slot);
-    }
+  /** Tells the task's thread to stop its engine, and terminates the thread once it answers or the grace runs out. */
+  private stopGracefully(task: Promise<ThreadReply>, control: MessagePort, terminate: AbortController): void {
+    let done = false;
+    const finish = (outcome: CancelOutcome | undefined, terminateThread: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(grace);
+      control.close();
+      if (terminateThread) terminate.abort();
+      if (outcome) this.onCanceled(outcome);
+    };
+    const grace = setTimeout(() => finish({ answered: false }, true), CANCEL_GRACE_MS);
+    grace.unref();
+    control.once('message', (message: ThreadStopped) => finish({ answered: true, how: message.how }, true));
+    // A task that ends on its own (it finished before it read the cancel, or its thread died) leaves nothing to stop.
+    task.then(
+      () => finish({ answered: true, how: 'the image was finished before the cancel was read' }, false),
+      () => finish(undefined, false),
+    );
+    const cancel: ThreadCancel = { type: 'cancel' };
+    control.postMessage(cancel);
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+    await this.piscina.destroy();
   }
 }

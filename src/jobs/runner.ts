@@ -18,6 +18,8 @@ export interface RunnerOptions {
   logger: Logger;
   concurrency: number;
   leaseMs: number;
+  /** A job still running after this long is stopped and fails with JOB_TIMEOUT (its thread is replaced). */
+  jobTimeoutMs: number;
   pollMs?: number;
   metrics?: Metrics;
   /** Told when an artwork reaches a final status (to wake the webhook dispatcher). */
@@ -116,11 +118,12 @@ export class JobRunner {
       );
     }, Math.max(100, leaseMs / 3));
     const started = performance.now();
+    const deadline = AbortSignal.timeout(this.options.jobTimeoutMs);
     try {
-      const outcome = await this.process(artwork, abort.signal, started);
+      const outcome = await this.process(artwork, abort.signal, deadline, started);
       if (abort.signal.aborted) return;
       const finished = await queue.finish(job, outcome, new Date());
-      log.info({ status: outcome.status, finished, duration: outcome.duration }, 'job finished');
+      log.info({ status: outcome.status, code: outcome.status === 'failed' ? outcome.error.code : undefined, finished, duration: outcome.duration }, 'job finished');
       if (finished) this.options.metrics?.jobs.inc({ status: outcome.status });
       if (finished) this.options.onFinal?.(job.artworkId);
     } catch (error) {
@@ -140,8 +143,10 @@ export class JobRunner {
     }
   }
 
-  private async process(artwork: Artwork, signal: AbortSignal, started: number): Promise<JobOutcome> {
+  /** Runs the job until it ends, `canceled` aborts (lease lost, cancel) or the `deadline` passes. */
+  private async process(artwork: Artwork, canceled: AbortSignal, deadline: AbortSignal, started: number): Promise<JobOutcome> {
     const { blobs, pool } = this.options;
+    const signal = AbortSignal.any([canceled, deadline]);
     const seconds = (): number => (performance.now() - started) / 1000;
     const stage = this.options.metrics?.jobStage;
     try {
@@ -168,6 +173,10 @@ export class JobRunner {
         duration: seconds(),
       };
     } catch (error) {
+      if (deadline.aborted && !canceled.aborted) {
+        const limit = this.options.jobTimeoutMs / 1000;
+        return { status: 'failed', error: { code: 'JOB_TIMEOUT', message: `Processing took longer than the ${limit} s limit and was stopped` }, duration: seconds() };
+      }
       if (error instanceof JobError) {
         return { status: 'failed', error: { code: error.code, message: error.message }, duration: seconds() };
       }

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { Piscina } from 'piscina';
 import type { DetectedFace } from './detect.js';
 import type { Tuning } from './enhance.js';
 import type { FaceCrop, FaceWork } from './face-work.js';
@@ -16,54 +17,41 @@ export interface FaceJob {
  * stays in the calling thread and in a fixed order, so the result is the same bytes with or without helpers.
  * Worth it only where cores would otherwise idle (one image at a time on a machine with cores to spare): the
  * caller decides how many helpers, zero meaning none.
+ *
+ * The threads are a piscina pool, like the job threads (see jobs/pool.ts): a helper that dies fails the face it
+ * was refining and piscina starts a fresh one, so the next run does not wait on a dead thread.
  */
 export class FacePool {
-  private readonly workers: Worker[] = [];
-  private nextId = 1;
+  private readonly piscina: Piscina<FaceJob, FaceWork | null>;
 
-  constructor(size: number) {
-    for (let i = 0; i < size; i++) {
-      const worker = new Worker(new URL('./face-thread.js', import.meta.url));
-      worker.unref();
-      this.workers.push(worker);
-    }
-  }
-
-  get size(): number {
-    return this.workers.length;
-  }
-
-  private runOn(worker: Worker, job: FaceJob): Promise<FaceWork | null> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const onMessage = (message: { id: number; work: FaceWork | null }): void => {
-        if (message.id !== id) return;
-        worker.off('message', onMessage);
-        worker.off('error', reject);
-        resolve(message.work);
-      };
-      worker.on('message', onMessage);
-      worker.once('error', reject);
-      worker.postMessage({ id, job }, [job.crop.image.data.buffer as ArrayBuffer]);
+  constructor(
+    readonly size: number,
+    /** Told of a helper that failed with no face to fail (it died idle, or could not start); it is replaced. */
+    onThreadError: (error: Error) => void = (error) => process.emitWarning(error),
+  ) {
+    this.piscina = new Piscina({
+      filename: new URL('./face-thread.js', import.meta.url).href,
+      minThreads: size,
+      maxThreads: size,
+      // Tasks take tens of milliseconds, so piscina's Atomics.wait hand-off saves nothing worth blocking for.
+      atomics: 'disabled',
     });
+    this.piscina.on('error', onThreadError);
+  }
+
+  /** The live helper threads (for tests and diagnostics). */
+  get threads(): readonly Worker[] {
+    return this.piscina.threads;
   }
 
   /** Runs the jobs on the helpers, each helper taking the next job when it finishes one; results in job order. */
-  async run(jobs: FaceJob[]): Promise<Array<FaceWork | null>> {
-    const results: Array<FaceWork | null> = new Array<FaceWork | null>(jobs.length).fill(null);
-    let next = 0;
-    await Promise.all(
-      this.workers.map(async (worker) => {
-        while (next < jobs.length) {
-          const index = next++;
-          results[index] = await this.runOn(worker, jobs[index] as FaceJob);
-        }
-      }),
+  run(jobs: FaceJob[]): Promise<Array<FaceWork | null>> {
+    return Promise.all(
+      jobs.map((job) => this.piscina.run(job, { transferList: [job.crop.image.data.buffer as ArrayBuffer] })),
     );
-    return results;
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((worker) => worker.terminate()));
+    await this.piscina.destroy();
   }
 }

@@ -1,4 +1,5 @@
 import type { Artwork, ArtworkError, FaceReport, StoredResult } from '../artworks/artwork.js';
+import type { ErrorCode } from '../errors.js';
 
 export const SCOPES = ['generator', 'manager', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -81,7 +82,7 @@ export interface WebhookAttempt {
 /** What the job outcome writes onto the artwork. */
 export type JobOutcome =
   | { status: 'succeeded'; results: StoredResult[]; faces: FaceReport[]; engine?: string; duration: number }
-  | { status: 'failed'; error: ArtworkError; duration: number };
+  | { status: 'failed'; error: ArtworkError & { code: ErrorCode }; duration: number };
 
 export type CancelResult = 'canceled' | 'already-final' | 'not-found';
 

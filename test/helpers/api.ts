@@ -6,28 +6,41 @@ export interface ApiResponse<T = unknown> {
   body: T;
 }
 
-/** A thin fetch wrapper for the tests: JSON in, JSON (or bytes) out, never throws on an HTTP status. */
+/** How a request reaches the API: over HTTP, or through Fastify's inject() in this process. */
+export type Transport = (
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+) => Promise<{ status: number; headers: Headers; text: string }>;
+
+export const httpTransport =
+  (baseUrl: string): Transport =>
+  async (method, path, headers, body) => {
+    const response = await fetch(`${baseUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+    return { status: response.status, headers: response.headers, text: await response.text() };
+  };
+
+/** A thin wrapper for the tests: JSON in, JSON (or text) out, never throws on an HTTP status. */
 export class ApiClient {
   constructor(
     readonly baseUrl: string,
     readonly apiKey: string | undefined,
+    private readonly transport: Transport = httpTransport(baseUrl),
   ) {}
 
   withKey(apiKey: string | undefined): ApiClient {
-    return new ApiClient(this.baseUrl, apiKey);
+    return new ApiClient(this.baseUrl, apiKey, this.transport);
   }
 
   async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
-    const init: RequestInit = { method, headers: { ...headers } };
-    if (this.apiKey) (init.headers as Record<string, string>).authorization = `Bearer ${this.apiKey}`;
-    if (body !== undefined) {
-      (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
-      init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    }
-    const response = await fetch(`${this.baseUrl}${path}`, init);
-    const text = await response.text();
-    let parsed: unknown = text;
-    if ((response.headers.get('content-type') ?? '').includes('application/json')) parsed = JSON.parse(text);
+    const sent: Record<string, string> = { ...headers };
+    if (this.apiKey) sent.authorization = `Bearer ${this.apiKey}`;
+    if (body !== undefined) sent['content-type'] ??= 'application/json';
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    const response = await this.transport(method, path, sent, payload);
+    let parsed: unknown = response.text;
+    if ((response.headers.get('content-type') ?? '').includes('application/json')) parsed = JSON.parse(response.text);
     return { status: response.status, headers: response.headers, body: parsed as T };
   }
 

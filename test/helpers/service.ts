@@ -90,6 +90,15 @@ export class ServiceProcess {
     }
   }
 
+  /** Resolves once the service's output matches `pattern` (a log line it writes); fails after `timeoutMs`. */
+  async waitForOutput(pattern: RegExp, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(this.output)) {
+      if (Date.now() > deadline) throw new Error(`no output matching ${pattern} in ${timeoutMs} ms:\n${this.output.slice(-2000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   /** Sends a signal and waits for the process to exit; returns its exit code. */
   async kill(signal: NodeJS.Signals): Promise<number | null> {
     this.child?.kill(signal);

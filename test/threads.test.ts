@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { once } from 'node:events';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import type { ModelName } from '../src/artworks/artwork.js';
+import { CANCEL_GRACE_MS, RefinePool, JobCanceledError, type CancelOutcome } from '../src/jobs/pool.js';
+import type { ThreadSetup } from '../src/jobs/thread-protocol.js';
+import { decodeImage } from '../src/ingest/decode.js';
+import type { DetectedFace } from '../src/refine/detect.js';
+import type { EngineSettings } from '../src/refine/engines/settings.js';
+import { DEFAULT_TUNING } from '../src/refine/enhance.js';
+import { FacePool, type FaceJob } from '../src/refine/face-pool.js';
+import { cropFor, refineOneFace } from '../src/refine/face-work.js';
+import type { RgbImage } from '../src/refine/image.js';
+import { strengthFor } from '../src/refine/profiles.js';
+import { ApiClient } from './helpers/api.js';
+import { LoopbackServer } from './helpers/loopback.js';
+import { fixture } from './helpers/paths.js';
+import { ADMIN_KEY, ServiceProcess, tempDataDir } from './helpers/service.js';
+
+const MODEL: ModelName = 'tengrai-20231128-m-d.safetensors';
+const astronaut = fs.readFileSync(fixture('faces/astronaut.png'));
+const group = fs.readFileSync(fixture('faces/solvay-1927-2126.jpg'));
+
+function setupWith(bindings: EngineSettings['bindings'] = {}): ThreadSetup {
+  const restorers = { modelsDir: tempDataDir('no-models'), userEntries: [], executionProvider: 'cpu' as const, intraOpThreads: 1 };
+  return { modelDir: undefined, maxPixels: 50_000_000, maxFaces: 100, faceThreads: 0, engines: { bindings, restorers } };
+}
+
+describe('face helper threads', () => {
+  let image: RgbImage;
+  // Two face-sized boxes of the portrait (boxes alone: the helpers' work needs no detector).
+  const faces: DetectedFace[] = [
+    { box: { x: 160, y: 60, width: 130, height: 130 }, score: 1 },
+    { box: { x: 200, y: 250, width: 120, height: 120 }, score: 1 },
+  ];
+  const jobs = (): FaceJob[] =>
+    faces.map((face) => ({ crop: cropFor(image, face), face, strength: strengthFor(MODEL, 3), tuning: DEFAULT_TUNING }));
+  let pool: FacePool;
+
+  before(async () => {
+    image = (await decodeImage(astronaut, 50_000_000)).image;
+    pool = new FacePool(2);
+  });
+  after(() => pool.close());
+
+  test('give the same work as this thread', async () => {
+    const inThisThread = jobs().map((job) => refineOneFace(job.crop, job.face, job.strength, job.tuning));
+    assert.deepEqual(await pool.run(jobs()), inThisThread);
+  });
+
+  test('a helper that dies while idle is replaced, and the next run returns', { timeout: 30_000 }, async () => {
+    const expected = await pool.run(jobs());
+    const victim = pool.threads[0];
+    assert.ok(victim);
+    await victim.terminate();
+    assert.deepEqual(await pool.run(jobs()), expected);
+    assert.equal(pool.threads.length, 2);
+    assert.ok(!pool.threads.includes(victim));
+  });
+
+  test('a helper that dies mid-face fails that run with an error; the next run works', { timeout: 30_000 }, async () => {
+    const expected = await pool.run(jobs());
+    const running = pool.run(jobs());
+    const victim = pool.threads[0];
+    assert.ok(victim);
+    await victim.terminate();
+    await assert.rejects(running, /worker exited/);
+    assert.deepEqual(await pool.run(jobs()), expected);
+  });
+});
+
+describe('refine threads', () => {
+  let pool: RefinePool;
+  const idleErrors: Error[] = [];
+  const options = { model: MODEL, denoising: 3, outputFormat: 'png' as const };
+
+  before(async () => {
+    pool = new RefinePool(1, setupWith(), { onThreadError: (error) => idleErrors.push(error) });
+    await pool.ready();
+  });
+  after(() => pool.close());
+
+  test('an aborted image is refused at once; its thread is terminated and a fresh one refines the next', { timeout: 60_000 }, async () => {
+    const victim = pool.threads[0];
+    assert.ok(victim);
+    const exited = once(victim, 'exit');
+    const abort = new AbortController();
+    const running = pool.run(group, options, abort.signal);
+    abort.abort();
+    await assert.rejects(running, JobCanceledError);
+    await exited;
+    const next = await pool.run(astronaut, options);
+    assert.equal(next.faces.length, 1);
+    assert.ok(!pool.threads.includes(victim));
+  });
+
+  test('a thread that dies mid-image fails that image and is replaced', { timeout: 60_000 }, async () => {
+    const running = pool.run(group, options);
+    const victim = pool.threads[0];
+    assert.ok(victim);
+    await victim.terminate();
+    await assert.rejects(running, /worker exited/);
+    assert.equal((await pool.run(astronaut, options)).faces.length, 1);
+  });
+
+  test("an unexpected error keeps the thread's stack", { timeout: 60_000 }, async () => {
+    // an unknown model name gets past the type system only here: strengthFor then reads an absent profile
+    const error = await pool.run(astronaut, { ...options, model: 'no-such-model' as ModelName }).then(
+      () => assert.fail('expected a failure'),
+      (thrown: unknown) => thrown as Error,
+    );
+    assert.ok(error instanceof Error);
+    assert.match(error.stack ?? '', /refine\/profiles\.js/);
+    assert.deepEqual(idleErrors, []);
+  });
+});
+
+describe('a cancel reaches the engine before its thread is terminated', () => {
+  const generator = new LoopbackServer();
+  const events: string[] = [];
+  const outcomes: CancelOutcome[] = [];
+  const idleErrors: Error[] = [];
+  let pool: RefinePool;
+  const options = { denoising: 3, outputFormat: 'png' as const };
+  const STOPS: ModelName = 'tengrai-20231128-m-d.safetensors';
+  const IGNORES: ModelName = 'tengrai-20240423-m-f.safetensors';
+
+  before(async () => {
+    generator.route('/prompt', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"prompt_id":"1"}'));
+    // answered a little later, as a generator does once its sampler has stopped: a thread terminated at the
+    // cancel could not be there to read it
+    generator.route('/interrupt', async (_req, res) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      events.push('interrupt answered');
+      res.writeHead(200).end();
+    });
+    process.env.STAND_IN_GENERATOR_URL = await generator.start();
+    const bindings = { [STOPS]: { kind: 'comfyui', checkpoint: 'stops-on-cancel' }, [IGNORES]: { kind: 'comfyui', checkpoint: 'ignores-cancel' } } as const;
+    pool = new RefinePool(1, setupWith(bindings), {
+      onThreadError: (error) => idleErrors.push(error),
+      onCanceled: (outcome) => outcomes.push(outcome),
+      threadModule: new URL('./helpers/stand-in-engine-thread.js', import.meta.url),
+    });
+    await pool.ready();
+  });
+  after(async () => {
+    await pool.close();
+    await generator.stop();
+  });
+
+  test("the engine's signal aborts, it interrupts the remote work, and only then is the thread terminated", { timeout: 60_000 }, async () => {
+    const victim = pool.threads[0];
+    assert.ok(victim);
+    const exited = once(victim, 'exit').then(() => events.push('thread exited'));
+    const abort = new AbortController();
+    const running = pool.run(astronaut, { ...options, model: STOPS }, abort.signal);
+    await generator.waitFor((received) => received.some((r) => r.url === '/prompt'));
+    abort.abort();
+    await assert.rejects(running, JobCanceledError);
+    await exited;
+    assert.deepEqual(events, ['interrupt answered', 'thread exited']);
+    assert.equal(outcomes.length, 1);
+    const [outcome] = outcomes;
+    assert.ok(outcome?.answered, JSON.stringify(outcome));
+    assert.match(outcome.how, /stand-in generator was interrupted \(HTTP 200\)/);
+    assert.deepEqual(idleErrors, []);
+  });
+
+  test('an engine that ignores the cancel is terminated after the grace period', { timeout: 60_000 }, async () => {
+    outcomes.length = 0;
+    const prompts = (): number => generator.received.filter((r) => r.url === '/prompt').length;
+    const before = prompts();
+    // the replacement thread of the test above takes this job
+    const victim = pool.threads[0];
+    assert.ok(victim);
+    const exited = once(victim, 'exit');
+    const abort = new AbortController();
+    const running = pool.run(astronaut, { ...options, model: IGNORES }, abort.signal);
+    await generator.waitFor(() => prompts() > before);
+    const abortedAt = performance.now();
+    abort.abort();
+    await assert.rejects(running, JobCanceledError);
+    await exited;
+    assert.ok(performance.now() - abortedAt >= CANCEL_GRACE_MS - 50, 'terminated before the grace period ended');
+    assert.deepEqual(outcomes, [{ answered: false }]);
+    assert.equal(generator.received.filter((r) => r.url === '/interrupt').length, 1, 'only the first test interrupted');
+  });
+});
+
+describe('the job deadline (JOB_TIMEOUT_SECONDS)', () => {
+  const outside = new LoopbackServer();
+  // one refine thread, so the job after the timed-out one runs on its replacement
+  const service = new ServiceProcess(tempDataDir('deadline'), { JOB_TIMEOUT_SECONDS: '5', WORKER_CONCURRENCY: '1' });
+  let api: ApiClient;
+
+  before(async () => {
+    // The group photo at 3x its size (28 megapixels): about a minute on the 2-core CI machine, far over the deadline;
+    // the deadline leaves the next job (and its fresh thread's model loading) room on a busy machine.
+    const large = await sharp(group).resize({ width: 3 * 2126 }).jpeg({ quality: 80 }).toBuffer();
+    outside.route('/large-group.jpg', (_req, res) => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(large));
+    await outside.start();
+    api = new ApiClient(await service.start(), ADMIN_KEY);
+  });
+  after(async () => {
+    await service.stop();
+    await outside.stop();
+  });
+
+  test('a job over the deadline fails with JOB_TIMEOUT, logged; the next job runs', { timeout: 120_000 }, async () => {
+    const slow = await api.create({ imageUrl: `${outside.url}/large-group.jpg` });
+    const failed = await api.waitForStatus((slow.body as { id: string }).id, ['succeeded', 'failed']);
+    assert.equal(failed.status, 'failed', JSON.stringify(failed));
+    assert.equal(failed.error.code, 'JOB_TIMEOUT');
+    assert.match(failed.error.message, /longer than the 5 s limit/);
+    assert.match(service.output, new RegExp(`"artworkId":"${failed.id}".*"code":"JOB_TIMEOUT"`));
+
+    const quick = await api.create({ imageUrl: `${outside.url}/fixtures/faces/astronaut.png` });
+    const done = await api.waitForStatus((quick.body as { id: string }).id, ['succeeded', 'failed']);
+    assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+  });
+});
