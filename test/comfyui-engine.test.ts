@@ -238,7 +238,8 @@ describe('ComfyUI engine against a stand-in built from ComfyUI server.py', () =>
   });
 
   test('cancel: the running prompt is interrupted by its prompt_id, a pending one dequeued', async () => {
-    const comfy = await standIn({ checkpoints: [CHECKPOINT], stepMs: 200 });
+    // 6 s a render: the first prompt is still running whatever the machine's load when the second is queued
+    const comfy = await standIn({ checkpoints: [CHECKPOINT], stepMs: 1000 });
     const cancelRunning = new AbortController();
     const cancelPending = new AbortController();
     const running = refine(engineFor([comfy.url]), 3, 1, cancelRunning.signal);
