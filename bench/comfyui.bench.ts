@@ -10,7 +10,7 @@ import { decodeImage } from '../src/ingest/decode.js';
 import { detectFaces } from '../src/refine/detect.js';
 import { ComfyFaceEngine, DEFAULT_GENERATION } from '../src/refine/engines/comfyui/engine.js';
 import { WorkflowTemplate } from '../src/refine/engines/comfyui/workflow.js';
-import { HumanFrameDetector } from '../src/refine/human-detector.js';
+import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
 import { ComfyStandIn } from '../test/helpers/comfyui-stand-in.js';
 import { fixture } from '../test/helpers/paths.js';
 
@@ -20,7 +20,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 2);
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
-const detector = await HumanFrameDetector.create();
+const detector = await MeshCheckedFaceDetector.create();
 const { image } = await decodeImage(fs.readFileSync(fixture('faces/solvay-1927-gray-1280.png')), 50_000_000);
 const faces = await detectFaces(detector, image, { maxFaces: FACES });
 

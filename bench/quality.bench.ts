@@ -4,7 +4,8 @@
  * BENCH_PHOTOS (comma-separated file names) and BENCH_LEVELS (e.g. "3") narrow the run.
  */
 import { detectFaces, iou } from '../src/refine/detect.js';
-import { HumanFrameDetector } from '../src/refine/human-detector.js';
+import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
+import { HumanEmbeddingDetector } from '../src/refine/human-detector.js';
 import type { RgbImage } from '../src/refine/image.js';
 import { refineFaces } from '../src/refine/pipeline.js';
 import { MODELS, type ModelName } from '../src/artworks/artwork.js';
@@ -38,8 +39,8 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const detector = await HumanFrameDetector.create();
-  const embedder = await HumanFrameDetector.create({ embeddings: true });
+  const detector = await MeshCheckedFaceDetector.create();
+  const embedder = await HumanEmbeddingDetector.create({ embeddings: true });
   const rows: Row[] = [];
   for (const photo of PHOTOS) {
     const path = fixture(`faces/${photo}`);

@@ -14,7 +14,7 @@ import type { FaceEngine } from '../src/refine/engines/engine.js';
 import { detectFaces, type DetectedFace } from '../src/refine/detect.js';
 import { engineProviders } from '../src/refine/engines/providers.js';
 import { EngineRegistry } from '../src/refine/engines/registry.js';
-import { HumanFrameDetector } from '../src/refine/human-detector.js';
+import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
 import type { RgbImage } from '../src/refine/image.js';
 import { installModel } from '../test/helpers/onnx-graphs.js';
 import { fixture } from '../test/helpers/paths.js';
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const graph = gfpganLikeGraph();
   const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'face-refiner-bench-restore-'));
   installModel(modelsDir, 'gfpgan_1.4', graph.bytes);
-  const detector = await HumanFrameDetector.create();
+  const detector = await MeshCheckedFaceDetector.create();
   const photos: Photo[] = [];
   for (const name of PHOTOS) {
     const bytes = fs.readFileSync(fixture(name));

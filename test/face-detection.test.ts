@@ -3,13 +3,15 @@ import fs from 'node:fs';
 import { before, describe, test } from 'node:test';
 import { loadRgb } from '../bench/lib/degrade.js';
 import { detectFaces, iou } from '../src/refine/detect.js';
-import { HumanFrameDetector } from '../src/refine/human-detector.js';
+import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
 import type { Rect } from '../src/refine/image.js';
+import { drawnMark, MARKS } from './helpers/drawn-marks.js';
+import { damagedOldPrint } from './helpers/old-print.js';
 import { FIXTURES, fixture } from './helpers/paths.js';
 
-let detector: HumanFrameDetector;
+let detector: MeshCheckedFaceDetector;
 before(async () => {
-  detector = await HumanFrameDetector.create();
+  detector = await MeshCheckedFaceDetector.create();
 });
 
 /** The ground truth lists each face as `detection_N` then four corners as `row column`. */
@@ -31,16 +33,36 @@ function groundTruth(file: string): Rect[] {
   return boxes;
 }
 
+/** Hand-labelled tight face boxes (test/fixtures/faces/labels.json). */
+export function labelledFaces(): Array<[string, Rect[]]> {
+  const labels = JSON.parse(fs.readFileSync(fixture('faces/labels.json'), 'utf8')) as { photos: Record<string, number[][]> };
+  return Object.entries(labels.photos).map(([file, boxes]) => [
+    file,
+    boxes.map(([x, y, width, height]) => ({ x: x as number, y: y as number, width: width as number, height: height as number })),
+  ]);
+}
+
 describe('face detection', () => {
-  test('finds at least 90% of the 30 small faces in the 1280 px group photo (IoU >= 0.4)', async () => {
+  for (const [file, labels] of labelledFaces()) {
+    test(`faces/${file}: every labelled face found with a tight box (IoU >= 0.5), nothing else`, async () => {
+      const found = await detectFaces(detector, await loadRgb(fixture(`faces/${file}`)));
+      for (const label of labels) {
+        const best = Math.max(0, ...found.map((f) => iou(f.box, label)));
+        assert.ok(best >= 0.5, `label ${JSON.stringify(label)}: best IoU ${best.toFixed(2)} among ${JSON.stringify(found.map((f) => f.box))}`);
+      }
+      assert.equal(found.length, labels.length);
+    });
+  }
+
+  test('the 1280 px Solvay group: recall >= 0.95 at IoU >= 0.4 against its ground truth, no stray detections', async () => {
     const truth = groundTruth(fixture('faces/solvay-1927-gray-1280.ground-truth.txt'));
     assert.equal(truth.length, 30);
     const found = await detectFaces(detector, await loadRgb(fixture('faces/solvay-1927-gray-1280.png')));
     const hits = truth.filter((t) => found.some((f) => iou(f.box, t) >= 0.4)).length;
-    assert.ok(hits / truth.length >= 0.9, `recall ${hits}/${truth.length}`);
+    assert.ok(hits / truth.length >= 0.95, `recall ${hits}/${truth.length}`);
     const strays = found.filter((f) => !truth.some((t) => iou(f.box, t) >= 0.4));
-    assert.ok(strays.length <= 1, `detections matching no face: ${JSON.stringify(strays.map((s) => s.box))}`);
-    assert.ok(found.every((f) => f.landmarks?.fromMesh), 'every 40-50 px face has mesh landmarks');
+    assert.deepEqual(strays.map((s) => s.box), []);
+    assert.ok(found.every((f) => f.landmarks?.fromMesh), 'every 35-40 px face has mesh landmarks');
   });
 
   for (const file of fs.readdirSync(`${FIXTURES}/negatives`)) {
@@ -50,15 +72,39 @@ describe('face detection', () => {
     });
   }
 
-  test('a grayscale face turned towards profile, and a portrait with glasses', async () => {
-    for (const file of ['faces/camera-gray-turned.png', 'faces/grace-hopper.jpg']) {
-      const found = await detectFaces(detector, await loadRgb(fixture(file)));
-      assert.equal(found.length, 1, file);
+  test('no face in logo-like marks drawn on a skin-coloured arm, at 60, 120 and 200 px', async () => {
+    const taken: string[] = [];
+    for (const [name, mark] of Object.entries(MARKS)) {
+      for (const size of [60, 120, 200]) {
+        const found = await detectFaces(detector, await drawnMark(mark, size));
+        if (found.length > 0) taken.push(`${name} at ${size} px: ${JSON.stringify(found.map((f) => f.box))}`);
+      }
     }
+    assert.deepEqual(taken, []);
   });
 
-  test('the sepia 2126 px group photo: most faces found', async () => {
+  // The profile face of camera-gray-turned is lost once a scratch crosses it (mesh face-presence 0.00-0.03):
+  // it is held to the faded print without scratches.
+  const damages: Array<[string, { contrast: number; scratches: number; opacity: number }]> = [
+    ['astronaut.png', { contrast: 0.33, scratches: 6, opacity: 0.6 }],
+    ['grace-hopper.jpg', { contrast: 0.33, scratches: 6, opacity: 0.6 }],
+    ['camera-gray-turned.png', { contrast: 0.25, scratches: 0, opacity: 0 }],
+  ];
+  for (const [file, damage] of damages) {
+    const labels = new Map(labelledFaces()).get(file) ?? [];
+    const described = `${Math.round(damage.contrast * 100)}% contrast, ${damage.scratches} scratches`;
+    test(`faces/${file} as a faded old print (grey, sepia, ${described}): its face found`, async () => {
+      const found = await detectFaces(detector, await loadRgb(await damagedOldPrint(fixture(`faces/${file}`), damage)));
+      for (const label of labels) {
+        const best = Math.max(0, ...found.map((f) => iou(f.box, label)));
+        assert.ok(best >= 0.5, `label ${JSON.stringify(label)}: best IoU ${best.toFixed(2)} among ${JSON.stringify(found.map((f) => f.box))}`);
+      }
+      assert.equal(found.length, labels.length);
+    });
+  }
+
+  test('the sepia 2126 px group photo: at least 27 of its 29 faces found, no more than 29', async () => {
     const found = await detectFaces(detector, await loadRgb(fixture('faces/solvay-1927-2126.jpg')));
-    assert.ok(found.length >= 26 && found.length <= 31, `found ${found.length}`);
+    assert.ok(found.length >= 27 && found.length <= 29, `found ${found.length}`);
   });
 });

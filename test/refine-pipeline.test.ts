@@ -3,13 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { HumanFrameDetector } from '../src/refine/human-detector.js';
+import { iou } from '../src/refine/detect.js';
+import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
 import { refineImage, type RefineOptions } from '../src/refine/pipeline.js';
 import { fixture } from './helpers/paths.js';
 import { countChanged, decodePixels, nearBox } from './helpers/pixels.js';
 import { runCli, tempDataDir } from './helpers/service.js';
 
-let detector: HumanFrameDetector;
+let detector: MeshCheckedFaceDetector;
 const options: RefineOptions = {
   model: 'tengrai-20231128-m-d.safetensors',
   denoising: 3,
@@ -18,7 +19,7 @@ const options: RefineOptions = {
 };
 
 before(async () => {
-  detector = await HumanFrameDetector.create();
+  detector = await MeshCheckedFaceDetector.create();
 });
 
 describe('refine pipeline', () => {
@@ -27,8 +28,8 @@ describe('refine pipeline', () => {
     const result = await refineImage(detector, input, options);
     assert.equal(result.faces.length, 1);
     const [x, y, w, h] = result.faces[0]?.box ?? [0, 0, 0, 0];
-    // the face of this photo is at about (150..300, 50..200)
-    assert.ok(x > 100 && x < 200 && y > 20 && y < 100 && w > 100 && h > 100, `box ${JSON.stringify(result.faces[0]?.box)}`);
+    // the face's tight box (brow/forehead to chin, cheek to cheek), as labelled in test/fixtures/faces/labels.json
+    assert.ok(iou({ x, y, width: w, height: h }, { x: 180, y: 80, width: 90, height: 105 }) >= 0.5, `box ${JSON.stringify(result.faces[0]?.box)}`);
     const changed = countChanged(await decodePixels(input), await decodePixels(result.body), nearBox([x, y, w, h], 2));
     assert.equal(changed.outside, 0);
     assert.ok(changed.inside > 5000);

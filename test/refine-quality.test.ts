@@ -7,19 +7,19 @@ import { canonicalFrame } from '../src/refine/align.js';
 import { detectFaces } from '../src/refine/detect.js';
 import { DEFAULT_TUNING } from '../src/refine/enhance.js';
 import { FacePool } from '../src/refine/face-pool.js';
-import { HumanFrameDetector } from '../src/refine/human-detector.js';
+import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
 import type { RgbImage } from '../src/refine/image.js';
 import { landmarksFromBox } from '../src/refine/landmarks.js';
 import { refineDetected, refineFaces, refineImage } from '../src/refine/pipeline.js';
 import { fixture } from './helpers/paths.js';
 
 const MODEL = 'tengrai-20231128-m-d.safetensors' as const;
-let detector: HumanFrameDetector;
+let detector: MeshCheckedFaceDetector;
 let clean: RgbImage;
 let mask: Uint8Array;
 
 before(async () => {
-  detector = await HumanFrameDetector.create();
+  detector = await MeshCheckedFaceDetector.create();
   clean = await loadRgb(fixture('faces/astronaut.png'));
   const reference = await refineFaces(detector, clean, { model: MODEL, denoising: 3 });
   mask = Uint8Array.from(reference.coverage, (c) => (c >= 0.5 ? 1 : 0));

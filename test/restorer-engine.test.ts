@@ -12,7 +12,7 @@ import { engineProviders } from '../src/refine/engines/providers.js';
 import { EngineRegistry } from '../src/refine/engines/registry.js';
 import { parseUserEntries, type RestorerEntry } from '../src/refine/engines/restorers/catalogue.js';
 import type { EngineSettings } from '../src/refine/engines/settings.js';
-import { HumanFrameDetector } from '../src/refine/human-detector.js';
+import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
 import type { RgbImage } from '../src/refine/image.js';
 import { refineFaces, type RefinedFace, type RefinedImage } from '../src/refine/pipeline.js';
 import { alignFace } from '../src/refine/engines/aligned-face.js';
@@ -20,7 +20,7 @@ import { codeformerLike, identityRestorer, installModel, invertingRestorer } fro
 import { fixture } from './helpers/paths.js';
 
 const MODEL: ModelName = 'tengrai-20231128-m-d.safetensors';
-let detector: HumanFrameDetector;
+let detector: MeshCheckedFaceDetector;
 let portrait: RgbImage;
 let tilted: RgbImage;
 let large: RgbImage;
@@ -79,7 +79,7 @@ function invertedInPlace(source: RgbImage, refined: RefinedImage): { share: numb
 }
 
 before(async () => {
-  detector = await HumanFrameDetector.create();
+  detector = await MeshCheckedFaceDetector.create();
   const bytes = fs.readFileSync(fixture('faces/astronaut.png'));
   portrait = (await decodeImage(bytes, 1e8)).image;
   const turned = await sharp(bytes).rotate(28, { background: '#808080' }).png().toBuffer();

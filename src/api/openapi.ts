@@ -48,7 +48,19 @@ const artwork = {
       type: ['array', 'null'],
       items: {
         type: 'object',
-        properties: { box: { type: 'array', items: { type: 'integer' }, minItems: 4, maxItems: 4 }, score: { type: 'number' } },
+        properties: {
+          box: {
+            type: 'array',
+            items: { type: 'integer' },
+            minItems: 4,
+            maxItems: 4,
+            description:
+              '[x, y, width, height] of the face itself, in upright pixel coordinates of the input: brow/forehead to chin, ' +
+              'cheek to cheek (the convention of common face datasets), not the detector crop. A face turned sideways or ' +
+              'upside down gets the box around it in the same image axes.',
+          },
+          score: { type: 'number', description: 'Face detector confidence, 0..1.' },
+        },
       },
     },
     engine: { type: ['string', 'null'], description: 'the engine that refined the faces: classical, a restorer name, comfyui:<checkpoint>' },

