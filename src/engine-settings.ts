@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import { ConfigError, type Config } from './config.js';
+import { engineProviders, type EngineRuntime } from './refine/engines/providers.js';
+import { EngineRegistry } from './refine/engines/registry.js';
 import { parseUserEntries, type RestorerEntry } from './refine/engines/restorers/catalogue.js';
 import { DEFAULT_GENERATION } from './refine/engines/comfyui/engine.js';
 import type { ComfySettings } from './refine/engines/comfyui/provider.js';
@@ -60,4 +62,13 @@ export function engineSettings(config: Config): EngineSettings {
     },
     comfyui: comfySettings(config),
   };
+}
+
+/** The engines' registry; a binding that can never work (an unknown restorer, an engine not in this build) stops the start. */
+export function engineRegistry(settings: EngineSettings, runtime?: EngineRuntime): EngineRegistry {
+  try {
+    return new EngineRegistry(settings, engineProviders(settings, runtime));
+  } catch (error) {
+    throw new ConfigError(error instanceof Error ? error.message : String(error));
+  }
 }

@@ -5,7 +5,7 @@ import { SignedUrls } from './artworks/signed-urls.js';
 import { bootstrapFirstOrganization } from './auth/bootstrap.js';
 import { openBlobs, openStore } from './backends.js';
 import { ConfigError, type Config } from './config.js';
-import { engineSettings } from './engine-settings.js';
+import { engineRegistry, engineSettings } from './engine-settings.js';
 import { inputSource } from './ingest/input-source.js';
 import { RefinePool } from './jobs/pool.js';
 import { startRetentionSweeper } from './jobs/retention-sweeper.js';
@@ -13,8 +13,6 @@ import { JobRunner } from './jobs/runner.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { addressPolicy, createOutboundAgent } from './net/guarded-agent.js';
-import { engineProviders } from './refine/engines/providers.js';
-import { EngineRegistry } from './refine/engines/registry.js';
 import { checkExecutionProvider } from './refine/engines/restorers/session.js';
 import type { Store } from './store/store.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
@@ -52,7 +50,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   const logger = createLogger(config.logLevel);
   // the API reports each model's engine and readiness; refine threads build the engines from the same settings
   const engines = engineSettings(config);
-  const registry = new EngineRegistry(engines, engineProviders(engines));
+  const registry = engineRegistry(engines);
   const { store, queue, describe: storeKind } = await openStore(config);
   const blobBackend = openBlobs(config);
   const { blobs } = blobBackend;

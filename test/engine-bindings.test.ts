@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { engineRegistry, engineSettings } from '../src/engine-settings.js';
 import { parseEngineSpec, parseModelEngines } from '../src/refine/engines/binding.js';
+import { classicalProvider } from '../src/refine/engines/classical.js';
 import { engineName } from '../src/refine/engines/engine.js';
+import { EngineRegistry } from '../src/refine/engines/registry.js';
 
 describe('MODEL_ENGINES', () => {
   test('binds API models to catalogue restorers, ComfyUI checkpoints or the classical engine', () => {
@@ -42,5 +45,20 @@ describe('MODEL_ENGINES', () => {
     assert.equal(loadConfig({}).executionProvider, 'cpu');
     assert.equal(loadConfig({ EXECUTION_PROVIDER: 'cuda' }).executionProvider, 'cuda');
     assert.throws(() => loadConfig({ EXECUTION_PROVIDER: 'rocm' }), /Expected cpu or cuda for EXECUTION_PROVIDER but received "rocm"/);
+  });
+
+  test('a binding that can never run stops the start: an unknown restorer, an engine this build does not have', () => {
+    const unknown = engineSettings(loadConfig({ MODEL_ENGINES: 'tengrai-20231128-m-d.safetensors=gfpgan_9' }));
+    assert.throws(
+      () => engineRegistry(unknown),
+      (error: unknown) => error instanceof ConfigError && /^MODEL_ENGINES: tengrai-20231128-m-d\.safetensors: Expected a restorer from the catalogue \(codeformer, .*\) or an entry of MODELS_FILE but received "gfpgan_9"$/.test(error.message),
+    );
+    // a build without the restorer engine: its bindings are refused at start, not failed job by job
+    const bound = engineSettings(loadConfig({ MODEL_ENGINES: 'tengrai-20240423-m-f.safetensors=gfpgan_1.4' }));
+    assert.throws(
+      () => new EngineRegistry(bound, [classicalProvider()]),
+      /^Error: MODEL_ENGINES: tengrai-20240423-m-f\.safetensors: Expected an engine of this build \(classical\) but received a restorer binding$/,
+    );
+    assert.equal(engineRegistry(bound).bindingFor('tengrai-20240423-m-f.safetensors').kind, 'restorer');
   });
 });

@@ -53,6 +53,8 @@ before(async () => {
   });
   server.route('/bad/gfpgan_1.3.hash', (_req, res) => res.end('deadbeef'));
   server.route('/bad/gfpgan_1.3.onnx', (_req, res) => res.end(payload));
+  // an operator's own mirror that publishes no `.hash` beside the file
+  server.route('/own/finetuned.onnx', (_req, res) => res.end(payload));
 });
 after(() => server.stop());
 
@@ -129,5 +131,26 @@ describe('face-refiner models pull', () => {
     const blocked = await cli(['models', 'pull', 'mine'], { DATA_DIR: tempDataDir('pull-blocked'), MODELS_FILE: modelsFile });
     assert.equal(blocked.status, 1);
     assert.match(blocked.stderr, /127\.0\.0\.1:\d+ is a loopback, private or otherwise non-public address/);
+  });
+
+  test('a MODELS_FILE entry without a sha256, from a host with no .hash beside it, is installed and said to be unverified', async () => {
+    const dataDir = tempDataDir('pull-unhashed');
+    const modelsFile = path.join(dataDir, 'models.json');
+    fs.writeFileSync(
+      modelsFile,
+      JSON.stringify([{ name: 'finetuned', file: 'finetuned.onnx', kind: 'gfpgan', size: 512, template: 'ffhq_512', url: `${server.url}/own/finetuned.onnx` }]),
+    );
+    const env = { DATA_DIR: dataDir, MODELS_FILE: modelsFile, ALLOW_PRIVATE_NETWORKS: 'true' };
+    const pulled = await cli(['models', 'pull', 'finetuned'], env);
+    assert.equal(pulled.status, 0, pulled.stderr);
+    assert.match(pulled.stderr, /finetuned: no hash published beside .*\/own\/finetuned\.onnx \(404\) and no sha256 in MODELS_FILE: it is installed unverified/);
+    assert.match(pulled.stdout, /finetuned: installed .*finetuned\.onnx \(3\.0 MB, not verified \(no hash given\)\)/);
+    assert.ok(fs.readFileSync(path.join(dataDir, 'models', 'finetuned.onnx')).equals(payload));
+    const verified = await cli(['models', 'verify', 'finetuned'], env);
+    assert.equal(verified.status, 0);
+    assert.match(verified.stdout, /^finetuned: present, unverified \(MODELS_FILE gives no sha256\) /m);
+    const listed = await cli(['models', 'list'], env);
+    assert.match(listed.stdout, /^finetuned +gfpgan +512 +installed, unverified \(3\.0 MB\) +\S*finetuned\.onnx$/m);
+    assert.match(listed.stdout, /^gfpgan_1\.4 +gfpgan +512 +not installed +/m);
   });
 });

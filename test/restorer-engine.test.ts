@@ -108,6 +108,18 @@ describe('learned restorers on ONNX Runtime (graphs the tests build)', () => {
     await registry.close();
   });
 
+  test('a model file replaced by a new pull is loaded again by the next job, not served from the old session', async () => {
+    const registry = registryWith({ kind: 'restorer', model: 'gfpgan_1.4' }, { 'gfpgan_1.4': identityRestorer() });
+    const first = await registry.engineFor(MODEL);
+    assert.ok(changes(portrait, await refineWith(registry, portrait, 5)).inside <= 1);
+    const file = (await registry.report())[0]?.detail?.split(' ')[0] ?? '';
+    // what models pull does: the new file renamed into place, its hash beside it
+    installModel(path.dirname(file), 'gfpgan_1.4', invertingRestorer());
+    assert.notEqual(await registry.engineFor(MODEL), first);
+    assert.ok(changes(portrait, await refineWith(registry, portrait, 5)).inside > 100, 'the new graph ran');
+    await registry.close();
+  });
+
   for (const [label, which] of [['upright', () => portrait], ['tilted 28 degrees', () => tilted], ['larger than the input', () => large]] as const) {
     test(`an inverting graph: the negative face lands exactly over the face (${label})`, async () => {
       const registry = registryWith({ kind: 'restorer', model: 'gfpgan_1.4' }, { 'gfpgan_1.4': invertingRestorer() });
@@ -158,7 +170,11 @@ describe('learned restorers on ONNX Runtime (graphs the tests build)', () => {
     const codeformerWithoutWeight = registryWith({ kind: 'restorer', model: 'codeformer' }, { codeformer: identityRestorer() });
     await assert.rejects(codeformerWithoutWeight.engineFor(MODEL), /Expected codeformer \(codeformer\) to take a second input, the fidelity weight/);
     const garbage = registryWith({ kind: 'restorer', model: 'gfpgan_1.4' }, { 'gfpgan_1.4': Buffer.from('not a protobuf at all') });
-    await assert.rejects(garbage.engineFor(MODEL), /MODEL_UNAVAILABLE|ONNX Runtime cannot load .*gfpgan_1\.4\.onnx/);
+    await assert.rejects(garbage.engineFor(MODEL), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'MODEL_UNAVAILABLE');
+      assert.match(error.message, /which is not available: ONNX Runtime cannot load .*gfpgan_1\.4\.onnx for gfpgan_1\.4: /);
+      return true;
+    });
   });
 
   test('a missing file, a missing hash and a corrupted file are not ready, each with the pull command', async () => {
@@ -166,7 +182,7 @@ describe('learned restorers on ONNX Runtime (graphs the tests build)', () => {
     const [report] = await missing.report();
     assert.equal(report?.ready, false);
     assert.match(report?.reason ?? '', /model file .*gfpgan_1\.4\.onnx is missing; run `face-refiner models pull gfpgan_1\.4`/);
-    await assert.rejects(missing.engineFor(MODEL), /MODEL_UNAVAILABLE|is missing/);
+    await assert.rejects(missing.engineFor(MODEL), (error: Error & { code?: string }) => error.code === 'MODEL_UNAVAILABLE' && /gfpgan_1\.4\.onnx is missing/.test(error.message));
 
     const corrupted = registryWith({ kind: 'restorer', model: 'gfpgan_1.4' }, { 'gfpgan_1.4': identityRestorer() });
     const file = (await corrupted.report())[0]?.detail?.split(' ')[0] ?? '';

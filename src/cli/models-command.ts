@@ -53,7 +53,7 @@ async function list(config: Config, json: boolean): Promise<void> {
     catalogue.list().map(async (entry) => {
       const file = catalogue.pathOf(entry);
       const stat = await fsp.stat(file).catch(() => undefined);
-      const hashed = entry.sha256 !== undefined || (await fsp.stat(hashFileOf(file)).catch(() => undefined)) !== undefined;
+      const hashed = (await fsp.stat(hashFileOf(file)).catch(() => undefined)) !== undefined;
       return {
         name: entry.name,
         kind: entry.kind,
@@ -72,10 +72,11 @@ async function list(config: Config, json: boolean): Promise<void> {
     process.stdout.write(`${JSON.stringify(rows)}\n`);
     return;
   }
-  const lines = rows.map((r) =>
-    [r.name.padEnd(24), r.kind.padEnd(13), String(r.size).padEnd(6), (r.installed ? `installed (${mb(r.bytes ?? 0)})` : 'not installed').padEnd(24), r.file].join(' '),
-  );
-  process.stdout.write(`${['name'.padEnd(24), 'kind'.padEnd(13), 'size'.padEnd(6), 'state'.padEnd(24), 'where'].join(' ')}\n${lines.join('\n')}\n`);
+  // an operator's entry with no hash anywhere is used as it is: the list says so
+  const state = (r: (typeof rows)[number]): string =>
+    r.installed ? `installed${r.hash === 'none' ? ', unverified' : ''} (${mb(r.bytes ?? 0)})` : 'not installed';
+  const lines = rows.map((r) => [r.name.padEnd(24), r.kind.padEnd(13), String(r.size).padEnd(6), state(r).padEnd(32), r.file].join(' '));
+  process.stdout.write(`${['name'.padEnd(24), 'kind'.padEnd(13), 'size'.padEnd(6), 'state'.padEnd(32), 'where'].join(' ')}\n${lines.join('\n')}\n`);
   process.stdout.write(`Pull one with: face-refiner models pull NAME; check files with: face-refiner models verify\n`);
 }
 

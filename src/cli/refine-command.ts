@@ -3,9 +3,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MODEL, MODELS, OUTPUT_FORMATS, type ModelName, type OutputFormat } from '../artworks/artwork.js';
 import { ConfigError, type Config } from '../config.js';
-import { engineSettings } from '../engine-settings.js';
-import { engineProviders } from '../refine/engines/providers.js';
-import { EngineRegistry } from '../refine/engines/registry.js';
+import { engineRegistry, engineSettings } from '../engine-settings.js';
 import { checkExecutionProvider } from '../refine/engines/restorers/session.js';
 import { FacePool } from '../refine/face-pool.js';
 import { MeshCheckedFaceDetector } from '../refine/face-detector.js';
@@ -57,7 +55,7 @@ export async function refineCommand(args: string[], config: Config): Promise<voi
   // one image on this machine: its faces may use every core
   const facePool = new FacePool(Math.max(config.faceThreads, os.availableParallelism()));
   const settings = engineSettings(config);
-  const engines = new EngineRegistry(settings, engineProviders(settings, { facePool }));
+  const engines = engineRegistry(settings, { facePool });
   const engine = await engines.engineFor(values.model as ModelName).catch(async (error: unknown) => {
     await facePool.close();
     throw error;

@@ -1,7 +1,8 @@
 import { errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { JobError } from '../errors.js';
 import { BlockedAddressError } from '../net/address-policy.js';
-import { literalAddressBlocked, type AddressPolicy } from '../net/guarded-agent.js';
+import type { AddressPolicy } from '../net/guarded-agent.js';
+import { checkOutboundUrl, REDIRECT_STATUSES } from '../net/outbound-url.js';
 
 export interface FetchImageOptions {
   /** Built with createOutboundAgent(policy): it checks every resolved address at connect time. */
@@ -14,23 +15,10 @@ export interface FetchImageOptions {
   signal?: AbortSignal;
 }
 
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-
 function checkUrl(raw: string, policy: AddressPolicy): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new JobError('FETCH_BAD_URL', `Expected an absolute http or https URL but received ${raw}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new JobError('FETCH_BAD_URL', `Expected an http or https URL but received ${url.protocol} (${url.href})`);
-  }
-  const blocked = literalAddressBlocked(url, policy);
-  if (blocked) {
-    throw new JobError('FETCH_BLOCKED_ADDRESS', `${url.host} is a loopback, private or otherwise non-public address`);
-  }
-  return url;
+  const checked = checkOutboundUrl(raw, policy);
+  if ('url' in checked) return checked.url;
+  throw new JobError(checked.problem === 'blocked' ? 'FETCH_BLOCKED_ADDRESS' : 'FETCH_BAD_URL', checked.message);
 }
 
 function causeChain(error: unknown): unknown[] {

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { request, type Dispatcher } from 'undici';
-import { literalAddressBlocked, type AddressPolicy } from '../net/guarded-agent.js';
+import type { AddressPolicy } from '../net/guarded-agent.js';
+import { checkOutboundUrl, REDIRECT_STATUSES } from '../net/outbound-url.js';
 
 export interface Progress {
   received: number;
@@ -25,22 +26,20 @@ export interface DownloadOptions {
   signal?: AbortSignal;
 }
 
-export class DownloadError extends Error {}
-
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+export class DownloadError extends Error {
+  constructor(
+    message: string,
+    /** The HTTP status that made it fail, when a server answered. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
 
 function checkUrl(raw: string, policy: AddressPolicy): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new DownloadError(`Expected an absolute http or https URL but received ${raw}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new DownloadError(`Expected an http or https URL but received ${url.href}`);
-  if (literalAddressBlocked(url, policy)) {
-    throw new DownloadError(`${url.host} is a loopback, private or otherwise non-public address (ALLOW_PRIVATE_NETWORKS=true allows it)`);
-  }
-  return url;
+  const checked = checkOutboundUrl(raw, policy);
+  if ('url' in checked) return checked.url;
+  throw new DownloadError(checked.problem === 'blocked' ? `${checked.message} (ALLOW_PRIVATE_NETWORKS=true allows it)` : checked.message);
 }
 
 /** GET with the same rules as image fetches: http(s), checked addresses, a few redirects, idle timeouts. */
@@ -71,7 +70,7 @@ export async function fetchText(raw: string, maxBytes: number, options: Download
   const response = await get(raw, {}, options);
   if (response.statusCode !== 200) {
     response.body.resume();
-    throw new DownloadError(`Expected 200 from ${response.url.href} but received ${response.statusCode}`);
+    throw new DownloadError(`Expected 200 from ${response.url.href} but received ${response.statusCode}`, response.statusCode);
   }
   let text = '';
   for await (const chunk of response.body) {

@@ -19,19 +19,32 @@ interface Expected {
 /** `x.onnx` -> `x.hash` beside it: where FaceFusion publishes each model's CRC32. */
 const siblingHashUrl = (url: string): string | undefined => (/\.onnx(\?|$)/.test(url) ? url.replace(/\.onnx(\?|$)/, '.hash$1') : undefined);
 
-async function expectedHash(entry: RestorerEntry, url: string | undefined, options: DownloadOptions): Promise<Expected | undefined> {
+async function expectedHash(
+  entry: RestorerEntry,
+  url: string | undefined,
+  options: DownloadOptions,
+  log: ((line: string) => void) | undefined,
+): Promise<Expected | undefined> {
   if (entry.sha256) return { by: 'sha256', value: entry.sha256 };
   const candidates = [...(url ? [siblingHashUrl(url)] : []), ...(entry.crc32Urls ?? [])].filter((u): u is string => u !== undefined);
   if (candidates.length === 0) return undefined;
   const failures: string[] = [];
+  let unpublished = true;
   for (const candidate of candidates) {
     try {
       const text = (await fetchText(candidate, 64, options)).trim().toLowerCase();
       if (!/^[0-9a-f]{8}$/.test(text)) throw new DownloadError(`Expected 8 hex digits (a CRC32) from ${candidate} but received "${text.slice(0, 20)}"`);
       return { by: 'crc32', value: text };
     } catch (error) {
+      if (!(error instanceof DownloadError && error.status === 404)) unpublished = false;
       failures.push(error instanceof Error ? error.message : String(error));
     }
+  }
+  // An operator's own entry may have no hash anywhere (the issue's "used as it is, listed as unverified"); a
+  // built-in model always has one, and a host that fails to answer is not the same as one that has none.
+  if (entry.origin === 'MODELS_FILE' && unpublished) {
+    log?.(`${entry.name}: no hash published beside ${url ?? 'its url'} (404) and no sha256 in MODELS_FILE: it is installed unverified`);
+    return undefined;
   }
   throw new DownloadError(`Could not fetch ${entry.name}'s published hash: ${failures.join('; ')}`);
 }
@@ -59,7 +72,7 @@ export async function pullModel(
   if (urls.length === 0) throw new DownloadError(`${entry.name} has no url in MODELS_FILE; give one with --url`);
   await fsp.mkdir(path.dirname(target), { recursive: true });
   const download: DownloadOptions = { ...options, maxBytes: entry.maxBytes };
-  const expected = await expectedHash(entry, options.url ?? urls[0], download);
+  const expected = await expectedHash(entry, options.url ?? urls[0], download, options.log);
 
   const present = await fsp.stat(target).catch(() => undefined);
   if (present && !expected) return { state: 'already-installed', file: target, verifiedBy: 'none' };

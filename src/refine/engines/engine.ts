@@ -25,7 +25,7 @@ export interface FaceEngineRequest {
  * aligned frame (FaceWork: the frame, and the change already weighted by our feathered face mask), or null for a
  * face it left alone. The pipeline writes every change back the same way (src/refine/blend.ts), so pixels
  * outside the masks stay bit-identical whatever the engine. An engine that produces a restored face image
- * rather than a change turns it into a FaceWork with `restoredFaceWork` (./restored-face.ts), which applies our
+ * rather than a change turns it into a FaceWork with `restoredFaceWork` (./aligned-face.ts), which applies our
  * masks and colour matching.
  *
  * An engine may await anything (worker threads, inference sessions, HTTP): the pipeline awaits it inside a
@@ -65,7 +65,14 @@ export function engineName(binding: EngineBinding): string {
 }
 
 /** Whether an engine can take jobs now, and if not, what to do about it (shown by GET /v2/models and /readyz). */
-export type EngineReadiness = { ready: true; detail?: string } | { ready: false; reason: string };
+export type EngineReadiness =
+  | {
+      ready: true;
+      detail?: string;
+      /** Changes when what the engine is built from changes (a model file replaced): the engine is built again. */
+      revision?: string;
+    }
+  | { ready: false; reason: string };
 
 /** A job whose engine is not ready fails with this; it never falls back to another engine. */
 export class ModelUnavailableError extends JobError {

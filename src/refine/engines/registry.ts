@@ -22,7 +22,7 @@ const CLASSICAL: EngineBinding = { kind: 'classical' };
  */
 export class EngineRegistry {
   private readonly providers = new Map<EngineKind, EngineProvider>();
-  private readonly engines = new Map<string, Promise<FaceEngine>>();
+  private readonly engines = new Map<string, { revision: string | undefined; engine: Promise<FaceEngine> }>();
 
   /** Throws (at start) when a binding names an engine kind or a model that cannot exist. */
   constructor(
@@ -33,8 +33,12 @@ export class EngineRegistry {
     for (const model of MODELS) {
       const binding = this.bindingFor(model);
       const provider = this.providers.get(binding.kind);
+      // a binding this build cannot run stops the start, like a typo, instead of failing every job for it
+      if (!provider) {
+        throw new Error(`MODEL_ENGINES: ${model}: Expected an engine of this build (${[...this.providers.keys()].join(', ')}) but received a ${binding.kind} binding`);
+      }
       try {
-        provider?.validate?.(binding);
+        provider.validate?.(binding);
       } catch (error) {
         throw new Error(`MODEL_ENGINES: ${model}: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -82,14 +86,23 @@ export class EngineRegistry {
     const name = engineName(binding);
     const readiness = await this.readiness(model, signal);
     if (!readiness.ready) throw new ModelUnavailableError(model, name, readiness.reason);
-    let engine = this.engines.get(name);
-    if (!engine) {
-      const provider = this.providers.get(binding.kind) as EngineProvider;
-      engine = provider.create(binding);
-      this.engines.set(name, engine);
-      // a failed build is not kept: the operator may fix the file and the next job tries again
-      engine.catch(() => this.engines.delete(name));
+    let built = this.engines.get(name);
+    if (built?.revision !== readiness.revision) {
+      // its file was replaced (a new pull): this job and the next use the new one; the old one is freed
+      if (built) void built.engine.then((old) => old.close?.(), () => undefined);
+      built = undefined;
     }
+    if (!built) {
+      const provider = this.providers.get(binding.kind) as EngineProvider;
+      const fresh = { revision: readiness.revision, engine: provider.create(binding) };
+      this.engines.set(name, fresh);
+      // a failed build is not kept: the operator may fix the file and the next job tries again
+      fresh.engine.catch(() => {
+        if (this.engines.get(name) === fresh) this.engines.delete(name);
+      });
+      built = fresh;
+    }
+    const engine = built.engine;
     try {
       return await engine;
     } catch (error) {
@@ -98,7 +111,7 @@ export class EngineRegistry {
   }
 
   async close(): Promise<void> {
-    const engines = await Promise.allSettled([...this.engines.values()]);
+    const engines = await Promise.allSettled([...this.engines.values()].map((built) => built.engine));
     this.engines.clear();
     for (const built of engines) if (built.status === 'fulfilled') await built.value.close?.();
   }

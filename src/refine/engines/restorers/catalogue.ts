@@ -28,10 +28,11 @@ export interface RestorerEntry {
 
 /** FaceFusion's release that holds the face enhancer models (facefusion/processors/modules/face_enhancer). */
 const RELEASE = 'models-3.0.0';
-// facefusion/choices.py download_provider_set: GitHub releases first, then Hugging Face
+// facefusion/choices.py download_provider_set: GitHub releases first, then Hugging Face and its mirror
 const mirrors = (file: string): string[] => [
   `https://github.com/facefusion/facefusion-assets/releases/download/${RELEASE}/${file}`,
   `https://huggingface.co/facefusion/${RELEASE}/resolve/main/${file}`,
+  `https://hf-mirror.com/facefusion/${RELEASE}/resolve/main/${file}`,
 ];
 // The published files are 300-400 MB; this only stops a runaway download.
 const MAX_MODEL_BYTES = 1024 ** 3;

@@ -1,3 +1,4 @@
+import fsp from 'node:fs/promises';
 import type { EngineBinding, EngineProvider, EngineReadiness, FaceEngine } from '../engine.js';
 import type { RestorerSettings } from '../settings.js';
 import { RestorerCatalogue, type RestorerEntry } from './catalogue.js';
@@ -24,9 +25,12 @@ export function restorerProvider(settings: RestorerSettings): EngineProvider {
     const status = await files.status(entry);
     const reason = unusableReason(entry, status);
     if (reason) return { ready: false, reason };
+    // the file as it is now: a pull that replaces it makes each refine thread load the new one
+    const stat = await fsp.stat(status.file).catch(() => undefined);
     return {
       ready: true,
       detail: status.state === 'verified' ? `${status.file} (${status.by} verified)` : `${status.file} (unverified: MODELS_FILE gives no sha256)`,
+      ...(stat ? { revision: `${stat.size}:${stat.mtimeMs}:${stat.ino}` } : {}),
     };
   };
 
