@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { diagnoseFace } from '../../analyze.js';
 import type { DetectedFace } from '../../detect.js';
 import type { FaceWork } from '../../face-work.js';
-import { clampRect, lumaOf, type RgbImage } from '../../image.js';
+import { clampRect, type RgbImage } from '../../image.js';
 import { landmarksFromBox } from '../../landmarks.js';
 import type { FaceEngine, FaceEngineRequest } from '../engine.js';
 import { ComfyCluster, promptPrefix, type ClusterOptions } from './cluster.js';
@@ -150,7 +150,7 @@ export class ComfyFaceEngine implements FaceEngine {
     return {
       frame: crop.frame,
       landmarks: face.landmarks ?? landmarksFromBox(face.box),
-      diagnosis: diagnoseFace(lumaOf(image, region), region),
+      diagnosis: diagnoseFace(image, region, region, { x: 0, y: 0 }),
       delta: generatedDelta(crop, await decodeRendered(rendered.bytes, size)),
     };
   }
