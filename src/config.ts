@@ -63,6 +63,23 @@ export interface Config {
   executionProvider: 'cpu' | 'cuda';
   /** ONNX Runtime intra-op threads per inference session (one session per refine thread). */
   inferenceThreads: number;
+  /** ComfyUI servers for `comfyui:` bindings (COMFYUI_URLS); undefined when not set. */
+  comfyui: ComfyUiConfig | undefined;
+}
+
+/** COMFYUI_*: where faces are re-rendered and with what; unset values take the engine's defaults. */
+export interface ComfyUiConfig {
+  urls: string[];
+  workflowFile: string | undefined;
+  positivePrompt: string | undefined;
+  negativePrompt: string | undefined;
+  sampler: string | undefined;
+  scheduler: string | undefined;
+  steps: number | undefined;
+  cfg: number | undefined;
+  facesInFlight: number | undefined;
+  callTimeoutMs: number;
+  renderTimeoutMs: number;
 }
 
 export interface S3Config {
@@ -174,6 +191,45 @@ function executionProvider(env: Env): 'cpu' | 'cuda' {
   return raw;
 }
 
+function comfyuiConfig(env: Env): ComfyUiConfig | undefined {
+  const raw = optional(env, 'COMFYUI_URLS');
+  if (raw === undefined) return undefined;
+  const urls = raw.split(',').map((part) => part.trim().replace(/\/+$/, '')).filter((part) => part !== '');
+  for (const url of urls) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      throw new ConfigError(`Expected comma-separated http(s) base URLs of ComfyUI servers for COMFYUI_URLS but received "${url}"`);
+    }
+  }
+  const maybe = (name: string, min: number, max: number): number | undefined =>
+    optional(env, name) === undefined ? undefined : integer(env, name, 0, min, max);
+  const cfgText = optional(env, 'COMFYUI_CFG');
+  const cfg = cfgText === undefined ? undefined : Number(cfgText);
+  if (cfg !== undefined && !(Number.isFinite(cfg) && cfg >= 0 && cfg <= 30)) {
+    throw new ConfigError(`Expected a number from 0 to 30 for COMFYUI_CFG but received "${cfgText}"`);
+  }
+  const workflowFile = optional(env, 'COMFYUI_WORKFLOW');
+  return {
+    urls,
+    workflowFile: workflowFile === undefined ? undefined : path.resolve(workflowFile),
+    positivePrompt: optional(env, 'COMFYUI_POSITIVE_PROMPT'),
+    negativePrompt: optional(env, 'COMFYUI_NEGATIVE_PROMPT'),
+    sampler: optional(env, 'COMFYUI_SAMPLER'),
+    scheduler: optional(env, 'COMFYUI_SCHEDULER'),
+    steps: maybe('COMFYUI_STEPS', 1, 150),
+    cfg,
+    facesInFlight: maybe('COMFYUI_FACES_IN_FLIGHT', 1, 64),
+    callTimeoutMs: integer(env, 'COMFYUI_TIMEOUT_MS', 10_000, 100, 600_000),
+    // SDXL at 1024 px, 20 steps, on a busy shared GPU: minutes, not hours
+    renderTimeoutMs: integer(env, 'COMFYUI_RENDER_TIMEOUT_MS', 300_000, 1_000, 3_600_000),
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, 'PORT', 3000, 0, 65535);
   const publicUrl = (optional(env, 'PUBLIC_URL') ?? `http://localhost:${port}`).replace(/\/+$/, '');
@@ -231,5 +287,6 @@ export function loadConfig(env: Env = process.env): Config {
     executionProvider: executionProvider(env),
     // like FACE_THREADS: the cores a refine thread would otherwise leave idle, at least one
     inferenceThreads: integer(env, 'INFERENCE_THREADS', Math.max(1, Math.floor(cores / workerConcurrency)), 1, 256),
+    comfyui: comfyuiConfig(env),
   };
 }

@@ -50,6 +50,9 @@ export const ERROR_CATALOGUE = {
   IMAGE_TOO_LARGE_FOR_JPEG: { artwork: true, meaning: '`outputFormat: jpeg` and the image is over 65535 px a side' },
   IMAGE_DECODE_FAILED: { artwork: true, meaning: 'the image header was readable but its pixels were not (truncated, corrupt)' },
   MODEL_UNAVAILABLE: { artwork: true, meaning: "the request's `model` is bound to an engine that cannot run (model file missing or failing verification); `GET /v2/models` says why" },
+  GENERATOR_REJECTED: { artwork: true, meaning: "ComfyUI refused the workflow (400 with `node_errors`); ComfyUI's own message follows" },
+  GENERATOR_FAILED: { artwork: true, meaning: 'a ComfyUI node failed while rendering (`execution_error`); its exception message follows' },
+  GENERATOR_UNREACHABLE: { artwork: true, meaning: 'no ComfyUI instance of `COMFYUI_URLS` rendered the face after 3 rounds of retries' },
   JOB_TIMEOUT: { artwork: true, meaning: 'processing took longer than `JOB_TIMEOUT_SECONDS`' },
   WORKER_CRASHED: { artwork: true, meaning: 'processing stopped 3 times without finishing (worker crash or restart)' },
 } as const satisfies Record<string, ErrorEntry>;

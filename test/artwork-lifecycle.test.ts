@@ -15,9 +15,10 @@ let orgId: string;
 
 before(async () => {
   await outside.start();
-  // An image server that answers after a delay, to hold a job in `processing`.
+  // An image server that answers after a delay, to hold a job in `processing` past the first lease renewal
+  // (JOB_LEASE_SECONDS / 3 = 3.3 s): the refinement after it takes well under a second now.
   outside.route('/slow/astronaut.png', async (_req, res) => {
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await new Promise((resolve) => setTimeout(resolve, 6000));
     res.writeHead(200, { 'content-type': 'image/png' }).end(fs.readFileSync(fixture('faces/astronaut.png')));
   });
   outside.route('/not-an-image.png', (_req, res) => {

@@ -7,6 +7,8 @@ export interface DetectedFace {
   score: number;
   /** The face mesh's own face-presence confidence, 0..1, when a mesh was fitted. */
   meshScore?: number;
+  /** Eye-to-mouth distance over eye spacing, in the image (see eyeToMouthRatio), when a mesh was fitted. */
+  eyeToMouth?: number;
   /** From the face mesh; absent for faces too small for it. */
   landmarks?: FaceLandmarks;
   /** Identity embedding, when the detector was asked for one. */

@@ -1,5 +1,6 @@
 import type { FacePool } from '../face-pool.js';
 import { classicalProvider } from './classical.js';
+import { comfyuiProvider } from './comfyui/provider.js';
 import type { EngineProvider } from './engine.js';
 import { restorerProvider } from './restorers/provider.js';
 import type { EngineSettings } from './settings.js';
@@ -15,5 +16,5 @@ export interface EngineRuntime {
  * engine registers here: one line, with its part of EngineSettings.
  */
 export function engineProviders(settings: EngineSettings, runtime: EngineRuntime = {}): EngineProvider[] {
-  return [classicalProvider(runtime.facePool), restorerProvider(settings.restorers)];
+  return [classicalProvider(runtime.facePool), restorerProvider(settings.restorers), comfyuiProvider(settings.comfyui)];
 }

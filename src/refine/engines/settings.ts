@@ -1,4 +1,5 @@
 import type { ModelName } from '../../artworks/artwork.js';
+import type { ComfySettings } from './comfyui/provider.js';
 import type { EngineBinding } from './engine.js';
 import type { RestorerEntry } from './restorers/catalogue.js';
 
@@ -10,6 +11,8 @@ export interface EngineSettings {
   /** MODEL_ENGINES; API models not listed use the classical engine. */
   bindings: Partial<Record<ModelName, EngineBinding>>;
   restorers: RestorerSettings;
+  /** ComfyUI servers (COMFYUI_URLS and the generation settings); undefined when COMFYUI_URLS is not set. */
+  comfyui?: ComfySettings;
 }
 
 export interface RestorerSettings {
