@@ -189,6 +189,56 @@ describe('a cancel reaches the engine before its thread is terminated', () => {
   });
 });
 
+describe('a thread is never terminated inside an ONNX Runtime call (that aborts the whole process)', () => {
+  const generator = new LoopbackServer();
+  const outcomes: CancelOutcome[] = [];
+  const idleErrors: Error[] = [];
+  let pool: RefinePool;
+  const BUSY: ModelName = 'tengrai-20231128-m-d.safetensors';
+  const CLASSICAL: ModelName = 'tengrai-20240423-m-f.safetensors';
+  const CYCLES = 6;
+
+  before(async () => {
+    generator.route('/prompt', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"prompt_id":"1"}'));
+    process.env.STAND_IN_GENERATOR_URL = await generator.start();
+    pool = new RefinePool(1, setupWith({ [BUSY]: { kind: 'comfyui', checkpoint: 'onnx-gives-up' } }), {
+      onThreadError: (error) => idleErrors.push(error),
+      onCanceled: (outcome) => outcomes.push(outcome),
+      threadModule: new URL('./helpers/stand-in-engine-thread.js', import.meta.url),
+    });
+    await pool.ready();
+  });
+  after(async () => {
+    await pool.close();
+    await generator.stop();
+  });
+
+  // Without the native gate the terminate lands in one of the runs the engine keeps starting after it answered the
+  // cancel, and this test process dies with "terminate called after throwing an instance of 'Napi::Error'".
+  test(`${CYCLES} cancels in a row during back-to-back ORT runs: each thread is replaced, and the next job succeeds`, { timeout: 120_000 }, async () => {
+    for (let cycle = 1; cycle <= CYCLES; cycle++) {
+      const victim = pool.threads[0];
+      assert.ok(victim);
+      const exited = once(victim, 'exit');
+      const abort = new AbortController();
+      const running = pool.run(astronaut, { model: BUSY, denoising: 3, outputFormat: 'png' }, abort.signal);
+      await generator.waitFor((received) => received.filter((r) => r.url === '/prompt').length >= cycle);
+      abort.abort();
+      await assert.rejects(running, JobCanceledError);
+      await exited;
+    }
+    assert.equal(outcomes.length, CYCLES);
+    for (const outcome of outcomes) {
+      assert.ok(outcome.answered, JSON.stringify(outcome));
+      assert.match(outcome.how, /busy engine gave up/);
+      assert.equal(typeof outcome.nativeWaitMs, 'number', 'the termination waited on the native gate');
+    }
+    const next = await pool.run(astronaut, { model: CLASSICAL, denoising: 3, outputFormat: 'png' });
+    assert.equal(next.faces.length, 1);
+    assert.deepEqual(idleErrors, []);
+  });
+});
+
 describe('the job deadline (JOB_TIMEOUT_SECONDS)', () => {
   const outside = new LoopbackServer();
   // one refine thread, so the job after the timed-out one runs on its replacement
