@@ -50,6 +50,8 @@ export interface RefinePoolOptions {
 export class RefinePool {
   private readonly piscina: Piscina<ThreadTask, ThreadReply>;
   private readonly onCanceled: (outcome: CancelOutcome) => void;
+  /** Canceled tasks whose thread is not terminated yet: close() waits for them, so it never kills one mid-ORT-call. */
+  private readonly stopping = new Set<Promise<void>>();
 
   constructor(
     private readonly size: number,
@@ -123,6 +125,10 @@ export class RefinePool {
    */
   private stopGracefully(task: Promise<ThreadReply>, control: MessagePort, nativeGate: NativeGate, terminate: AbortController): void {
     closeNativeGate(nativeGate);
+    let stopped = (): void => undefined;
+    const stop = new Promise<void>((resolve) => (stopped = resolve));
+    this.stopping.add(stop);
+    void stop.then(() => this.stopping.delete(stop));
     let done = false;
     const finish = (outcome: CancelOutcome | undefined, terminateThread: boolean): void => {
       if (done) return;
@@ -131,11 +137,13 @@ export class RefinePool {
       control.close();
       if (!terminateThread) {
         if (outcome) this.onCanceled(outcome);
+        stopped();
         return;
       }
       void nativeCallsDrained(nativeGate).then((nativeWaitMs) => {
         terminate.abort();
         if (outcome) this.onCanceled({ ...outcome, nativeWaitMs: Math.round(nativeWaitMs) });
+        stopped();
       });
     };
     const grace = setTimeout(() => finish({ answered: false }, true), CANCEL_GRACE_MS);
@@ -151,6 +159,8 @@ export class RefinePool {
   }
 
   async close(): Promise<void> {
+    // piscina's destroy terminates every thread at once: first let canceled ones finish their native call
+    await Promise.all(this.stopping);
     await this.piscina.destroy();
   }
 }
