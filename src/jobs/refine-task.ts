@@ -8,7 +8,7 @@ import { EngineRegistry } from '../refine/engines/registry.js';
 import type { EngineSettings } from '../refine/engines/settings.js';
 import { FacePool } from '../refine/face-pool.js';
 import { MeshCheckedFaceDetector } from '../refine/face-detector.js';
-import { NativeGateClosedError, useNativeGate } from '../refine/native-gate.js';
+import { isNativeGateClosed, useNativeGate } from '../refine/native-gate.js';
 import { refineImage, type RefineOptions } from '../refine/pipeline.js';
 import type { ThreadReply, ThreadSetup, ThreadStopped, ThreadTask } from './thread-protocol.js';
 
@@ -64,9 +64,9 @@ export async function refineTaskHandler(
       const body = new Uint8Array(result.body);
       reply = move({ [transferableSymbol]: [body.buffer], [valueSymbol]: { kind: 'done', result: { ...result, body } } }) as unknown as ThreadReply;
     } catch (error) {
-      // The pool closes the native gate before it posts the cancel, so a refused ONNX Runtime call can end the work
-      // before the cancel message is read: that is the cancel too.
-      if (abort.signal.aborted || error instanceof NativeGateClosedError) return stopped(control, String(error));
+      // The pool closes the native gate before it posts the cancel, so a refused ONNX Runtime call (whatever error
+      // it became on the way up, e.g. a restorer that could not load) can end the work before the cancel is read.
+      if (abort.signal.aborted || isNativeGateClosed(task.nativeGate)) return stopped(control, String(error));
       control.close();
       useNativeGate(undefined);
       if (error instanceof JobError) return { kind: 'failed', error: { code: error.code, message: error.message } };

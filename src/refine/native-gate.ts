@@ -59,6 +59,11 @@ export async function nativeCall<T>(what: string, call: () => Promise<T>): Promi
   }
 }
 
+/** Whether the pool has closed this gate: the task's job was canceled, whatever error the refused call became. */
+export function isNativeGateClosed(gate: NativeGate): boolean {
+  return Atomics.load(gate, CLOSING) !== 0;
+}
+
 // Pool side.
 
 /** Refuses every native call from now on (the thread is to be terminated); calls in flight finish. */
