@@ -184,8 +184,59 @@ describe('a cancel reaches the engine before its thread is terminated', () => {
     await assert.rejects(running, JobCanceledError);
     await exited;
     assert.ok(performance.now() - abortedAt >= CANCEL_GRACE_MS - 50, 'terminated before the grace period ended');
-    assert.deepEqual(outcomes, [{ answered: false }]);
+    // no ONNX Runtime call was in flight: the termination did not wait on the native gate
+    assert.deepEqual(outcomes, [{ answered: false, nativeWaitMs: 0 }]);
     assert.equal(generator.received.filter((r) => r.url === '/interrupt').length, 1, 'only the first test interrupted');
+  });
+});
+
+describe('a thread is never terminated inside an ONNX Runtime call (that aborts the whole process)', () => {
+  const generator = new LoopbackServer();
+  const outcomes: CancelOutcome[] = [];
+  const idleErrors: Error[] = [];
+  let pool: RefinePool;
+  const BUSY: ModelName = 'tengrai-20231128-m-d.safetensors';
+  const CLASSICAL: ModelName = 'tengrai-20240423-m-f.safetensors';
+  const CYCLES = 6;
+
+  before(async () => {
+    generator.route('/prompt', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"prompt_id":"1"}'));
+    process.env.STAND_IN_GENERATOR_URL = await generator.start();
+    pool = new RefinePool(1, setupWith({ [BUSY]: { kind: 'comfyui', checkpoint: 'onnx-gives-up' } }), {
+      onThreadError: (error) => idleErrors.push(error),
+      onCanceled: (outcome) => outcomes.push(outcome),
+      threadModule: new URL('./helpers/stand-in-engine-thread.js', import.meta.url),
+    });
+    await pool.ready();
+  });
+  after(async () => {
+    await pool.close();
+    await generator.stop();
+  });
+
+  // Without the native gate the terminate lands in one of the runs the engine keeps starting after it answered the
+  // cancel, and this test process dies with "terminate called after throwing an instance of 'Napi::Error'".
+  test(`${CYCLES} cancels in a row during back-to-back ORT runs: each thread is replaced, and the next job succeeds`, { timeout: 120_000 }, async () => {
+    for (let cycle = 1; cycle <= CYCLES; cycle++) {
+      const victim = pool.threads[0];
+      assert.ok(victim);
+      const exited = once(victim, 'exit');
+      const abort = new AbortController();
+      const running = pool.run(astronaut, { model: BUSY, denoising: 3, outputFormat: 'png' }, abort.signal);
+      await generator.waitFor((received) => received.filter((r) => r.url === '/prompt').length >= cycle);
+      abort.abort();
+      await assert.rejects(running, JobCanceledError);
+      await exited;
+    }
+    assert.equal(outcomes.length, CYCLES);
+    for (const outcome of outcomes) {
+      assert.ok(outcome.answered, JSON.stringify(outcome));
+      assert.match(outcome.how, /busy engine gave up/);
+      assert.equal(typeof outcome.nativeWaitMs, 'number', 'the termination waited on the native gate');
+    }
+    const next = await pool.run(astronaut, { model: CLASSICAL, denoising: 3, outputFormat: 'png' });
+    assert.equal(next.faces.length, 1);
+    assert.deepEqual(idleErrors, []);
   });
 });
 
@@ -215,6 +266,11 @@ describe('the job deadline (JOB_TIMEOUT_SECONDS)', () => {
     assert.equal(failed.error.code, 'JOB_TIMEOUT');
     assert.match(failed.error.message, /longer than the 5 s limit/);
     assert.match(service.output, new RegExp(`"artworkId":"${failed.id}".*"code":"JOB_TIMEOUT"`));
+    // The thread was busy in BlazeFace's ONNX Runtime runs: it is terminated only once none is in flight, and the
+    // service lives on (before the native gate, this aborted the process with a Napi::Error).
+    await service.waitForOutput(/"nativeWaitMs":\d+.*refine thread stopped and was replaced/, 30_000);
+    assert.equal(service.exitCode, null, service.output.slice(-2000));
+    assert.equal((await fetch(`${api.baseUrl}/healthz`)).status, 200);
 
     const quick = await api.create({ imageUrl: `${outside.url}/fixtures/faces/astronaut.png` });
     const done = await api.waitForStatus((quick.body as { id: string }).id, ['succeeded', 'failed']);

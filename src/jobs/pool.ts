@@ -1,6 +1,7 @@
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { JobError } from '../errors.js';
+import { closeNativeGate, createNativeGate, nativeCallsDrained, type NativeGate } from '../refine/native-gate.js';
 import type { RefineOptions } from '../refine/pipeline.js';
 import type { ThreadCancel, ThreadReply, ThreadResult, ThreadSetup, ThreadStopped, ThreadTask } from './thread-protocol.js';
 
@@ -16,8 +17,11 @@ export class JobCanceledError extends Error {
   }
 }
 
-/** How a canceled task's thread ended: it answered the cancel (with the engine's account), or the grace ran out. */
-export type CancelOutcome = { answered: true; how: string } | { answered: false };
+/**
+ * How a canceled task's thread ended: it answered the cancel (with the engine's account), or the grace ran out.
+ * `nativeWaitMs`: how long its termination waited for an ONNX Runtime call in flight (see refine/native-gate.ts).
+ */
+export type CancelOutcome = ({ answered: true; how: string } | { answered: false }) & { nativeWaitMs?: number };
 
 export interface RefinePoolOptions {
   /** Told of a thread that failed with no task to fail (it died idle, or could not start); it is replaced. */
@@ -40,11 +44,14 @@ export interface RefinePoolOptions {
  * A cancel is not piscina's abort straight away: that would kill the thread before a remote engine could stop
  * its remote work. Each task carries its own control port; a cancel goes down it, the thread aborts the engine's
  * signal and answers once the engine has stopped, and only then (or after CANCEL_GRACE_MS) piscina's abort
- * terminates the thread.
+ * terminates the thread. Even then not in the middle of a native ONNX Runtime call, which would abort the whole
+ * process: each task carries a native-call gate, closed at the cancel and drained before the thread is terminated.
  */
 export class RefinePool {
   private readonly piscina: Piscina<ThreadTask, ThreadReply>;
   private readonly onCanceled: (outcome: CancelOutcome) => void;
+  /** Canceled tasks whose thread is not terminated yet: close() waits for them, so it never kills one mid-ORT-call. */
+  private readonly stopping = new Set<Promise<void>>();
 
   constructor(
     private readonly size: number,
@@ -85,8 +92,9 @@ export class RefinePool {
     const copy = new Uint8Array(input);
     const { port1: control, port2: threadControl } = new MessageChannel();
     const terminate = new AbortController();
+    const nativeGate = createNativeGate();
     const task = this.piscina.run(
-      { kind: 'refine', input: copy, options, control: threadControl },
+      { kind: 'refine', input: copy, options, control: threadControl, nativeGate },
       { signal: terminate.signal, transferList: [copy.buffer, threadControl] },
     );
     let canceling = false;
@@ -95,7 +103,7 @@ export class RefinePool {
       onAbort = () => {
         canceling = true;
         reject(new JobCanceledError());
-        this.stopGracefully(task, control, terminate);
+        this.stopGracefully(task, control, nativeGate, terminate);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
     });
@@ -110,16 +118,33 @@ export class RefinePool {
     }
   }
 
-  /** Tells the task's thread to stop its engine, and terminates the thread once it answers or the grace runs out. */
-  private stopGracefully(task: Promise<ThreadReply>, control: MessagePort, terminate: AbortController): void {
+  /**
+   * Tells the task's thread to stop its engine, and terminates the thread once it answers or the grace runs out,
+   * and no native call is in flight. The gate closes at once: the engine's next ONNX Runtime call is refused, so
+   * local work stops at its next call too.
+   */
+  private stopGracefully(task: Promise<ThreadReply>, control: MessagePort, nativeGate: NativeGate, terminate: AbortController): void {
+    closeNativeGate(nativeGate);
+    let stopped = (): void => undefined;
+    const stop = new Promise<void>((resolve) => (stopped = resolve));
+    this.stopping.add(stop);
+    void stop.then(() => this.stopping.delete(stop));
     let done = false;
     const finish = (outcome: CancelOutcome | undefined, terminateThread: boolean): void => {
       if (done) return;
       done = true;
       clearTimeout(grace);
       control.close();
-      if (terminateThread) terminate.abort();
-      if (outcome) this.onCanceled(outcome);
+      if (!terminateThread) {
+        if (outcome) this.onCanceled(outcome);
+        stopped();
+        return;
+      }
+      void nativeCallsDrained(nativeGate).then((nativeWaitMs) => {
+        terminate.abort();
+        if (outcome) this.onCanceled({ ...outcome, nativeWaitMs: Math.round(nativeWaitMs) });
+        stopped();
+      });
     };
     const grace = setTimeout(() => finish({ answered: false }, true), CANCEL_GRACE_MS);
     grace.unref();
@@ -134,6 +159,8 @@ export class RefinePool {
   }
 
   async close(): Promise<void> {
+    // piscina's destroy terminates every thread at once: first let canceled ones finish their native call
+    await Promise.all(this.stopping);
     await this.piscina.destroy();
   }
 }

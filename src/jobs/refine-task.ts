@@ -8,6 +8,7 @@ import { EngineRegistry } from '../refine/engines/registry.js';
 import type { EngineSettings } from '../refine/engines/settings.js';
 import { FacePool } from '../refine/face-pool.js';
 import { MeshCheckedFaceDetector } from '../refine/face-detector.js';
+import { isNativeGateClosed, useNativeGate } from '../refine/native-gate.js';
 import { refineImage, type RefineOptions } from '../refine/pipeline.js';
 import type { ThreadReply, ThreadSetup, ThreadStopped, ThreadTask } from './thread-protocol.js';
 
@@ -48,6 +49,7 @@ export async function refineTaskHandler(
   return async function runTask(task: ThreadTask): Promise<ThreadReply> {
     if (task.kind === 'warm-up') return { kind: 'ready' };
     const { control } = task;
+    useNativeGate(task.nativeGate);
     const abort = new AbortController();
     // the only message a task's control port carries is a ThreadCancel
     control.once('message', () => abort.abort(new Error('the job was canceled')));
@@ -62,13 +64,17 @@ export async function refineTaskHandler(
       const body = new Uint8Array(result.body);
       reply = move({ [transferableSymbol]: [body.buffer], [valueSymbol]: { kind: 'done', result: { ...result, body } } }) as unknown as ThreadReply;
     } catch (error) {
-      if (abort.signal.aborted) return stopped(control, String(error));
+      // The pool closes the native gate before it posts the cancel, so a refused ONNX Runtime call (whatever error
+      // it became on the way up, e.g. a restorer that could not load) can end the work before the cancel is read.
+      if (abort.signal.aborted || isNativeGateClosed(task.nativeGate)) return stopped(control, String(error));
       control.close();
+      useNativeGate(undefined);
       if (error instanceof JobError) return { kind: 'failed', error: { code: error.code, message: error.message } };
       throw error;
     }
     if (abort.signal.aborted) return stopped(control, 'the engine finished before it noticed the cancel');
     control.close();
+    useNativeGate(undefined);
     return reply;
   };
 }

@@ -121,7 +121,11 @@ export class JobRunner {
     const deadline = AbortSignal.timeout(this.options.jobTimeoutMs);
     try {
       const outcome = await this.process(artwork, abort.signal, deadline, started);
-      if (abort.signal.aborted) return;
+      // a stage that turned the abort into its own error (a fetch cut short) still ends here, not as a failure
+      if (abort.signal.aborted) {
+        log.info('job stopped: canceled or lease lost');
+        return;
+      }
       const finished = await queue.finish(job, outcome, new Date());
       log.info({ status: outcome.status, code: outcome.status === 'failed' ? outcome.error.code : undefined, finished, duration: outcome.duration }, 'job finished');
       if (finished) this.options.metrics?.jobs.inc({ status: outcome.status });

@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ErrorCode } from '../errors.js';
 import type { EngineSettings } from '../refine/engines/settings.js';
+import type { NativeGate } from '../refine/native-gate.js';
 import type { RefineOptions, RefineResult } from '../refine/pipeline.js';
 
 export interface ThreadSetup {
@@ -21,6 +22,8 @@ export type ThreadTask =
       options: Omit<RefineOptions, 'maxPixels'>;
       /** This task's own line to the pool: a ThreadCancel comes in on it, a ThreadStopped goes back. */
       control: MessagePort;
+      /** This task's native-call gate (refine/native-gate.ts): the pool terminates the thread only once it is drained. */
+      nativeGate: NativeGate;
     };
 
 /** Sent on a task's control port when its job is canceled: the thread aborts the engine's signal. */

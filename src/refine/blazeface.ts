@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import type { Point } from './geometry.js';
+import { nativeCall } from './native-gate.js';
 
 /** The detector's square input, in pixels. */
 export const BLAZEFACE_INPUT = 256;
@@ -46,18 +47,20 @@ export class BlazeFace {
 
   static async create(modelPath = defaultBlazeFacePath()): Promise<BlazeFace> {
     // One thread: each refine thread runs its own session, and the machine's cores are the refine threads.
-    const session = await ort.InferenceSession.create(modelPath, {
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-      logSeverityLevel: 3,
-    });
+    const session = await nativeCall('loading BlazeFace', () =>
+      ort.InferenceSession.create(modelPath, {
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+        logSeverityLevel: 3,
+      }),
+    );
     return new BlazeFace(session);
   }
 
   /** Candidates scoring at least `minScore` in one 256x256 RGB window given as floats in [-1, 1]. */
   async run(window: Float32Array, minScore: number): Promise<Candidate[]> {
     const input = new ort.Tensor('float32', window, [1, BLAZEFACE_INPUT, BLAZEFACE_INPUT, 3]);
-    const outputs = await this.session.run({ 'input:0': input });
+    const outputs = await nativeCall('a BlazeFace run', () => this.session.run({ 'input:0': input }));
     const found: Candidate[] = [];
     const minLogit = Math.log(minScore / (1 - minScore));
     for (const layer of LAYERS) {

@@ -1,4 +1,5 @@
 import ort from 'onnxruntime-node';
+import { nativeCall } from '../../native-gate.js';
 import { DataType, writeOnnxModel } from '../onnx-graph.js';
 import type { RestorerEntry } from './catalogue.js';
 
@@ -98,7 +99,7 @@ export interface LoadedRestorer {
 export async function loadRestorer(entry: RestorerEntry, file: string, settings: SessionSettings): Promise<LoadedRestorer> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(file, sessionOptions(settings));
+    session = await nativeCall(`loading ${entry.name}`, () => ort.InferenceSession.create(file, sessionOptions(settings)));
   } catch (error) {
     throw new Error(`ONNX Runtime cannot load ${file} for ${entry.name}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
   }
@@ -121,7 +122,7 @@ export async function runRestorer(loaded: LoadedRestorer, input: Float32Array, w
     const value = weight ?? 0.5;
     feeds[name] = type === 'float64' ? new ort.Tensor('float64', new Float64Array([value]), shape) : new ort.Tensor('float32', new Float32Array([value]), shape);
   }
-  const results = await session.run(feeds);
+  const results = await nativeCall(`a ${entry.name} run`, () => session.run(feeds));
   const output = results[signature.output];
   const expected = 3 * entry.size * entry.size;
   if (!output || output.type !== 'float32' || output.data.length !== expected) {
