@@ -6,7 +6,7 @@ import { ComfyStandIn } from './helpers/comfyui-stand-in.js';
 import { LoopbackServer } from './helpers/loopback.js';
 import { fixture } from './helpers/paths.js';
 import { countChanged, decodePixels, nearBox } from './helpers/pixels.js';
-import { ADMIN_KEY, ServiceProcess, tempDataDir } from './helpers/service.js';
+import { ADMIN_KEY, freePort, ServiceProcess, tempDataDir } from './helpers/service.js';
 
 const DETAIL = 'tengrai-20231128-m-d.safetensors';
 const NATURAL = 'tengrai-20240423-m-f.safetensors';
@@ -115,6 +115,25 @@ describe('generative refinement through ComfyUI, end to end', () => {
       assert.equal(((await api.get(idOf(created))).body as { status: string }).status, 'canceled');
     } finally {
       comfy.stepMs = 20;
+    }
+  });
+});
+
+describe('no ComfyUI instance answering', () => {
+  test('GET /v2/models says so, and a job fails with GENERATOR_UNREACHABLE after the retries, not MODEL_UNAVAILABLE', async () => {
+    // a port nothing listens on: every probe and every render attempt is refused
+    const service = serviceWith(tempDataDir('comfyui-down'), { COMFYUI_URLS: `http://127.0.0.1:${await freePort()}` });
+    const api = new ApiClient(await service.start(), ADMIN_KEY);
+    try {
+      const [detail] = (await api.request('GET', '/v2/models')).body as Array<Record<string, unknown>>;
+      assert.equal(detail?.ready, false);
+      assert.match(String(detail?.reason), /did not answer/);
+      const created = await api.create({ imageUrl, model: DETAIL, outputFormat: 'png' });
+      const failed = await api.waitForStatus(idOf(created), ['succeeded', 'failed'], 60_000);
+      assert.equal(failed.status, 'failed');
+      assert.equal(failed.error.code, 'GENERATOR_UNREACHABLE', JSON.stringify(failed.error));
+    } finally {
+      await service.stop();
     }
   });
 });

@@ -72,7 +72,15 @@ export type EngineReadiness =
       /** Changes when what the engine is built from changes (a model file replaced): the engine is built again. */
       revision?: string;
     }
-  | { ready: false; reason: string };
+  | {
+      ready: false;
+      reason: string;
+      /**
+       * Nothing is known to be missing; the engine's remote service just did not answer the probe. Jobs still go
+       * to the engine, whose own retries decide how they end (GENERATOR_UNREACHABLE), rather than MODEL_UNAVAILABLE.
+       */
+      unreachable?: boolean;
+    };
 
 /** A job whose engine is not ready fails with this; it never falls back to another engine. */
 export class ModelUnavailableError extends JobError {

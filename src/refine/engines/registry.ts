@@ -85,16 +85,17 @@ export class EngineRegistry {
     const binding = this.bindingFor(model);
     const name = engineName(binding);
     const readiness = await this.readiness(model, signal);
-    if (!readiness.ready) throw new ModelUnavailableError(model, name, readiness.reason);
+    if (!readiness.ready && !readiness.unreachable) throw new ModelUnavailableError(model, name, readiness.reason);
+    const revision = readiness.ready ? readiness.revision : undefined;
     let built = this.engines.get(name);
-    if (built?.revision !== readiness.revision) {
+    if (built?.revision !== revision) {
       // its file was replaced (a new pull): this job and the next use the new one; the old one is freed
       if (built) void built.engine.then((old) => old.close?.(), () => undefined);
       built = undefined;
     }
     if (!built) {
       const provider = this.providers.get(binding.kind) as EngineProvider;
-      const fresh = { revision: readiness.revision, engine: provider.create(binding) };
+      const fresh = { revision, engine: provider.create(binding) };
       this.engines.set(name, fresh);
       // a failed build is not kept: the operator may fix the file and the next job tries again
       fresh.engine.catch(() => {

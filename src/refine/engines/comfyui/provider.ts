@@ -31,7 +31,9 @@ function describeProbes(checkpoint: string, probes: CheckpointProbe[]): EngineRe
       ? `${probe.instance} has ${probe.checkpoints.length > 0 ? probe.checkpoints.slice(0, 5).join(', ') : 'no checkpoints'}`
       : `${probe.instance} did not answer (${probe.error ?? 'unknown error'})`,
   );
-  return { ready: false, reason: `no ComfyUI instance of COMFYUI_URLS has the checkpoint ${checkpoint}: ${why.join('; ')}` };
+  // when no instance answered, nothing says the checkpoint is missing: jobs go on and the engine's retries decide
+  const unreachable = probes.every((probe) => !probe.checkpoints);
+  return { ready: false, reason: `no ComfyUI instance of COMFYUI_URLS has the checkpoint ${checkpoint}: ${why.join('; ')}`, unreachable };
 }
 
 /**
