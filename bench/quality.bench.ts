@@ -163,9 +163,11 @@ async function writeContactSheet(rows: SheetRow[]): Promise<string> {
   const heads = ['input (clean)', 'degraded', 'refined, level 3', 'refined, level 5'];
   heads.forEach((text, c) => composites.push({ input: textTile(text, TILE, label), left: c * TILE, top: 0 }));
   for (const [r, row] of rows.entries()) {
-    const images = [row.clean, row.degraded, row.refined[3] ?? row.degraded, row.refined[5] ?? row.degraded];
+    const images = [row.clean, row.degraded, row.refined[3], row.refined[5]];
     for (const [c, image] of images.entries()) {
-      composites.push({ input: await tile(image, row.box), left: c * TILE, top: label + r * (TILE + label) + label });
+      // a level left out of BENCH_LEVELS is shown as such, never as the degraded input under a "refined" heading
+      const input = image ? await tile(image, row.box) : textTile('not run', TILE, TILE);
+      composites.push({ input, left: c * TILE, top: label + r * (TILE + label) + label });
     }
     composites.push({ input: textTile(row.degradation, columns * TILE, label), left: 0, top: label + r * (TILE + label) });
   }
@@ -176,10 +178,14 @@ async function writeContactSheet(rows: SheetRow[]): Promise<string> {
     .toFile(file);
   // the JPEG-12 portrait before and after level 5, full size, for a closer look
   const worst = rows.find((r) => r.degradation === 'JPEG quality 12');
-  if (worst) {
+  const level5 = worst?.refined[5];
+  if (worst && level5) {
     // nearest neighbour at 2x: every input pixel (and JPEG block) stays visible
     await sharp(await tile(worst.degraded, worst.box, 2 * TILE, 'nearest')).toFile(path.join(OUT, 'jpeg12-before.png'));
-    await sharp(await tile(worst.refined[5] ?? worst.degraded, worst.box, 2 * TILE, 'nearest')).toFile(path.join(OUT, 'jpeg12-level5-after.png'));
+    await sharp(await tile(level5, worst.box, 2 * TILE, 'nearest')).toFile(path.join(OUT, 'jpeg12-level5-after.png'));
+  } else if (worst) {
+    // never write the input under an "after" name: a run without level 5 says so instead
+    console.log('JPEG-12 before/after crops not written: level 5 was not in BENCH_LEVELS');
   }
   return path.relative(ROOT, file);
 }
