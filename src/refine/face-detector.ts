@@ -120,11 +120,22 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     const candidates = mergeCandidates(await this.proposeCandidates(image, options));
     const crops = candidates.map(meshCropFor);
     const firstFits = await this.mesh.fit(image, crops);
-    const accepted = firstFits.flatMap((fit, i) => {
+    const passed = firstFits.flatMap((fit, i) => {
       const crop = crops[i] as MeshCrop;
-      if (fit.confidence < this.minMeshScore || !isFaceShaped(fit, crop)) return [];
+      return fit.confidence >= this.minMeshScore && isFaceShaped(fit, crop) ? [{ candidate: candidates[i] as ImageCandidate, fit, crop }] : [];
+    });
+    // BlazeFace takes an upside-down face for an upright one (its keypoints put the eyes between the real eyes and
+    // mouth, the mouth at the eyes' height), and the mesh fits that crop at 0.9+; the same crop turned half round
+    // holds the face the right way up and scores higher (grace-hopper.jpg turned 180: 1.00 against 0.63 at level,
+    // an upright face 0.06 turned over). So every candidate that passed is also fitted the other way up.
+    const overturned = passed.map(({ crop }) => ({ ...crop, angle: crop.angle + Math.PI }));
+    const overturnedFits = await this.mesh.fit(image, overturned);
+    const accepted = passed.flatMap((first, i) => {
+      const other = overturnedFits[i] as MeshFit;
+      const { fit, crop } = other.confidence > first.fit.confidence ? { fit: other, crop: overturned[i] as MeshCrop } : first;
+      if (!isFaceShaped(fit, crop)) return [];
       const better = recentred(fit, crop);
-      return [{ candidate: candidates[i] as ImageCandidate, fit, crop: better, refit: needsRefit(crop, better) }];
+      return [{ candidate: first.candidate, fit, crop: better, refit: needsRefit(crop, better) }];
     });
     const refits = await this.mesh.fit(image, accepted.filter((a) => a.refit).map((a) => a.crop));
     return accepted.flatMap(({ candidate, fit: first, crop, refit }) => {
