@@ -44,6 +44,37 @@ function positions(length: number, step: number): number[] {
 }
 
 /**
+ * Overlapping windows written back with one weight each and averaged: how both sliding-window filters below
+ * aggregate their windows (a pixel no window covered keeps its input value).
+ */
+class WindowAverage {
+  private readonly sum: Float64Array;
+  private readonly weight: Float64Array;
+
+  constructor(private readonly width: number, private readonly height: number) {
+    this.sum = new Float64Array(width * height);
+    this.weight = new Float64Array(width * height);
+  }
+
+  add(block: Float64Array, bx: number, by: number, w: number): void {
+    for (let j = 0; j < N; j++) {
+      const row = (by + j) * this.width + bx;
+      for (let i = 0; i < N; i++) {
+        this.sum[row + i] = (this.sum[row + i] as number) + w * (block[j * N + i] as number);
+        this.weight[row + i] = (this.weight[row + i] as number) + w;
+      }
+    }
+  }
+
+  result(input: Plane['data']): Plane {
+    const { width, height, sum, weight } = this;
+    const out = new Float32Array(width * height);
+    for (let i = 0; i < out.length; i++) out[i] = (weight[i] as number) > 0 ? (sum[i] as number) / (weight[i] as number) : (input[i] as number);
+    return { data: out, width, height };
+  }
+}
+
+/**
  * Sliding-window DCT shrinkage (Yu & Sapiro, "DCT image denoising", IPOL 2011; for JPEG, Nosratinia's
  * re-application of the transform at every shift): every 8x8 window, `step` pixels apart, is transformed, its
  * coefficients below their threshold are zeroed, and the windows are transformed back and averaged, each
@@ -52,8 +83,7 @@ function positions(length: number, step: number): number[] {
 export function slidingDctShrink(plane: Plane, thresholds: Float64Array, step: number): Plane {
   const { width, height, data } = plane;
   if (width < N || height < N) return plane;
-  const sum = new Float64Array(width * height);
-  const weight = new Float64Array(width * height);
+  const average = new WindowAverage(width, height);
   const block = new Float64Array(N * N);
   const tmp = new Float64Array(N * N);
   const xs = positions(width, step);
@@ -71,19 +101,10 @@ export function slidingDctShrink(plane: Plane, thresholds: Float64Array, step: n
         else kept++;
       }
       dct8x8(block, tmp, true);
-      const w = 1 / kept;
-      for (let j = 0; j < N; j++) {
-        const row = (by + j) * width + bx;
-        for (let i = 0; i < N; i++) {
-          sum[row + i] = (sum[row + i] as number) + w * (block[j * N + i] as number);
-          weight[row + i] = (weight[row + i] as number) + w;
-        }
-      }
+      average.add(block, bx, by, 1 / kept);
     }
   }
-  const out = new Float32Array(width * height);
-  for (let i = 0; i < out.length; i++) out[i] = (weight[i] as number) > 0 ? (sum[i] as number) / (weight[i] as number) : (data[i] as number);
-  return { data: out, width, height };
+  return average.result(data);
 }
 
 /**
@@ -95,8 +116,7 @@ export function slidingDctShrink(plane: Plane, thresholds: Float64Array, step: n
 export function slidingDctWiener(noisy: Plane, pilot: Plane, sigma: number, step: number): Plane {
   const { width, height } = noisy;
   if (width < N || height < N) return noisy;
-  const sum = new Float64Array(width * height);
-  const weight = new Float64Array(width * height);
+  const average = new WindowAverage(width, height);
   const block = new Float64Array(N * N);
   const guide = new Float64Array(N * N);
   const tmp = new Float64Array(N * N);
@@ -120,19 +140,10 @@ export function slidingDctWiener(noisy: Plane, pilot: Plane, sigma: number, step
         energy += w * w;
       }
       dct8x8(block, tmp, true);
-      const w = 1 / energy;
-      for (let j = 0; j < N; j++) {
-        const row = (by + j) * width + bx;
-        for (let i = 0; i < N; i++) {
-          sum[row + i] = (sum[row + i] as number) + w * (block[j * N + i] as number);
-          weight[row + i] = (weight[row + i] as number) + w;
-        }
-      }
+      average.add(block, bx, by, 1 / energy);
     }
   }
-  const out = new Float32Array(width * height);
-  for (let i = 0; i < out.length; i++) out[i] = (weight[i] as number) > 0 ? (sum[i] as number) / (weight[i] as number) : (noisy.data[i] as number);
-  return { data: out, width, height };
+  return average.result(noisy.data);
 }
 
 /**
