@@ -28,6 +28,15 @@ function setupWith(bindings: EngineSettings['bindings'] = {}): ThreadSetup {
   return { modelDir: undefined, maxPixels: 50_000_000, maxFaces: 100, faceThreads: 0, engines: { bindings, restorers } };
 }
 
+/** One refine thread running the stand-in engines, recording idle-thread errors and how each cancel ended. */
+function standInPool(bindings: EngineSettings['bindings'], idleErrors: Error[], outcomes: CancelOutcome[]): RefinePool {
+  return new RefinePool(1, setupWith(bindings), {
+    onThreadError: (error) => idleErrors.push(error),
+    onCanceled: (outcome) => outcomes.push(outcome),
+    threadModule: new URL('./helpers/stand-in-engine-thread.js', import.meta.url),
+  });
+}
+
 describe('face helper threads', () => {
   let image: RgbImage;
   // Two face-sized boxes of the portrait (boxes alone: the helpers' work needs no detector).
@@ -138,11 +147,7 @@ describe('a cancel reaches the engine before its thread is terminated', () => {
     });
     process.env.STAND_IN_GENERATOR_URL = await generator.start();
     const bindings = { [STOPS]: { kind: 'comfyui', checkpoint: 'stops-on-cancel' }, [IGNORES]: { kind: 'comfyui', checkpoint: 'ignores-cancel' } } as const;
-    pool = new RefinePool(1, setupWith(bindings), {
-      onThreadError: (error) => idleErrors.push(error),
-      onCanceled: (outcome) => outcomes.push(outcome),
-      threadModule: new URL('./helpers/stand-in-engine-thread.js', import.meta.url),
-    });
+    pool = standInPool(bindings, idleErrors, outcomes);
     await pool.ready();
   });
   after(async () => {
@@ -202,11 +207,7 @@ describe('a thread is never terminated inside an ONNX Runtime call (that aborts 
   before(async () => {
     generator.route('/prompt', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"prompt_id":"1"}'));
     process.env.STAND_IN_GENERATOR_URL = await generator.start();
-    pool = new RefinePool(1, setupWith({ [BUSY]: { kind: 'comfyui', checkpoint: 'onnx-gives-up' } }), {
-      onThreadError: (error) => idleErrors.push(error),
-      onCanceled: (outcome) => outcomes.push(outcome),
-      threadModule: new URL('./helpers/stand-in-engine-thread.js', import.meta.url),
-    });
+    pool = standInPool({ [BUSY]: { kind: 'comfyui', checkpoint: 'onnx-gives-up' } }, idleErrors, outcomes);
     await pool.ready();
   });
   after(async () => {

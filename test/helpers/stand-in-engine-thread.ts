@@ -15,16 +15,20 @@ import type { FaceWork } from '../../src/refine/face-work.js';
  * - `comfyui:stops-on-cancel` sends /interrupt when the job's signal aborts, waits for its answer, then throws;
  * - `comfyui:ignores-cancel` never looks at the signal (a hung client), so only the pool's grace period ends it.
  */
-class StandInGenerator implements FaceEngine {
+abstract class StandInEngine implements FaceEngine {
   readonly name: string;
 
   constructor(
-    private readonly checkpoint: string,
-    private readonly url: string,
+    protected readonly checkpoint: string,
+    protected readonly url: string,
   ) {
     this.name = `comfyui:${checkpoint}`;
   }
 
+  abstract refineFaces(request: FaceEngineRequest): Promise<Array<FaceWork | null>>;
+}
+
+class StandInGenerator extends StandInEngine {
   async refineFaces(request: FaceEngineRequest): Promise<Array<FaceWork | null>> {
     const queued = await fetch(`${this.url}/prompt`, { method: 'POST', body: JSON.stringify({ checkpoint: this.checkpoint }) });
     await queued.arrayBuffer();
@@ -52,21 +56,11 @@ const busyGraph = writeOnnxModel({
 /**
  * A local engine whose work is back-to-back ONNX Runtime runs (through the service's native gate, like BlazeFace
  * and the restorers), so a cancel always finds native work going on. It tells the stand-in generator's `/prompt`
- * once its first run is done, so the test knows the work has started. Checkpoints:
- * - `onnx-gives-up`: throws as soon as the signal aborts while its queued runs go on (as a Promise.all of faces
- *   does when one rejects): the thread answers the cancel and is terminated with runs still being started;
- * - `onnx-ignores-cancel`: never looks at the signal (a long native loop), so only the grace period ends it.
+ * once its first run is done, so the test knows the work has started. It throws as soon as the signal aborts
+ * while its queued runs go on (as a Promise.all of faces does when one rejects): the thread answers the cancel
+ * and is terminated with runs still being started.
  */
-class OnnxBusyEngine implements FaceEngine {
-  readonly name: string;
-
-  constructor(
-    private readonly checkpoint: string,
-    private readonly url: string,
-  ) {
-    this.name = `comfyui:${checkpoint}`;
-  }
-
+class OnnxBusyEngine extends StandInEngine {
   async refineFaces(request: FaceEngineRequest): Promise<Array<FaceWork | null>> {
     const session = await nativeCall('loading the busy graph', () => ort.InferenceSession.create(busyGraph, { intraOpNumThreads: 1, interOpNumThreads: 1 }));
     const feeds = { x: new ort.Tensor('float32', new Float32Array(SIDE * SIDE).fill(1 / SIDE), [SIDE, SIDE]) };
@@ -76,7 +70,7 @@ class OnnxBusyEngine implements FaceEngine {
     await nativeCall('a busy-graph run', () => session.run(feeds));
     await (await fetch(`${this.url}/prompt`, { method: 'POST', body: JSON.stringify({ checkpoint: this.checkpoint }) })).arrayBuffer();
     const { signal } = request;
-    if (this.checkpoint === 'onnx-ignores-cancel' || !signal) return runForever();
+    if (!signal) return runForever();
     // ends when the gate refuses a run (the pool has closed it at the cancel)
     const queued = runForever().catch(() => undefined);
     if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
