@@ -56,18 +56,36 @@ export class ComfyClient {
   ): Promise<Response> {
     const deadline = AbortSignal.timeout(timeoutMs);
     const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    // undici's abortFetch cancels a request's body stream and rethrows that cancel's rejection
+    // (lib/web/fetch/index.js), an unhandled rejection of the abort reason when a cancel lands while a body is
+    // being sent: so the job's cancel never aborts a request that carries a body. It is raced instead, and the
+    // request finishes or meets its own deadline in the background.
+    const withBody = init.body !== undefined;
+    const request = fetch(`${this.baseUrl}${path}`, {
+      method: init.method ?? 'GET',
+      ...(withBody ? { body: init.body } : {}),
+      ...(init.json ? { headers: { 'content-type': 'application/json' } } : {}),
+      signal: withBody ? deadline : combined,
+      redirect: 'error',
+    });
+    let stopRace: (() => void) | undefined;
     try {
-      return await fetch(`${this.baseUrl}${path}`, {
-        method: init.method ?? 'GET',
-        ...(init.body !== undefined ? { body: init.body } : {}),
-        ...(init.json ? { headers: { 'content-type': 'application/json' } } : {}),
-        signal: combined,
-        redirect: 'error',
+      if (!withBody || !signal) return await request;
+      request.catch(() => undefined);
+      const canceled = new Promise<never>((_resolve, reject) => {
+        const onAbort = (): void => reject(signal.reason as Error);
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+        stopRace = () => signal.removeEventListener('abort', onAbort);
       });
+      canceled.catch(() => undefined);
+      return await Promise.race([request, canceled]);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       const why = deadline.aborted ? `no answer within ${timeoutMs} ms` : describeCause(error);
       throw new InstanceFailure(this.baseUrl, `${init.method ?? 'GET'} ${path}: ${why}`, { cause: error });
+    } finally {
+      stopRace?.();
     }
   }
 
