@@ -59,22 +59,26 @@ export const ERROR_CATALOGUE = {
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
+/** The codes an API answer can carry: those whose catalogue row has an HTTP status. */
+export type ApiErrorCode = { [C in ErrorCode]: (typeof ERROR_CATALOGUE)[C] extends { status: number } ? C : never }[ErrorCode];
+
 /**
- * The one error model: every failure the API reports is an AppError with a machine code and an HTTP status.
- * The API maps it once to the contract's body {message, statusCode, error}.
+ * The one error model: every failure the API reports is an AppError with a machine code, whose HTTP status is
+ * the code's row in ERROR_CATALOGUE (never written by hand). The API maps it once to the contract's body
+ * {message, statusCode, error}.
  */
 export class AppError extends Error {
-  readonly code: ErrorCode;
+  readonly code: ApiErrorCode;
   readonly statusCode: number;
   readonly messages: string[];
   readonly headers: Record<string, string>;
 
-  constructor(code: ErrorCode, statusCode: number, message: string | string[], headers: Record<string, string> = {}) {
+  constructor(code: ApiErrorCode, message: string | string[], headers: Record<string, string> = {}) {
     const messages = Array.isArray(message) ? message : [message];
     super(messages.join('; '));
     this.name = 'AppError';
     this.code = code;
-    this.statusCode = statusCode;
+    this.statusCode = ERROR_CATALOGUE[code].status;
     this.messages = messages;
     this.headers = headers;
   }
@@ -89,49 +93,65 @@ export class AppError extends Error {
   }
 }
 
+export function isApiErrorCode(code: ErrorCode): code is ApiErrorCode {
+  const entry: ErrorEntry = ERROR_CATALOGUE[code];
+  return entry.status !== undefined;
+}
+
+/** The first API code whose catalogue row has `status` (for errors of the framework, which know only a status). */
+export function apiCodeForStatus(status: number): ApiErrorCode | undefined {
+  return (Object.keys(ERROR_CATALOGUE) as ErrorCode[]).find((code): code is ApiErrorCode => {
+    const entry: ErrorEntry = ERROR_CATALOGUE[code];
+    return entry.status === status;
+  });
+}
+
 /** One constructor per kind of API failure; each gives its code the catalogue's status (a test checks it). */
 export const errors = {
-  badRequest: (message: string | string[]) => new AppError('BAD_REQUEST', 400, message),
-  validation: (messages: string[]) => new AppError('VALIDATION_FAILED', 400, messages),
-  malformedJson: (detail: string) => new AppError('MALFORMED_JSON', 400, `Malformed JSON in request body: ${detail}`),
+  badRequest: (message: string | string[]) => new AppError('BAD_REQUEST', message),
+  validation: (messages: string[]) => new AppError('VALIDATION_FAILED', messages),
+  malformedJson: (detail: string) => new AppError('MALFORMED_JSON', `Malformed JSON in request body: ${detail}`),
   unsupportedMediaType: (received: string, accepted = 'application/json') =>
-    new AppError('UNSUPPORTED_MEDIA_TYPE', 415, `Expected Content-Type ${accepted} but received ${received}`),
-  unauthorized: (message: string) => new AppError('UNAUTHORIZED', 401, message),
-  forbidden: (message: string) => new AppError('FORBIDDEN', 403, message),
-  notFound: (message: string) => new AppError('NOT_FOUND', 404, message),
-  routeNotFound: (method: string, url: string) => new AppError('ROUTE_NOT_FOUND', 404, `Cannot ${method} ${url}`),
-  conflict: (message: string) => new AppError('CONFLICT', 409, message),
+    new AppError('UNSUPPORTED_MEDIA_TYPE', `Expected Content-Type ${accepted} but received ${received}`),
+  unauthorized: (message: string) => new AppError('UNAUTHORIZED', message),
+  forbidden: (message: string) => new AppError('FORBIDDEN', message),
+  notFound: (message: string) => new AppError('NOT_FOUND', message),
+  routeNotFound: (method: string, url: string) => new AppError('ROUTE_NOT_FOUND', `Cannot ${method} ${url}`),
+  conflict: (message: string) => new AppError('CONFLICT', message),
   idempotencyMismatch: (key: string) =>
-    new AppError('IDEMPOTENCY_MISMATCH', 422, `Idempotency-Key ${key} was already used with a different request body`),
+    new AppError('IDEMPOTENCY_MISMATCH', `Idempotency-Key ${key} was already used with a different request body`),
   noCredits: (orgId: string) =>
     new AppError(
       'NO_CREDITS',
-      403,
       `This organization has no credits left; the service operator can add some (POST /v2/organizations/${orgId}/credits with an operator key)`,
     ),
   tooManyUnfinished: (max: number) =>
-    new AppError('TOO_MANY_UNFINISHED', 429, `This organization already has ${max} artworks starting or processing; retry when some finish`, {
+    new AppError('TOO_MANY_UNFINISHED', `This organization already has ${max} artworks starting or processing; retry when some finish`, {
       'retry-after': '5',
     }),
   payloadTooLarge: (limit: number) =>
-    new AppError('PAYLOAD_TOO_LARGE', 413, `Request body is larger than the accepted ${limit} bytes`),
-  unavailable: (message: string) => new AppError('UNAVAILABLE', 503, message),
+    new AppError('PAYLOAD_TOO_LARGE', `Request body is larger than the accepted ${limit} bytes`),
+  unavailable: (message: string) => new AppError('UNAVAILABLE', message),
   insufficientStorage: () =>
     new AppError(
       'INSUFFICIENT_STORAGE',
-      507,
       'The server has no storage space left, so nothing was saved; reads still work. Retry later (the operator has been told)',
     ),
   uploadQuotaExceeded: (quotaBytes: number) =>
     new AppError(
       'UPLOAD_QUOTA_EXCEEDED',
-      403,
       `This organization's uploads would exceed its quota of ${quotaBytes} bytes; uploads count until they expire`,
     ),
   jsonTooDeep: (maxDepth: number) =>
-    new AppError('JSON_TOO_DEEP', 400, `Expected JSON nested at most ${maxDepth} levels deep but the body is nested deeper`),
+    new AppError('JSON_TOO_DEEP', `Expected JSON nested at most ${maxDepth} levels deep but the body is nested deeper`),
+  uriTooLong: () => new AppError('URI_TOO_LONG', 'A path segment of the request URL is longer than the server accepts'),
+  rateLimited: (perMinute: number, retryAfterSeconds: number, headers: Record<string, string>) =>
+    new AppError('RATE_LIMITED', `Rate limit of ${perMinute} requests a minute for this API key exceeded; retry in ${retryAfterSeconds} s`, {
+      ...headers,
+      'retry-after': String(retryAfterSeconds),
+    }),
   internal: (requestId: string) =>
-    new AppError('INTERNAL', 500, `Internal server error (request id ${requestId})`),
+    new AppError('INTERNAL', `Internal server error (request id ${requestId})`),
 } as const;
 
 /** Why a job failed; stored on the artwork as `error: {code, message}`. */

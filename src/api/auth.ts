@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hashApiKeySecret, scopeAllows } from '../auth/api-keys.js';
 import { errors } from '../errors.js';
 import { isDiskFull } from '../store/disk-full.js';
-import type { ApiKey, Organization, Scope } from '../store/store.js';
+import type { ApiKey, Organization, Scope, Store } from '../store/store.js';
 import type { ApiDeps } from './deps.js';
 import { enforceRateLimit } from './rate-limit.js';
 
@@ -10,14 +10,10 @@ import { enforceRateLimit } from './rate-limit.js';
 export type Caller = ApiKey & { org: Organization };
 
 declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** The scope a route needs; the key is checked in onRequest, before any of the body is read. */
-    scope?: Scope;
-    /** What the route's body may be, for the 415 message (application/json when not set). */
-    accepts?: string;
-  }
   interface FastifyRequest {
     caller: Caller | null;
+    /** The organization a route with `ownOrganization` acts on, checked in onRequest. */
+    organization: Organization | null;
   }
 }
 
@@ -25,7 +21,7 @@ declare module 'fastify' {
  * The calling key, or a 401/403/429. 401: no credentials, not a Bearer token, unknown or revoked key.
  * 403: a valid key whose scope is below what the route needs. 429: the key is over its rate limit.
  */
-export async function authenticate(
+async function authenticate(
   deps: ApiDeps,
   request: FastifyRequest,
   reply: FastifyReply,
@@ -55,21 +51,53 @@ export async function authenticate(
 }
 
 /**
- * Routes declare `config: { scope }`; the key is checked in onRequest, so a request without a valid key is
- * answered before a byte of its body is read.
+ * The organization a route acts on. An organization's own keys reach only it: another id is a 404, like its
+ * artworks, so a key learns nothing about other organizations. An operator key reaches every organization.
+ */
+async function targetOrganization(store: Store, caller: Caller, orgId: string): Promise<Organization> {
+  if (orgId === caller.orgId) return caller.org;
+  const org = caller.scope === 'operator' ? await store.getOrganization(orgId) : null;
+  if (!org) throw errors.notFound(`Organization ${orgId} not found`);
+  return org;
+}
+
+/** True when the request brings a signed URL's parameters, which the route's handler verifies instead of a key. */
+function bringsSignature(request: FastifyRequest): boolean {
+  const query = request.query as Record<string, unknown>;
+  return query.signature !== undefined || query.expires !== undefined;
+}
+
+/**
+ * The one place where keys, scopes and organization ownership are checked, from each route's contract (its
+ * `scope`, `signedUrlInsteadOfKey`, `ownOrganization`). In onRequest, so that a request without a valid key is
+ * answered before a byte of its body is read; handlers never authenticate.
  */
 export function installAuthentication(app: FastifyInstance, deps: ApiDeps): void {
   app.decorateRequest('caller', null);
+  app.decorateRequest('organization', null);
   app.addHook('onRequest', async (request, reply) => {
-    const need = request.routeOptions.config?.scope;
-    if (!need) return;
+    const contract = request.routeOptions.config.contract;
+    if (contract?.scope === undefined) return;
+    if (contract.signedUrlInsteadOfKey && bringsSignature(request)) return;
     // a refusal here is answered before the body is read (see closeIfBodyUnread in error-handler.ts)
-    request.caller = await authenticate(deps, request, reply, need);
+    const caller = await authenticate(deps, request, reply, contract.scope);
+    request.caller = caller;
+    if (contract.ownOrganization) {
+      const { orgId } = request.params as { orgId?: string };
+      if (orgId === undefined) throw new Error(`route ${contract.url} is ownOrganization but has no :orgId`);
+      request.organization = await targetOrganization(deps.store, caller, orgId);
+    }
   });
 }
 
-/** The caller that the onRequest hook authenticated for a route with `config.scope`. */
+/** The caller that the onRequest hook authenticated, for a route whose contract has a scope. */
 export function callerOf(request: FastifyRequest): Caller {
-  if (!request.caller) throw new Error(`route ${request.routeOptions.url ?? ''} has no config.scope`);
+  if (!request.caller) throw new Error(`route ${request.routeOptions.url ?? ''} has no scope in its contract`);
   return request.caller;
+}
+
+/** The organization that the onRequest hook checked, for a route whose contract has `ownOrganization`. */
+export function organizationOf(request: FastifyRequest): Organization {
+  if (!request.organization) throw new Error(`route ${request.routeOptions.url ?? ''} has no ownOrganization in its contract`);
+  return request.organization;
 }

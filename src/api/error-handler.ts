@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, errors } from '../errors.js';
+import { AppError, apiCodeForStatus, errors } from '../errors.js';
 import { isDiskFull } from '../store/disk-full.js';
 import type { StorageHealth } from '../store/storage-health.js';
 import { SECURITY_HEADERS } from './request-guards.js';
@@ -20,7 +20,7 @@ function fromFastify(error: FastifyError, request: FastifyRequest, bodyLimit: nu
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return errors.payloadTooLarge(request.routeOptions.bodyLimit ?? bodyLimit);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return errors.unsupportedMediaType(received(request), request.routeOptions.config?.accepts);
+      return errors.unsupportedMediaType(received(request), request.routeOptions.config?.contract?.rawBody?.accepts);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return errors.badRequest('Expected a JSON body but the body is empty');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
@@ -28,7 +28,7 @@ function fromFastify(error: FastifyError, request: FastifyRequest, bodyLimit: nu
     case 'FST_ERR_BAD_URL':
       return errors.badRequest('The request URL is not valid percent-encoding');
     case 'FST_ERR_MAX_PARAM_LENGTH':
-      return new AppError('URI_TOO_LONG', 414, 'A path segment of the request URL is longer than the server accepts');
+      return errors.uriTooLong();
     default:
       break;
   }
@@ -36,7 +36,8 @@ function fromFastify(error: FastifyError, request: FastifyRequest, bodyLimit: nu
     return errors.malformedJson(error.message);
   }
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-    return new AppError('BAD_REQUEST', error.statusCode, error.message);
+    // Fastify's 4xx statuses (400, 404, 413, 414, 415) each have a row; anything else is a plain bad request
+    return new AppError(apiCodeForStatus(error.statusCode) ?? 'BAD_REQUEST', error.message);
   }
   return null;
 }

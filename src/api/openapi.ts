@@ -1,82 +1,135 @@
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import { z } from 'zod';
-import { ARTWORK_STATUSES, MODELS } from '../artworks/artwork.js';
-import { createApiKeyBody, createArtworkBody, createOrganizationBody, creditsBody, limitsBody } from './schemas.js';
+import { ERROR_CATALOGUE, type ApiErrorCode } from '../errors.js';
+import type { RouteContract } from './route-contract.js';
+import { artworkResponse, createArtworkBody, errorBody } from './schemas.js';
 
-/** JSON Schema of what a client sends, from the same zod schemas that validate requests. */
-const requestSchema = (schema: z.ZodType): Record<string, unknown> => {
-  const converted = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+/** A route as Fastify registered it, with the contract it was declared with (none: not ours, or undeclared). */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  readonly contract: RouteContract | undefined;
+}
+
+/**
+ * Every route the app registers, in order, as Fastify's onRoute hook sees it (HEAD routes are Fastify's
+ * automatic mirrors of GET and are left out). The contract is read when asked: a plugin's own onRoute hook
+ * may attach it after this one ran (the docs page, which @fastify/swagger-ui registers).
+ */
+export function collectRoutes(app: FastifyInstance): RegisteredRoute[] {
+  const routes: RegisteredRoute[] = [];
+  app.addHook('onRoute', (options: RouteOptions) => {
+    for (const method of [options.method].flat()) {
+      if (method === 'HEAD') continue;
+      routes.push({ method, url: options.url, get contract() { return options.config?.contract; } });
+    }
+  });
+  return routes;
+}
+
+/** Schemas the document names once and refers to; `io` is the side of the schema a client sees. */
+const COMPONENTS = new Map<unknown, { name: string; io: 'input' | 'output' }>([
+  [artworkResponse, { name: 'Artwork', io: 'output' }],
+  [createArtworkBody, { name: 'CreateArtwork', io: 'input' }],
+  [errorBody, { name: 'Error', io: 'output' }],
+]);
+
+type JsonSchema = Record<string, unknown>;
+
+function toJsonSchema(schema: z.ZodType, io: 'input' | 'output', isComponentRoot = false): JsonSchema {
+  const converted = z.toJSONSchema(schema, {
+    io,
+    unrepresentable: 'any',
+    override: ({ zodSchema, jsonSchema }) => {
+      // zod leaves a declared default out on the input side of a transform (null or absent -> the default)
+      const fallback = z.globalRegistry.get(zodSchema as unknown as z.ZodType)?.default;
+      if (fallback !== undefined) jsonSchema.default = fallback;
+      const component = COMPONENTS.get(zodSchema);
+      if (!component || (isComponentRoot && zodSchema === (schema as unknown))) return;
+      for (const key of Object.keys(jsonSchema)) delete jsonSchema[key];
+      jsonSchema.$ref = `#/components/schemas/${component.name}`;
+    },
+  }) as JsonSchema;
   delete converted.$schema;
   return converted;
-};
+}
 
-const error = {
-  type: 'object',
-  required: ['message', 'statusCode', 'error'],
-  properties: {
-    message: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
-    statusCode: { type: 'integer' },
-    error: { type: 'string' },
-  },
-};
+/** `/v2/artworks/:id` as OpenAPI writes it: `/v2/artworks/{id}`. */
+export const openApiPath = (url: string): string => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}') || '/';
 
-const artwork = {
-  type: 'object',
-  required: ['id', 'artworkType', 'parameters', 'duration', 'results', 'status', 'createdAt'],
-  properties: {
-    id: { type: 'string', format: 'uuid' },
-    artworkType: { type: 'string', enum: ['face_refiner'] },
-    parameters: {
-      type: 'object',
-      required: ['imageUrl', 'model', 'denoising'],
-      properties: {
-        imageUrl: { type: 'string' },
-        model: { type: 'string', enum: [...MODELS] },
-        denoising: { type: 'integer', minimum: 1, maximum: 5 },
-        webhook: { type: 'string' },
-        seed: { type: 'integer' },
-        outputFormat: { type: 'string' },
-      },
-    },
-    duration: { type: 'number' },
-    results: { type: 'array', items: { type: 'string', format: 'uri' } },
-    status: { type: 'string', enum: [...ARTWORK_STATUSES] },
-    createdAt: { type: 'string', format: 'date-time' },
-    updatedAt: { type: 'string', format: 'date-time' },
-    startedAt: { type: ['string', 'null'], format: 'date-time' },
-    completedAt: { type: ['string', 'null'], format: 'date-time' },
-    faces: {
-      type: ['array', 'null'],
-      items: {
-        type: 'object',
-        properties: {
-          box: {
-            type: 'array',
-            items: { type: 'integer' },
-            minItems: 4,
-            maxItems: 4,
-            description:
-              '[x, y, width, height] of the face itself, in upright pixel coordinates of the input: brow/forehead to chin, ' +
-              'cheek to cheek (the convention of common face datasets), not the detector crop. A face turned sideways or ' +
-              'upside down gets the box around it in the same image axes.',
-          },
-          score: { type: 'number', description: 'Face detector confidence, 0..1.' },
+function parameters(schema: z.ZodObject | undefined, where: 'path' | 'query' | 'header'): JsonSchema[] {
+  if (!schema) return [];
+  const required = new Set((toJsonSchema(schema, 'input').required as string[] | undefined) ?? []);
+  const properties = (toJsonSchema(schema, 'output').properties ?? {}) as Record<string, JsonSchema>;
+  return Object.entries(properties).map(([name, property]) => {
+    const { description, ...rest } = property;
+    return { name, in: where, required: where === 'path' || required.has(name), ...(description ? { description } : {}), schema: rest };
+  });
+}
+
+/** The refusals a route's declaration implies, before its own. */
+function impliedErrors(contract: RouteContract): ApiErrorCode[] {
+  const codes: ApiErrorCode[] = [];
+  if (contract.scope) codes.push('UNAUTHORIZED', 'FORBIDDEN', 'RATE_LIMITED');
+  if (contract.ownOrganization) codes.push('NOT_FOUND');
+  if (contract.query) codes.push('BAD_REQUEST', 'VALIDATION_FAILED');
+  if (contract.body) codes.push('BAD_REQUEST', 'VALIDATION_FAILED', 'MALFORMED_JSON', 'JSON_TOO_DEEP');
+  if (contract.body || contract.rawBody) codes.push('PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE');
+  codes.push('INTERNAL');
+  return codes;
+}
+
+function errorResponses(contract: RouteContract): Record<string, unknown> {
+  const byStatus = new Map<number, Set<ApiErrorCode>>();
+  for (const code of [...impliedErrors(contract), ...(contract.errors ?? [])]) {
+    const status = ERROR_CATALOGUE[code].status;
+    byStatus.set(status, (byStatus.get(status) ?? new Set()).add(code));
+  }
+  return Object.fromEntries(
+    [...byStatus.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([status, codes]) => [
+        String(status),
+        {
+          description: [...codes].map((code) => `${code}: ${ERROR_CATALOGUE[code].meaning}`).join('; '),
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
         },
-      },
-    },
-    engine: { type: ['string', 'null'], description: 'the engine that refined the faces: classical, a restorer name, comfyui:<checkpoint>' },
-    error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
-    resultsExpireAt: { type: 'string', format: 'date-time' },
-  },
-};
+      ]),
+  );
+}
 
-const errorResponses = (...codes: number[]) =>
-  Object.fromEntries(codes.map((code) => [String(code), { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]));
-const json = (schema: unknown, description: string) => ({ description, content: { 'application/json': { schema } } });
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
-const orgParam = { name: 'orgId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
-const artworkRef = { $ref: '#/components/schemas/Artwork' };
+function operation(contract: RouteContract): JsonSchema {
+  const { success } = contract;
+  const successContent =
+    success.body instanceof z.ZodType
+      ? { 'application/json': { schema: toJsonSchema(success.body, 'output') } }
+      : { [success.body.mediaType]: {} };
+  const requestBody = contract.body
+    ? { required: true, content: { 'application/json': { schema: toJsonSchema(contract.body, 'input') } } }
+    : contract.rawBody
+      ? { required: true, content: Object.fromEntries(contract.rawBody.mediaTypes.map((type) => [type, { schema: { type: 'string', format: 'binary' } }])) }
+      : undefined;
+  const params = [...parameters(contract.params, 'path'), ...parameters(contract.query, 'query'), ...parameters(contract.headers, 'header')];
+  return {
+    operationId: contract.operationId,
+    summary: contract.summary,
+    // a public route needs nothing; a signed URL may stand in for the key where the contract says so
+    security: contract.scope ? [{ bearer: [] }, ...(contract.signedUrlInsteadOfKey ? [{}] : [])] : [],
+    ...(contract.scope ? { 'x-scope': contract.scope } : {}),
+    ...(params.length > 0 ? { parameters: params } : {}),
+    ...(requestBody ? { requestBody } : {}),
+    responses: { [String(success.status)]: { description: success.description, content: successContent }, ...errorResponses(contract) },
+  };
+}
 
-export function openApiDocument(serverUrl: string): Record<string, unknown> {
+/** The OpenAPI 3.1 document of every declared route, generated from the routes' contracts. */
+export function openApiDocument(routes: readonly RegisteredRoute[], serverUrl: string): JsonSchema {
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  for (const { method, url, contract } of routes) {
+    if (!contract) continue;
+    const path = openApiPath(url);
+    (paths[path] ??= {})[method.toLowerCase()] = operation(contract);
+  }
   return {
     openapi: '3.1.0',
     info: {
@@ -88,126 +141,13 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
     security: [{ bearer: [] }],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      schemas: { Artwork: artwork, Error: error, CreateArtwork: requestSchema(createArtworkBody) },
+      schemas: Object.fromEntries([...COMPONENTS].map(([schema, { name, io }]) => [name, toJsonSchema(schema as z.ZodType, io, true)])),
     },
-    paths: {
-      '/v2/artworks/face-refiner': {
-        post: {
-          summary: 'Face refiner',
-          operationId: 'createFaceRefiner',
-          parameters: [
-            { name: 'Idempotency-Key', in: 'header', schema: { type: 'string', maxLength: 255 } },
-            { name: 'Prefer', in: 'header', schema: { type: 'string', example: 'wait=30' } },
-          ],
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/CreateArtwork' } } } },
-          responses: { '202': json(artworkRef, 'The artwork'), ...errorResponses(400, 401, 403, 409, 413, 415, 422, 429, 500, 507) },
-        },
-      },
-      '/v2/artworks': {
-        get: {
-          summary: "The organization's artworks, newest first",
-          operationId: 'listArtworks',
-          parameters: [
-            { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
-            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 10 } },
-          ],
-          responses: { '200': json({ type: 'array', items: artworkRef }, 'Artworks'), ...errorResponses(400, 401, 429) },
-        },
-      },
-      '/v2/artworks/{id}': {
-        get: { summary: 'One artwork', operationId: 'getArtwork', parameters: [idParam], responses: { '200': json(artworkRef, 'The artwork'), ...errorResponses(401, 404, 429) } },
-      },
-      '/v2/artworks/{id}/cancel': {
-        post: { summary: 'Cancel', operationId: 'cancelArtwork', parameters: [idParam], responses: { '200': json(artworkRef, 'The canceled artwork'), ...errorResponses(401, 404, 409, 429) } },
-      },
-      '/v2/artworks/{id}/results/{n}': {
-        get: {
-          summary: 'A result image (signed URL or API key)',
-          operationId: 'getResult',
-          security: [],
-          parameters: [idParam, { name: 'n', in: 'path', required: true, schema: { type: 'integer' } }],
-          responses: { '200': { description: 'The image', content: { 'image/*': {} } }, ...errorResponses(403, 404) },
-        },
-      },
-      '/v2/organizations/{orgId}/api-keys': {
-        post: {
-          summary: 'Create an API key (admin)',
-          operationId: 'createApiKey',
-          parameters: [orgParam],
-          requestBody: { required: true, content: { 'application/json': { schema: requestSchema(createApiKeyBody) } } },
-          responses: { '201': json({ type: 'object' }, 'The key, with its secret (shown once)'), ...errorResponses(400, 401, 403, 404) },
-        },
-        get: {
-          summary: "The organization's API keys, never their secrets (admin)",
-          operationId: 'listApiKeys',
-          parameters: [orgParam],
-          responses: { '200': json({ type: 'array', items: { type: 'object' } }, 'The keys'), ...errorResponses(401, 403, 404) },
-        },
-      },
-      '/v2/organizations/{orgId}/api-keys/{keyId}': {
-        delete: {
-          summary: 'Revoke an API key (admin)',
-          operationId: 'revokeApiKey',
-          parameters: [orgParam, { name: 'keyId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
-          responses: { '200': json({ type: 'object' }, 'The revoked key'), ...errorResponses(401, 403, 404) },
-        },
-      },
-      '/v2/organizations': {
-        post: {
-          summary: 'Create an organization with its first admin key (operator)',
-          operationId: 'createOrganization',
-          requestBody: { required: true, content: { 'application/json': { schema: requestSchema(createOrganizationBody) } } },
-          responses: { '201': json({ type: 'object' }, 'The organization and its admin key (shown once)'), ...errorResponses(400, 401, 403) },
-        },
-      },
-      '/v2/organizations/{orgId}/credits': {
-        post: {
-          summary: 'Add credits or make them unlimited (operator)',
-          operationId: 'setCredits',
-          parameters: [orgParam],
-          requestBody: { required: true, content: { 'application/json': { schema: requestSchema(creditsBody) } } },
-          responses: { '200': json({ type: 'object' }, 'The balance'), ...errorResponses(400, 401, 403, 404) },
-        },
-      },
-      '/v2/organizations/{orgId}/limits': {
-        post: {
-          summary: 'Set rate limit and unfinished-artwork cap (operator)',
-          operationId: 'setLimits',
-          parameters: [orgParam],
-          requestBody: { required: true, content: { 'application/json': { schema: requestSchema(limitsBody) } } },
-          responses: { '200': json({ type: 'object' }, 'The limits'), ...errorResponses(400, 401, 403, 404) },
-        },
-      },
-      '/v2/organizations/{orgId}/webhook-secret': {
-        post: { summary: 'Rotate the webhook secret (admin)', operationId: 'rotateWebhookSecret', parameters: [orgParam], responses: { '200': json({ type: 'object' }, 'The new secret'), ...errorResponses(401, 403, 404) } },
-      },
-      '/v2/models': {
-        get: {
-          summary: "Each API model value, the engine bound to it, and whether it is ready (and why not)",
-          operationId: 'listModels',
-          responses: {
-            '200': json(
-              {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: {
-                    model: { type: 'string', enum: [...MODELS] },
-                    engine: { type: 'string' },
-                    kind: { type: 'string', enum: ['classical', 'restorer', 'comfyui'] },
-                    ready: { type: 'boolean' },
-                    reason: { type: 'string' },
-                    detail: { type: 'string' },
-                  },
-                },
-              },
-              'The models',
-            ),
-            ...errorResponses(401),
-          },
-        },
-      },
-      '/v2/me': { get: { summary: 'The calling key', operationId: 'me', responses: { '200': json({ type: 'object' }, 'The key'), ...errorResponses(401) } } },
-    },
+    paths,
   };
+}
+
+/** `GET /`: each declared route, as the document has it (Fastify's path syntax). */
+export function routeList(routes: readonly RegisteredRoute[]): Array<{ method: string; path: string; description: string }> {
+  return routes.flatMap(({ method, url, contract }) => (contract ? [{ method, path: url, description: contract.summary }] : []));
 }

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../errors.js';
+import { errors } from '../errors.js';
 import { isDiskFull } from '../store/disk-full.js';
 import { takeToken } from '../store/rate-bucket.js';
 import type { RateDecision } from '../store/store.js';
@@ -41,11 +41,6 @@ export async function enforceRateLimit(deps: ApiDeps, key: Caller, request: Fast
   };
   reply.headers(headers);
   if (!decision.allowed) {
-    throw new AppError(
-      'RATE_LIMITED',
-      429,
-      `Rate limit of ${perMinute} requests a minute for this API key exceeded; retry in ${decision.retryAfter} s`,
-      { ...headers, 'retry-after': String(decision.retryAfter) },
-    );
+    throw errors.rateLimited(perMinute, decision.retryAfter, headers);
   }
 }

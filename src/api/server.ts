@@ -1,11 +1,9 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import fastifySwagger from '@fastify/swagger';
-import fastifySwaggerUi from '@fastify/swagger-ui';
 import { errors } from '../errors.js';
 import { installAuthentication } from './auth.js';
 import type { ApiDeps } from './deps.js';
-import { openApiDocument } from './openapi.js';
+import { collectRoutes, type RegisteredRoute } from './openapi.js';
 import { frameworkErrorHandler, installErrorHandling } from './error-handler.js';
 import { MAX_JSON_DEPTH, SECURITY_HEADERS, clientErrorHandler, jsonDepthExceeds, requestIdOf } from './request-guards.js';
 import { artworkRoutes } from './routes/artworks.js';
@@ -18,6 +16,13 @@ import { webAppRoutes } from './routes/web-app.js';
 
 /** Every JSON route's body limit: our largest valid body (an artwork with two 4096-character URLs) is far below. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered, in order (see collectRoutes): what the OpenAPI document and `GET /` are made of. */
+    registeredRoutes: readonly RegisteredRoute[];
+  }
+}
 
 export function buildApi(deps: ApiDeps, logger: Logger): FastifyInstance {
   // Typed as Fastify's logger so that the app keeps Fastify's default instance type.
@@ -53,7 +58,7 @@ export function buildApi(deps: ApiDeps, logger: Logger): FastifyInstance {
   });
   installAuthentication(app, deps);
   // JSON routes take JSON only: without the default text/plain parser, any other type is a 415 before the body
-  // is read. The upload route adds its image parsers in its own scope (routes/uploads.ts).
+  // is read. The uploads plugin replaces it with its image parsers in its own scope (routes/uploads.ts).
   app.removeContentTypeParser('text/plain');
   // An empty body with Content-Type: application/json (common on POST .../cancel) is no body, not an error;
   // anything else goes through Fastify's parser, which rejects __proto__ and constructor keys.
@@ -70,16 +75,16 @@ export function buildApi(deps: ApiDeps, logger: Logger): FastifyInstance {
     deps.metrics.httpDuration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
   });
   installErrorHandling(app, BODY_LIMIT_BYTES, deps.storage);
-  const document = openApiDocument(deps.publicUrl);
-  app.get('/openapi.json', async () => document);
-  void app.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
-  void app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
-  metaRoutes(app, deps);
-  artworkRoutes(app, deps);
-  modelRoutes(app, deps);
-  resultRoutes(app, deps);
-  organizationRoutes(app, deps);
-  void app.register(async (scope) => uploadRoutes(scope, deps));
-  webAppRoutes(app);
+  const routes = collectRoutes(app);
+  app.decorate('registeredRoutes', routes);
+  // Each route group is an encapsulated plugin: its parsers and hooks stay its own. Only the root's hooks
+  // (authentication, security headers, metrics) and the JSON parser reach into every one.
+  void app.register(metaRoutes, { deps, routes });
+  void app.register(artworkRoutes, { deps, prefix: '/v2/artworks' });
+  void app.register(resultRoutes, { deps, prefix: '/v2/artworks' });
+  void app.register(uploadRoutes, { deps, prefix: '/v2/uploads' });
+  void app.register(modelRoutes, { deps, prefix: '/v2' });
+  void app.register(organizationRoutes, { deps, prefix: '/v2' });
+  void app.register(webAppRoutes, { prefix: '/app' });
   return app;
 }

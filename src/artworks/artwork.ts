@@ -5,6 +5,11 @@ export const DEFAULT_MODEL: ModelName = 'tengrai-20231128-m-d.safetensors';
 export const OUTPUT_FORMATS = ['auto', 'png', 'webp', 'jpeg'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
+/** How much each face is changed: 1 (very subtle) to 5 (extreme), as the published API defines it. */
+export const DENOISING = { min: 1, max: 5, default: 3 } as const;
+/** A seed is a positive 32-bit signed integer, as the published API's newer doc has it. */
+export const SEED = { min: 1, max: 2_147_483_647 } as const;
+
 export const ARTWORK_STATUSES = ['starting', 'processing', 'succeeded', 'failed', 'canceled'] as const;
 export type ArtworkStatus = (typeof ARTWORK_STATUSES)[number];
 

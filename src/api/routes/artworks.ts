@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Artwork } from '../../artworks/artwork.js';
 import { isFinal } from '../../artworks/status.js';
 import type { Store } from '../../store/store.js';
@@ -8,7 +9,16 @@ import { presentArtwork } from '../../artworks/present.js';
 import { errors } from '../../errors.js';
 import { callerOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
-import { createArtworkBody, listArtworksQuery, parseOrThrow, toParameters } from '../schemas.js';
+import { route } from '../route-contract.js';
+import {
+  artworkParams,
+  artworkResponse,
+  createArtworkBody,
+  createArtworkHeaders,
+  deliveryAttemptsResponse,
+  listArtworksQuery,
+  toParameters,
+} from '../schemas.js';
 
 const notFound = (id: string) => errors.notFound(`Artwork ${id} not found`);
 
@@ -62,92 +72,153 @@ async function waitUntilFinal(store: Store, artwork: Artwork, seconds: number): 
   return current;
 }
 
-export function artworkRoutes(app: FastifyInstance, deps: ApiDeps): void {
+/** The artworks of the caller's organization: create, list, read, cancel, and their webhook deliveries. */
+export const artworkRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { store, links } = deps;
 
-  app.post('/v2/artworks/face-refiner', { config: { scope: 'generator' } }, async (request, reply) => {
-    const key = callerOf(request);
-    const idempotencyKey = readIdempotencyKey(request.headers['idempotency-key']);
-    const waitSeconds = readPreferWait([request.headers.prefer].flat().join(','));
-    if (idempotencyKey) {
-      const holdMs = (waitSeconds ?? 0) * 1000 + IDEMPOTENCY_HOLD_MARGIN_MS;
-      const begun = await store.beginIdempotent(key.orgId, idempotencyKey, hashBody(request.body), Date.now(), holdMs);
-      if (begun.state === 'mismatch') {
-        throw errors.idempotencyMismatch(idempotencyKey);
+  route(
+    app,
+    {
+      method: 'POST',
+      url: '/face-refiner',
+      operationId: 'createFaceRefiner',
+      summary: 'create a face-refiner artwork (generator)',
+      scope: 'generator',
+      headers: createArtworkHeaders,
+      body: createArtworkBody,
+      success: { status: 202, body: artworkResponse, description: 'the artwork, starting (or final, with Prefer: wait)' },
+      errors: ['CONFLICT', 'IDEMPOTENCY_MISMATCH', 'NO_CREDITS', 'TOO_MANY_UNFINISHED', 'INSUFFICIENT_STORAGE'],
+    },
+    async ({ request, reply, body }) => {
+      const key = callerOf(request);
+      const idempotencyKey = readIdempotencyKey(request.headers['idempotency-key']);
+      const waitSeconds = readPreferWait([request.headers.prefer].flat().join(','));
+      if (idempotencyKey) {
+        const holdMs = (waitSeconds ?? 0) * 1000 + IDEMPOTENCY_HOLD_MARGIN_MS;
+        const begun = await store.beginIdempotent(key.orgId, idempotencyKey, hashBody(request.body), Date.now(), holdMs);
+        if (begun.state === 'mismatch') {
+          throw errors.idempotencyMismatch(idempotencyKey);
+        }
+        if (begun.state === 'in-flight') throw errors.conflict(`A request with Idempotency-Key ${idempotencyKey} is still in progress`);
+        if (begun.state === 'done') {
+          return reply.status(begun.statusCode).header('idempotent-replayed', 'true').type('application/json').send(begun.body);
+        }
+        if (begun.state === 'recovered') {
+          // The first request stored (and was charged for) this artwork, then its process died before answering.
+          const artwork = await store.getArtwork(key.orgId, begun.artworkId);
+          if (!artwork) throw notFound(begun.artworkId);
+          const presented = JSON.stringify(await presentArtwork(artwork, links));
+          await store.finishIdempotent(key.orgId, idempotencyKey, 202, presented);
+          request.log.info({ artworkId: artwork.id }, 'idempotency key recovered after an unfinished request');
+          return reply.header('idempotent-replayed', 'true').header('location', `/v2/artworks/${artwork.id}`).type('application/json').send(presented);
+        }
       }
-      if (begun.state === 'in-flight') throw errors.conflict(`A request with Idempotency-Key ${idempotencyKey} is still in progress`);
-      if (begun.state === 'done') {
-        return reply.status(begun.statusCode).header('idempotent-replayed', 'true').type('application/json').send(begun.body);
+      try {
+        const input = body();
+        if (input.webhook !== undefined && new URL(input.webhook).protocol !== 'https:' && !deps.allowPrivateNetworks) {
+          throw errors.validation([`webhook must be an https URL (received ${JSON.stringify(input.webhook)})`]);
+        }
+        await checkUploadBelongs(deps, key.orgId, input.imageUrl);
+        const maxUnfinished = key.org.maxUnfinished ?? deps.limits.maxUnfinished;
+        let artwork = newArtwork(key.orgId, toParameters(input), new Date(), deps.retentionDays);
+        const inserted = await store.insertArtwork(artwork, maxUnfinished, idempotencyKey);
+        if (inserted === 'no-credits') throw errors.noCredits(key.orgId);
+        if (inserted === 'too-many-unfinished') throw errors.tooManyUnfinished(maxUnfinished);
+        request.log.info({ artworkId: artwork.id }, 'artwork created');
+        deps.onArtworkCreated?.();
+        if (waitSeconds) {
+          artwork = await waitUntilFinal(store, artwork, waitSeconds);
+          reply.header('preference-applied', `wait=${waitSeconds}`);
+        }
+        const presented = JSON.stringify(await presentArtwork(artwork, links));
+        if (idempotencyKey) await store.finishIdempotent(key.orgId, idempotencyKey, 202, presented);
+        return reply.header('location', `/v2/artworks/${artwork.id}`).type('application/json').send(presented);
+      } catch (error) {
+        // Like Stripe: a request that was refused (validation, credits, limits) leaves no result to replay.
+        if (idempotencyKey) await store.abandonIdempotent(key.orgId, idempotencyKey);
+        throw error;
       }
-      if (begun.state === 'recovered') {
-        // The first request stored (and was charged for) this artwork, then its process died before answering.
-        const artwork = await store.getArtwork(key.orgId, begun.artworkId);
-        if (!artwork) throw notFound(begun.artworkId);
-        const body = JSON.stringify(await presentArtwork(artwork, links));
-        await store.finishIdempotent(key.orgId, idempotencyKey, 202, body);
-        request.log.info({ artworkId: artwork.id }, 'idempotency key recovered after an unfinished request');
-        return reply.status(202).header('idempotent-replayed', 'true').header('location', `/v2/artworks/${artwork.id}`).type('application/json').send(body);
-      }
-    }
-    try {
-      const input = parseOrThrow(createArtworkBody, request.body);
-      if (input.webhook !== undefined && new URL(input.webhook).protocol !== 'https:' && !deps.allowPrivateNetworks) {
-        throw errors.validation([`webhook must be an https URL (received ${JSON.stringify(input.webhook)})`]);
-      }
-      await checkUploadBelongs(deps, key.orgId, input.imageUrl);
-      const maxUnfinished = key.org.maxUnfinished ?? deps.limits.maxUnfinished;
-      let artwork = newArtwork(key.orgId, toParameters(input), new Date(), deps.retentionDays);
-      const inserted = await store.insertArtwork(artwork, maxUnfinished, idempotencyKey);
-      if (inserted === 'no-credits') throw errors.noCredits(key.orgId);
-      if (inserted === 'too-many-unfinished') throw errors.tooManyUnfinished(maxUnfinished);
-      request.log.info({ artworkId: artwork.id }, 'artwork created');
-      deps.onArtworkCreated?.();
-      if (waitSeconds) {
-        artwork = await waitUntilFinal(store, artwork, waitSeconds);
-        reply.header('preference-applied', `wait=${waitSeconds}`);
-      }
-      const body = JSON.stringify(await presentArtwork(artwork, links));
-      if (idempotencyKey) await store.finishIdempotent(key.orgId, idempotencyKey, 202, body);
-      return reply.status(202).header('location', `/v2/artworks/${artwork.id}`).type('application/json').send(body);
-    } catch (error) {
-      // Like Stripe: a request that was refused (validation, credits, limits) leaves no result to replay.
-      if (idempotencyKey) await store.abandonIdempotent(key.orgId, idempotencyKey);
-      throw error;
-    }
-  });
+    },
+  );
 
-  app.get('/v2/artworks', { config: { scope: 'generator' } }, async (request) => {
-    const key = callerOf(request);
-    const query = parseOrThrow(listArtworksQuery, request.query, 'query string');
-    const artworks = await store.listArtworks(key.orgId, query.offset, query.limit);
-    return Promise.all(artworks.map((artwork) => presentArtwork(artwork, links)));
-  });
+  route(
+    app,
+    {
+      method: 'GET',
+      url: '',
+      operationId: 'listArtworks',
+      summary: "list the organization's artworks, newest first",
+      scope: 'generator',
+      query: listArtworksQuery,
+      success: { status: 200, body: z.array(artworkResponse), description: 'the artworks' },
+    },
+    async ({ request, query }) => {
+      const artworks = await store.listArtworks(callerOf(request).orgId, query.offset, query.limit);
+      return Promise.all(artworks.map((artwork) => presentArtwork(artwork, links)));
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/v2/artworks/:id', { config: { scope: 'generator' } }, async (request) => {
-    const key = callerOf(request);
-    const artwork = await store.getArtwork(key.orgId, request.params.id);
-    if (!artwork) throw notFound(request.params.id);
-    return presentArtwork(artwork, links);
-  });
+  route(
+    app,
+    {
+      method: 'GET',
+      url: '/:id',
+      operationId: 'getArtwork',
+      summary: 'one artwork',
+      scope: 'generator',
+      params: artworkParams,
+      success: { status: 200, body: artworkResponse, description: 'the artwork' },
+      errors: ['NOT_FOUND'],
+    },
+    async ({ request, params }) => {
+      const artwork = await store.getArtwork(callerOf(request).orgId, params.id);
+      if (!artwork) throw notFound(params.id);
+      return presentArtwork(artwork, links);
+    },
+  );
 
-  app.post<{ Params: { id: string } }>('/v2/artworks/:id/cancel', { config: { scope: 'generator' } }, async (request) => {
-    const key = callerOf(request);
-    const { id } = request.params;
-    const outcome = await store.cancelArtwork(key.orgId, id, new Date());
-    if (outcome === 'not-found') throw notFound(id);
-    const artwork = await store.getArtwork(key.orgId, id);
-    if (!artwork) throw notFound(id);
-    if (outcome === 'already-final') {
-      throw errors.conflict(`Artwork ${id} is already ${artwork.status}; only starting or processing artworks can be canceled`);
-    }
-    request.log.info({ artworkId: id }, 'artwork canceled');
-    return presentArtwork(artwork, links);
-  });
+  route(
+    app,
+    {
+      method: 'POST',
+      url: '/:id/cancel',
+      operationId: 'cancelArtwork',
+      summary: 'cancel a starting or processing artwork',
+      scope: 'generator',
+      params: artworkParams,
+      success: { status: 200, body: artworkResponse, description: 'the canceled artwork' },
+      errors: ['NOT_FOUND', 'CONFLICT'],
+    },
+    async ({ request, params: { id } }) => {
+      const key = callerOf(request);
+      const outcome = await store.cancelArtwork(key.orgId, id, new Date());
+      if (outcome === 'not-found') throw notFound(id);
+      const artwork = await store.getArtwork(key.orgId, id);
+      if (!artwork) throw notFound(id);
+      if (outcome === 'already-final') {
+        throw errors.conflict(`Artwork ${id} is already ${artwork.status}; only starting or processing artworks can be canceled`);
+      }
+      request.log.info({ artworkId: id }, 'artwork canceled');
+      return presentArtwork(artwork, links);
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/v2/artworks/:id/webhook-deliveries', { config: { scope: 'generator' } }, async (request) => {
-    const key = callerOf(request);
-    const artwork = await store.getArtwork(key.orgId, request.params.id);
-    if (!artwork) throw notFound(request.params.id);
-    return store.listDeliveryAttempts(artwork.id);
-  });
-}
+  route(
+    app,
+    {
+      method: 'GET',
+      url: '/:id/webhook-deliveries',
+      operationId: 'listWebhookDeliveries',
+      summary: "the artwork's webhook delivery attempts and their outcomes",
+      scope: 'generator',
+      params: artworkParams,
+      success: { status: 200, body: deliveryAttemptsResponse, description: 'the attempts, oldest first' },
+      errors: ['NOT_FOUND'],
+    },
+    async ({ request, params }) => {
+      const artwork = await store.getArtwork(callerOf(request).orgId, params.id);
+      if (!artwork) throw notFound(params.id);
+      return store.listDeliveryAttempts(artwork.id);
+    },
+  );
+};

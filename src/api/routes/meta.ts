@@ -1,69 +1,123 @@
-import type { FastifyInstance } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { FastifyPluginAsync, RouteOptions } from 'fastify';
+import { z } from 'zod';
 import { errors } from '../../errors.js';
 import type { ApiDeps } from '../deps.js';
+import { openApiDocument, routeList, type RegisteredRoute } from '../openapi.js';
+import { route, type RouteContract } from '../route-contract.js';
+import { healthResponse, readinessResponse, routeListResponse } from '../schemas.js';
 
-export const ROUTES = [
-  ['POST', '/v2/artworks/face-refiner', 'create a face-refiner artwork (generator)'],
-  ['GET', '/v2/artworks', "list the organization's artworks, newest first (?offset, ?limit 1..500)"],
-  ['GET', '/v2/artworks/:id', 'one artwork'],
-  ['POST', '/v2/artworks/:id/cancel', 'cancel a starting or processing artwork'],
-  ['GET', '/v2/artworks/:id/results/:n', 'the n-th result image (signed URL, or API key)'],
-  ['GET', '/v2/artworks/:id/webhook-deliveries', "the artwork's webhook delivery attempts"],
-  ['POST', '/v2/organizations', 'create an organization with its first admin key (operator)'],
-  ['POST', '/v2/organizations/:orgId/api-keys', 'create an API key (admin)'],
-  ['GET', '/v2/organizations/:orgId/api-keys', "the organization's API keys, never their secrets (admin)"],
-  ['DELETE', '/v2/organizations/:orgId/api-keys/:keyId', 'revoke an API key, at once on every API process (admin)'],
-  ['POST', '/v2/organizations/:orgId/webhook-secret', 'rotate the webhook signing secret (admin)'],
-  ['POST', '/v2/organizations/:orgId/credits', 'add credits, or make them unlimited (operator)'],
-  ['POST', '/v2/organizations/:orgId/limits', "set the organization's rate limit and unfinished-artwork cap (operator)"],
-  ['POST', '/v2/uploads', 'upload an image (its bytes as the body); answers a signed URL usable as imageUrl'],
-  ['GET', '/v2/uploads/:id', 'an uploaded image (signed URL)'],
-  ['GET', '/v2/models', "each API model value, its engine, and whether it is ready (and why not)"],
-  ['GET', '/v2/me', 'the calling key'],
-  ['GET', '/app', 'a web page to try the service'],
-  ['GET', '/metrics', 'Prometheus metrics of this process'],
-  ['GET', '/openapi.json', 'the OpenAPI 3.1 document'],
-  ['GET', '/docs', 'interactive API documentation'],
-  ['GET', '/healthz', 'liveness'],
-  ['GET', '/readyz', 'readiness: store and queue reachable, storage not full; models whose engine is not ready'],
-] as const;
+const DOCS_PAGE: RouteContract = {
+  method: 'GET',
+  url: '/docs',
+  operationId: 'docs',
+  summary: 'interactive API documentation',
+  success: { status: 200, body: { mediaType: 'text/html' }, description: 'the documentation page' },
+};
 
-export function metaRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  app.get('/', async () => ({
-    name: 'face-refiner',
-    routes: ROUTES.map(([method, path, description]) => ({ method, path, description })),
-  }));
-
-  app.get('/metrics', async (_request, reply) => {
-    reply.type(deps.metrics.registry.contentType);
-    return deps.metrics.registry.metrics();
+/**
+ * What the service says about itself: the route list, metrics, health, readiness, and the OpenAPI document
+ * with its interactive page. The document is generated once every plugin has registered its routes.
+ */
+export const metaRoutes: FastifyPluginAsync<{ deps: ApiDeps; routes: readonly RegisteredRoute[] }> = async (app, { deps, routes }) => {
+  const document: Record<string, unknown> = {};
+  app.addHook('onReady', async () => {
+    Object.assign(document, openApiDocument(routes, deps.publicUrl));
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  route(
+    app,
+    {
+      method: 'GET',
+      url: '/',
+      operationId: 'routes',
+      summary: 'the list of routes',
+      success: { status: 200, body: routeListResponse, description: 'every route, as /openapi.json has it' },
+    },
+    async () => ({ name: 'face-refiner' as const, routes: routeList(routes) }),
+  );
 
-  app.get('/readyz', async (request) => {
-    let depth: number;
-    try {
-      depth = await deps.queue.depth();
-    } catch (error) {
-      request.log.error({ err: error }, 'readiness check failed');
-      throw errors.unavailable('The store or the queue is unreachable');
-    }
-    const storage = await deps.storage.check();
-    if (!storage.ok) {
-      request.log.warn({ storage }, 'not ready: storage');
-      throw errors.unavailable(`Storage is full: ${storage.detail}. Reads are served; writes answer 507`);
-    }
-    // A model whose engine is not ready does not make the process unready (the other models still work):
-    // it is named here, and its jobs fail with MODEL_UNAVAILABLE.
-    const unavailable = (await deps.models.report())
-      .filter((m) => !m.ready)
-      .map(({ model, engine, reason }) => ({ model, engine, reason }));
-    return {
-      status: unavailable.length > 0 ? 'degraded' : 'ok',
-      queueDepth: depth,
-      freeBytes: storage.freeBytes,
-      modelsUnavailable: unavailable,
-    };
+  route(
+    app,
+    {
+      method: 'GET',
+      url: '/metrics',
+      operationId: 'metrics',
+      summary: 'Prometheus metrics of this process',
+      success: { status: 200, body: { mediaType: 'text/plain' }, description: 'the metrics, in the Prometheus text format' },
+    },
+    async ({ reply }) => {
+      reply.type(deps.metrics.registry.contentType);
+      return deps.metrics.registry.metrics();
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'GET',
+      url: '/healthz',
+      operationId: 'health',
+      summary: 'liveness',
+      success: { status: 200, body: healthResponse, description: 'the process answers' },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  route(
+    app,
+    {
+      method: 'GET',
+      url: '/readyz',
+      operationId: 'readiness',
+      summary: 'readiness: store and queue reachable, storage not full; models whose engine is not ready',
+      success: { status: 200, body: readinessResponse, description: 'ready (degraded: some models cannot run)' },
+      errors: ['UNAVAILABLE'],
+    },
+    async ({ request }) => {
+      let depth: number;
+      try {
+        depth = await deps.queue.depth();
+      } catch (error) {
+        request.log.error({ err: error }, 'readiness check failed');
+        throw errors.unavailable('The store or the queue is unreachable');
+      }
+      const storage = await deps.storage.check();
+      if (!storage.ok) {
+        request.log.warn({ storage }, 'not ready: storage');
+        throw errors.unavailable(`Storage is full: ${storage.detail}. Reads are served; writes answer 507`);
+      }
+      // A model whose engine is not ready does not make the process unready (the other models still work):
+      // it is named here, and its jobs fail with MODEL_UNAVAILABLE.
+      const unavailable = (await deps.models.report())
+        .filter((m) => !m.ready)
+        .map(({ model, engine, reason }) => ({ model, engine, reason }));
+      return {
+        status: unavailable.length > 0 ? ('degraded' as const) : ('ok' as const),
+        queueDepth: depth,
+        freeBytes: storage.freeBytes,
+        modelsUnavailable: unavailable,
+      };
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'GET',
+      url: '/openapi.json',
+      operationId: 'openapi',
+      summary: 'the OpenAPI 3.1 document',
+      success: { status: 200, body: z.record(z.string(), z.unknown()), description: 'this document' },
+    },
+    async () => document,
+  );
+
+  // @fastify/swagger-ui registers the page and its assets itself; the page gets its contract here.
+  app.addHook('onRoute', (options: RouteOptions) => {
+    if (options.url === DOCS_PAGE.url) options.config = { ...options.config, contract: DOCS_PAGE };
   });
-}
+  await app.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
+};

@@ -1,9 +1,20 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { ApiDeps } from '../deps.js';
+import { route } from '../route-contract.js';
+import { modelsResponse } from '../schemas.js';
 
-export function modelRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  // Each API model value, its engine, and whether a job for it would run now (and if not, why and what to do).
-  app.get('/v2/models', { config: { scope: 'generator' } }, async () => {
-    return deps.models.report();
-  });
-}
+export const modelRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { deps }) => {
+  route(
+    app,
+    {
+      method: 'GET',
+      url: '/models',
+      operationId: 'listModels',
+      summary: 'each API model value, its engine, and whether it is ready (and why not)',
+      scope: 'generator',
+      success: { status: 200, body: modelsResponse, description: 'the models' },
+    },
+    // whether a job for each model would run now (and if not, why and what to do)
+    async () => deps.models.report(),
+  );
+};

@@ -1,13 +1,27 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
 import { issueApiKey } from '../../auth/api-keys.js';
 import { errors } from '../../errors.js';
-import type { ApiKey, Organization } from '../../store/store.js';
+import type { ApiKey } from '../../store/store.js';
 import { newWebhookSecret } from '../../webhooks/secret.js';
-import { callerOf, type Caller } from '../auth.js';
+import { callerOf, organizationOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
-import { createApiKeyBody, createOrganizationBody, creditsBody, limitsBody, parseOrThrow } from '../schemas.js';
-
-type OrgParams = { Params: { orgId: string } };
+import { route } from '../route-contract.js';
+import {
+  apiKeyParams,
+  apiKeyResponse,
+  createApiKeyBody,
+  createdApiKeyResponse,
+  createdOrganizationResponse,
+  createOrganizationBody,
+  creditsBody,
+  creditsResponse,
+  limitsBody,
+  limitsResponse,
+  meResponse,
+  organizationParams,
+  webhookSecretResponse,
+} from '../schemas.js';
 
 /** A key as listed: everything but its secret, which the service never had in clear after creation. */
 function presentKey(key: ApiKey) {
@@ -22,99 +36,183 @@ function presentKey(key: ApiKey) {
   };
 }
 
-export function organizationRoutes(app: FastifyInstance, deps: ApiDeps): void {
+/**
+ * The calling key, organizations and their keys, credits, limits and webhook secret. Which organization a
+ * route may act on is checked by the onRequest hook (`ownOrganization`), before any handler runs.
+ */
+export const organizationRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { store } = deps;
 
-  /**
-   * The organization a route acts on. An organization's own keys reach only it: another id is a 404, like its
-   * artworks, so a key learns nothing about other organizations. An operator key reaches every organization.
-   */
-  async function targetOrganization(caller: Caller, orgId: string): Promise<Organization> {
-    if (orgId === caller.orgId) return caller.org;
-    const org = caller.scope === 'operator' ? await store.getOrganization(orgId) : null;
-    if (!org) throw errors.notFound(`Organization ${orgId} not found`);
-    return org;
-  }
+  route(
+    app,
+    {
+      method: 'GET',
+      url: '/me',
+      operationId: 'me',
+      summary: 'the calling key: its organization, name, scope, credits and limits',
+      scope: 'generator',
+      success: { status: 200, body: meResponse, description: 'the key' },
+    },
+    async ({ request }) => {
+      const key = callerOf(request);
+      const { org } = key;
+      return {
+        organizationId: key.orgId,
+        organizationName: org.name,
+        keyId: key.id,
+        name: key.name,
+        scope: key.scope,
+        credits: org.credits,
+        rateLimitPerMinute: org.rateLimitPerMinute ?? deps.limits.ratePerMinute,
+        maxUnfinishedArtworks: org.maxUnfinished ?? deps.limits.maxUnfinished,
+      };
+    },
+  );
 
-  app.get('/v2/me', { config: { scope: 'generator' } }, async (request) => {
-    const key = callerOf(request);
-    const { org } = key;
-    return {
-      organizationId: key.orgId,
-      organizationName: org.name,
-      keyId: key.id,
-      name: key.name,
-      scope: key.scope,
-      credits: org.credits,
-      rateLimitPerMinute: org.rateLimitPerMinute ?? deps.limits.ratePerMinute,
-      maxUnfinishedArtworks: org.maxUnfinished ?? deps.limits.maxUnfinished,
-    };
-  });
+  route(
+    app,
+    {
+      method: 'POST',
+      url: '/organizations',
+      operationId: 'createOrganization',
+      summary: 'create an organization with its first admin key (operator)',
+      scope: 'operator',
+      body: createOrganizationBody,
+      success: { status: 201, body: createdOrganizationResponse, description: 'the organization and its admin key (shown once)' },
+    },
+    async ({ request, body }) => {
+      const input = body();
+      const org = await store.createOrganization(input.name, newWebhookSecret());
+      const { key, secret } = await issueApiKey(store, { orgId: org.id, name: 'admin', scope: 'admin' });
+      request.log.info({ newOrgId: org.id, newKeyId: key.id }, 'organization created');
+      return { organizationId: org.id, name: org.name, keyId: key.id, scope: key.scope, secret };
+    },
+  );
 
-  app.post('/v2/organizations', { config: { scope: 'operator' } }, async (request, reply) => {
-    const input = parseOrThrow(createOrganizationBody, request.body);
-    const org = await store.createOrganization(input.name, newWebhookSecret());
-    const { key, secret } = await issueApiKey(store, { orgId: org.id, name: 'admin', scope: 'admin' });
-    request.log.info({ newOrgId: org.id, newKeyId: key.id }, 'organization created');
-    return reply.status(201).send({ organizationId: org.id, name: org.name, keyId: key.id, scope: key.scope, secret });
-  });
+  route(
+    app,
+    {
+      method: 'POST',
+      url: '/organizations/:orgId/api-keys',
+      operationId: 'createApiKey',
+      summary: 'create an API key (admin); the secret is shown once',
+      scope: 'admin',
+      ownOrganization: true,
+      params: organizationParams,
+      body: createApiKeyBody,
+      success: { status: 201, body: createdApiKeyResponse, description: 'the key, with its secret (shown once)' },
+    },
+    async ({ request, body }) => {
+      const org = organizationOf(request);
+      const input = body();
+      const created = await issueApiKey(store, { orgId: org.id, name: input.name, scope: input.scope });
+      request.log.info({ newKeyId: created.key.id, scope: input.scope }, 'api key created');
+      const { id, organizationId, name, scope, createdAt } = presentKey(created.key);
+      return { id, organizationId, name, scope, createdAt, secret: created.secret };
+    },
+  );
 
-  app.post<OrgParams>('/v2/organizations/:orgId/api-keys', { config: { scope: 'admin' } }, async (request, reply) => {
-    const org = await targetOrganization(callerOf(request), request.params.orgId);
-    const input = parseOrThrow(createApiKeyBody, request.body);
-    const created = await issueApiKey(store, { orgId: org.id, name: input.name, scope: input.scope });
-    request.log.info({ newKeyId: created.key.id, scope: input.scope }, 'api key created');
-    return reply.status(201).send({
-      id: created.key.id,
-      organizationId: created.key.orgId,
-      name: created.key.name,
-      scope: created.key.scope,
-      createdAt: created.key.createdAt,
-      secret: created.secret,
-    });
-  });
-
-  app.get<OrgParams>('/v2/organizations/:orgId/api-keys', { config: { scope: 'admin' } }, async (request) => {
-    const org = await targetOrganization(callerOf(request), request.params.orgId);
-    return (await store.listApiKeys(org.id)).map(presentKey);
-  });
+  route(
+    app,
+    {
+      method: 'GET',
+      url: '/organizations/:orgId/api-keys',
+      operationId: 'listApiKeys',
+      summary: "the organization's API keys, never their secrets (admin)",
+      scope: 'admin',
+      ownOrganization: true,
+      params: organizationParams,
+      success: { status: 200, body: z.array(apiKeyResponse), description: 'the keys' },
+    },
+    async ({ request }) => (await store.listApiKeys(organizationOf(request).id)).map(presentKey),
+  );
 
   // Every API process reads the key from the store on each request, so a revoked key is refused at once everywhere.
-  app.delete<{ Params: { orgId: string; keyId: string } }>(
-    '/v2/organizations/:orgId/api-keys/:keyId',
-    { config: { scope: 'admin' } },
-    async (request) => {
-      const org = await targetOrganization(callerOf(request), request.params.orgId);
-      const revoked = await store.revokeApiKey(org.id, request.params.keyId, new Date());
-      if (!revoked) throw errors.notFound(`API key ${request.params.keyId} not found`);
+  route(
+    app,
+    {
+      method: 'DELETE',
+      url: '/organizations/:orgId/api-keys/:keyId',
+      operationId: 'revokeApiKey',
+      summary: 'revoke an API key, at once on every API process (admin)',
+      scope: 'admin',
+      ownOrganization: true,
+      params: apiKeyParams,
+      success: { status: 200, body: apiKeyResponse, description: 'the revoked key' },
+      errors: ['NOT_FOUND'],
+    },
+    async ({ request, params }) => {
+      const revoked = await store.revokeApiKey(organizationOf(request).id, params.keyId, new Date());
+      if (!revoked) throw errors.notFound(`API key ${params.keyId} not found`);
       request.log.info({ revokedKeyId: revoked.id }, 'api key revoked');
       return presentKey(revoked);
     },
   );
 
+  route(
+    app,
+    {
+      method: 'POST',
+      url: '/organizations/:orgId/webhook-secret',
+      operationId: 'rotateWebhookSecret',
+      summary: 'rotate the webhook signing secret (admin)',
+      scope: 'admin',
+      ownOrganization: true,
+      params: organizationParams,
+      success: { status: 200, body: webhookSecretResponse, description: 'the new secret (shown once)' },
+    },
+    async ({ request }) => {
+      const org = organizationOf(request);
+      const secret = newWebhookSecret();
+      const previousValidUntil = new Date(Date.now() + deps.webhookSecretGraceMs);
+      await store.rotateWebhookSecret(org.id, secret, previousValidUntil);
+      request.log.info({ targetOrgId: org.id }, 'webhook secret rotated');
+      return { organizationId: org.id, secret, previousSecretValidUntil: previousValidUntil.toISOString() };
+    },
+  );
+
   // Credits and limits are the operator's: an organization's own admin never raises its own.
-  app.post<OrgParams>('/v2/organizations/:orgId/credits', { config: { scope: 'operator' } }, async (request) => {
-    const org = await targetOrganization(callerOf(request), request.params.orgId);
-    const input = parseOrThrow(creditsBody, request.body);
-    await store.setCredits(org.id, input.unlimited ? { unlimited: true } : { add: input.add ?? 0 });
-    request.log.info({ targetOrgId: org.id, change: input }, 'credits changed');
-    return { organizationId: org.id, credits: (await store.getOrganization(org.id))?.credits ?? null };
-  });
+  route(
+    app,
+    {
+      method: 'POST',
+      url: '/organizations/:orgId/credits',
+      operationId: 'setCredits',
+      summary: 'add credits, or make them unlimited (operator)',
+      scope: 'operator',
+      ownOrganization: true,
+      params: organizationParams,
+      body: creditsBody,
+      success: { status: 200, body: creditsResponse, description: 'the balance; null: unlimited' },
+    },
+    async ({ request, body }) => {
+      const org = organizationOf(request);
+      const input = body();
+      await store.setCredits(org.id, input.unlimited ? { unlimited: true } : { add: input.add ?? 0 });
+      request.log.info({ targetOrgId: org.id, change: input }, 'credits changed');
+      return { organizationId: org.id, credits: (await store.getOrganization(org.id))?.credits ?? null };
+    },
+  );
 
-  app.post<OrgParams>('/v2/organizations/:orgId/limits', { config: { scope: 'operator' } }, async (request) => {
-    const org = await targetOrganization(callerOf(request), request.params.orgId);
-    const input = parseOrThrow(limitsBody, request.body);
-    await store.setLimits(org.id, { rateLimitPerMinute: input.rateLimitPerMinute, maxUnfinished: input.maxUnfinishedArtworks });
-    request.log.info({ targetOrgId: org.id, limits: input }, 'limits changed');
-    return { organizationId: org.id, ...input };
-  });
-
-  app.post<OrgParams>('/v2/organizations/:orgId/webhook-secret', { config: { scope: 'admin' } }, async (request) => {
-    const org = await targetOrganization(callerOf(request), request.params.orgId);
-    const secret = newWebhookSecret();
-    const previousValidUntil = new Date(Date.now() + deps.webhookSecretGraceMs);
-    await store.rotateWebhookSecret(org.id, secret, previousValidUntil);
-    request.log.info({ targetOrgId: org.id }, 'webhook secret rotated');
-    return { organizationId: org.id, secret, previousSecretValidUntil: previousValidUntil.toISOString() };
-  });
-}
+  route(
+    app,
+    {
+      method: 'POST',
+      url: '/organizations/:orgId/limits',
+      operationId: 'setLimits',
+      summary: "set the organization's rate limit and unfinished-artwork cap (operator)",
+      scope: 'operator',
+      ownOrganization: true,
+      params: organizationParams,
+      body: limitsBody,
+      success: { status: 200, body: limitsResponse, description: 'the limits; null: the server default' },
+    },
+    async ({ request, body }) => {
+      const org = organizationOf(request);
+      const input = body();
+      await store.setLimits(org.id, { rateLimitPerMinute: input.rateLimitPerMinute, maxUnfinished: input.maxUnfinishedArtworks });
+      request.log.info({ targetOrgId: org.id, limits: input }, 'limits changed');
+      return { organizationId: org.id, ...input };
+    },
+  );
+};
