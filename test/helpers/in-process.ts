@@ -1,4 +1,4 @@
-import type { InjectOptions } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import { loadConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/main.js';
 import { ApiClient } from './api.js';
@@ -40,10 +40,16 @@ export class InProcessApi {
     });
   }
 
-  /** One request through inject(), answered as a fetch Response; `url` may be absolute (a signed URL): its path is used. */
-  async fetch(url: string, init: InjectInit = {}): Promise<Response> {
+  /** The running Fastify app (for tests that walk its routes). */
+  get app(): FastifyInstance {
     const app = this.service?.app;
     if (!app) throw new Error('the in-process API is not started');
+    return app;
+  }
+
+  /** One request through inject(), answered as a fetch Response; `url` may be absolute (a signed URL): its path is used. */
+  async fetch(url: string, init: InjectInit = {}): Promise<Response> {
+    const { app } = this;
     const { pathname, search } = new URL(url, 'http://in-process');
     const response = await app.inject({
       method: (init.method ?? 'GET') as InjectOptions['method'],
