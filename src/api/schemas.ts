@@ -149,7 +149,7 @@ export const errorBody = z.object({
 
 export const artworkResponse = z.object({
   id: z.string(),
-  artworkType: z.literal('face_refiner'),
+  artworkType: z.enum(['face_refiner']),
   parameters: z.object({
     imageUrl: z.string(),
     model: z.enum(MODELS),
