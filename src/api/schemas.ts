@@ -17,6 +17,10 @@ import { ORGANIZATION_SCOPES, SCOPES } from '../store/store.js';
  * numbers; the limits below are the only place they are written.
  */
 export const MAX_URL_LENGTH = 4096;
+/** `Prefer: wait=N`: how long a create may hold its answer for the artwork to finish (seconds). */
+export const PREFER_WAIT = { min: 1, max: 60 } as const;
+/** An Idempotency-Key's length, as Stripe's. */
+export const IDEMPOTENCY_KEY_LENGTH = { min: 1, max: 255 } as const;
 export const LIST_OFFSET = { min: 0, max: 1_000_000_000, default: 0 } as const;
 export const LIST_LIMIT = { min: 1, max: 500, default: 10 } as const;
 export const NAME_LENGTH = { min: 1, max: 100 } as const;
@@ -133,8 +137,16 @@ export const organizationParams = z.object({ orgId: id('organization') });
 export const apiKeyParams = z.object({ orgId: id('organization'), keyId: id('API key') });
 
 export const createArtworkHeaders = z.object({
-  'idempotency-key': z.string().max(255).optional().describe('retrying with the same key never creates a second artwork'),
-  prefer: z.string().optional().describe('wait=N (1..60): hold the answer until the artwork is final or N seconds pass'),
+  'idempotency-key': z
+    .string()
+    .min(IDEMPOTENCY_KEY_LENGTH.min)
+    .max(IDEMPOTENCY_KEY_LENGTH.max)
+    .optional()
+    .describe('retrying with the same key never creates a second artwork'),
+  prefer: z
+    .string()
+    .optional()
+    .describe(`wait=N (${PREFER_WAIT.min}..${PREFER_WAIT.max}): hold the answer until the artwork is final or N seconds pass`),
 });
 
 // --- responses ---------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { NAME_LENGTH } from '../api/schemas.js';
 import { issueApiKey } from '../auth/api-keys.js';
 import type { Config } from '../config.js';
 import { openStore } from '../backends.js';
@@ -10,7 +11,10 @@ export async function orgsCommand(args: string[], config: Config): Promise<void>
   const [sub, ...rest] = args;
   if (sub !== 'create') throw new UsageError(`Expected "orgs create" but received "orgs ${sub ?? ''}"`);
   const { values } = parseArgs({ args: rest, options: { name: { type: 'string' } } });
-  if (!values.name || values.name.length > 100) throw new UsageError('Expected --name <1 to 100 characters> for orgs create');
+  const { min, max } = NAME_LENGTH;
+  if (!values.name || values.name.length < min || values.name.length > max) {
+    throw new UsageError(`Expected --name <${min} to ${max} characters> for orgs create`);
+  }
   const { store } = await openStore(config);
   try {
     const org = await store.createOrganization(values.name, newWebhookSecret());

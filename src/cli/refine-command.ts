@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { DEFAULT_MODEL, MODELS, OUTPUT_FORMATS, type ModelName, type OutputFormat } from '../artworks/artwork.js';
+import { DEFAULT_MODEL, DENOISING, MODELS, OUTPUT_FORMATS, SEED, type ModelName, type OutputFormat } from '../artworks/artwork.js';
 import { ConfigError, type Config } from '../config.js';
 import { engineRegistry, engineSettings } from '../engine-settings.js';
 import { checkExecutionProvider } from '../refine/engines/restorers/session.js';
@@ -12,6 +12,15 @@ import { UsageError } from './usage.js';
 
 const FORMAT_BY_EXTENSION: Record<string, OutputFormat> = { png: 'png', webp: 'webp', jpg: 'jpeg', jpeg: 'jpeg' };
 
+/** An integer option within the range the API accepts for the same field (artworks/artwork.ts). */
+function integerOption(option: string, text: string, range: { min: number; max: number }): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < range.min || value > range.max) {
+    throw new UsageError(`Expected an integer from ${range.min} to ${range.max} for ${option} but received ${text}`);
+  }
+  return value;
+}
+
 export async function refineCommand(args: string[], config: Config): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
@@ -19,7 +28,7 @@ export async function refineCommand(args: string[], config: Config): Promise<voi
     options: {
       output: { type: 'string', short: 'o' },
       model: { type: 'string', default: DEFAULT_MODEL },
-      denoising: { type: 'string', default: '3' },
+      denoising: { type: 'string', default: String(DENOISING.default) },
       seed: { type: 'string' },
       format: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -32,14 +41,8 @@ export async function refineCommand(args: string[], config: Config): Promise<voi
   if (!(MODELS as readonly string[]).includes(values.model)) {
     throw new UsageError(`Expected one of ${MODELS.join(', ')} for --model but received ${values.model}`);
   }
-  const denoising = Number(values.denoising);
-  if (!Number.isInteger(denoising) || denoising < 1 || denoising > 5) {
-    throw new UsageError(`Expected an integer from 1 to 5 for --denoising but received ${values.denoising}`);
-  }
-  const seed = values.seed === undefined ? undefined : Number(values.seed);
-  if (seed !== undefined && (!Number.isInteger(seed) || seed < 1 || seed > 2147483647)) {
-    throw new UsageError(`Expected an integer from 1 to 2147483647 for --seed but received ${values.seed}`);
-  }
+  const denoising = integerOption('--denoising', values.denoising, DENOISING);
+  const seed = values.seed === undefined ? undefined : integerOption('--seed', values.seed, SEED);
   const extension = values.output.split('.').pop()?.toLowerCase() ?? '';
   const format = values.format ?? FORMAT_BY_EXTENSION[extension];
   if (!format || !(OUTPUT_FORMATS as readonly string[]).includes(format)) {

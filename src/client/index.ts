@@ -3,23 +3,21 @@
  * `fetch` and, for webhook verification, `standardwebhooks`.
  */
 import { Webhook } from 'standardwebhooks';
-import type { PublicArtwork } from '../artworks/present.js';
+import type { z } from 'zod';
+import type { artworkResponse, createArtworkBody, errorBody, listArtworksQuery } from '../api/schemas.js';
 
-export type Artwork = PublicArtwork;
-
-export interface CreateParams {
-  imageUrl: string;
-  model?: 'tengrai-20231128-m-d.safetensors' | 'tengrai-20240423-m-f.safetensors';
-  denoising?: 1 | 2 | 3 | 4 | 5;
-  webhook?: string;
-  seed?: number;
-  outputFormat?: 'auto' | 'png' | 'webp' | 'jpeg';
-}
+// The types are the API's own declarations (src/api/schemas.ts), so they cannot drift from what the server
+// validates and answers; type-only imports, so the client carries no validation code.
+export type Artwork = z.output<typeof artworkResponse>;
+/** What `create` sends: null or absent optional fields take the server's defaults. */
+export type CreateParams = z.input<typeof createArtworkBody>;
+export type ListOptions = Partial<z.output<typeof listArtworksQuery>>;
+export type ErrorBody = z.output<typeof errorBody>;
 
 export interface CreateOptions {
   /** Retrying with the same key never creates a second artwork. */
   idempotencyKey?: string;
-  /** Hold the answer until the artwork is final or this many seconds (1..60) pass. */
+  /** Hold the answer until the artwork is final or this many seconds pass (within the API's PREFER_WAIT). */
   waitSeconds?: number;
 }
 
@@ -27,7 +25,7 @@ export interface CreateOptions {
 export class FaceRefinerError extends Error {
   constructor(
     readonly status: number,
-    readonly body: { message: string | string[]; statusCode: number; error: string },
+    readonly body: ErrorBody,
     readonly retryAfterSeconds: number | undefined,
   ) {
     super(Array.isArray(body.message) ? body.message.join('; ') : body.message);
@@ -78,7 +76,7 @@ export class FaceRefinerClient {
     return this.call('GET', `/v2/artworks/${encodeURIComponent(id)}`);
   }
 
-  list(options: { offset?: number; limit?: number } = {}): Promise<Artwork[]> {
+  list(options: ListOptions = {}): Promise<Artwork[]> {
     const query = new URLSearchParams();
     if (options.offset !== undefined) query.set('offset', String(options.offset));
     if (options.limit !== undefined) query.set('limit', String(options.limit));

@@ -16,7 +16,9 @@ import {
   createArtworkBody,
   createArtworkHeaders,
   deliveryAttemptsResponse,
+  IDEMPOTENCY_KEY_LENGTH,
   listArtworksQuery,
+  PREFER_WAIT,
   toParameters,
 } from '../schemas.js';
 
@@ -25,18 +27,20 @@ const notFound = (id: string) => errors.notFound(`Artwork ${id} not found`);
 function readIdempotencyKey(header: string | string[] | undefined): string | undefined {
   if (header === undefined) return undefined;
   const value = Array.isArray(header) ? header[0] : header;
-  if (!value || value.length > 255 || !/^[\x21-\x7e]+$/.test(value)) {
-    throw errors.badRequest('Idempotency-Key must be 1 to 255 printable ASCII characters without spaces');
+  const { min, max } = IDEMPOTENCY_KEY_LENGTH;
+  if (!value || value.length < min || value.length > max || !/^[\x21-\x7e]+$/.test(value)) {
+    throw errors.badRequest(`Idempotency-Key must be ${min} to ${max} printable ASCII characters without spaces`);
   }
   return value;
 }
 
-/** `Prefer: wait=N` (RFC 7240), N from 1 to 60; other preferences are ignored, as the RFC asks. */
+/** `Prefer: wait=N` (RFC 7240), N within PREFER_WAIT; other preferences are ignored, as the RFC asks. */
 function readPreferWait(header: string): number | undefined {
   const match = header ? /(?:^|[,;\s])wait=(\d+)/i.exec(header) : null;
   if (!match) return undefined;
   const seconds = Number(match[1]);
-  if (seconds < 1 || seconds > 60) throw errors.badRequest(`Prefer: wait must be from 1 to 60 seconds (received ${seconds})`);
+  const { min, max } = PREFER_WAIT;
+  if (seconds < min || seconds > max) throw errors.badRequest(`Prefer: wait must be from ${min} to ${max} seconds (received ${seconds})`);
   return seconds;
 }
 
