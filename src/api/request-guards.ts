@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
+import { AppError } from '../errors.js';
 
 /** Headers every answer carries, also the ones written before Fastify sees the request (see clientErrorHandler). */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -47,17 +48,16 @@ export function jsonDepthExceeds(text: string, limit: number): boolean {
  */
 export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const status =
-    error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'HPE_URI_TOO_LONG' ? 414 : 400;
-  const message =
-    status === 408
-      ? 'The request (headers and body) did not arrive within the server request timeout'
-      : status === 431
-        ? 'Request headers are larger than the server accepts'
-        : status === 414
-          ? 'Request URL is longer than the server accepts'
-          : 'Malformed HTTP request';
-  const body = JSON.stringify({ message, statusCode: status, error: STATUS_CODES[status] ?? 'Error' });
+  const refusal =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new AppError('REQUEST_TIMEOUT', 'The request (headers and body) did not arrive within the server request timeout')
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? new AppError('HEADERS_TOO_LARGE', 'Request headers are larger than the server accepts')
+        : error.code === 'HPE_URI_TOO_LONG'
+          ? new AppError('URI_TOO_LONG', 'Request URL is longer than the server accepts')
+          : new AppError('BAD_REQUEST', 'Malformed HTTP request');
+  const status = refusal.statusCode;
+  const body = JSON.stringify(refusal.toBody());
   const headers = {
     ...SECURITY_HEADERS,
     'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
