@@ -136,13 +136,16 @@ export const uploadParams = z.object({ id: id('upload') });
 export const organizationParams = z.object({ orgId: id('organization') });
 export const apiKeyParams = z.object({ orgId: id('organization'), keyId: id('API key') });
 
+export const idempotencyKeyHeader = z
+  .string()
+  .min(IDEMPOTENCY_KEY_LENGTH.min)
+  .max(IDEMPOTENCY_KEY_LENGTH.max)
+  .regex(/^[\x21-\x7e]+$/)
+  .optional()
+  // the 400's text, word for word as before; a retry with the same key never creates a second artwork
+  .describe(`Idempotency-Key must be ${IDEMPOTENCY_KEY_LENGTH.min} to ${IDEMPOTENCY_KEY_LENGTH.max} printable ASCII characters without spaces`);
 export const createArtworkHeaders = z.object({
-  'idempotency-key': z
-    .string()
-    .min(IDEMPOTENCY_KEY_LENGTH.min)
-    .max(IDEMPOTENCY_KEY_LENGTH.max)
-    .optional()
-    .describe('retrying with the same key never creates a second artwork'),
+  'idempotency-key': idempotencyKeyHeader,
   prefer: z
     .string()
     .optional()

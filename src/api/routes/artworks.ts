@@ -16,7 +16,7 @@ import {
   createArtworkBody,
   createArtworkHeaders,
   deliveryAttemptsResponse,
-  IDEMPOTENCY_KEY_LENGTH,
+  idempotencyKeyHeader,
   listArtworksQuery,
   PREFER_WAIT,
   toParameters,
@@ -24,14 +24,13 @@ import {
 
 const notFound = (id: string) => errors.notFound(`Artwork ${id} not found`);
 
+/** The header's declared rule; a 400 with its description (a header is not a field, so not VALIDATION_FAILED). */
 function readIdempotencyKey(header: string | string[] | undefined): string | undefined {
   if (header === undefined) return undefined;
-  const value = Array.isArray(header) ? header[0] : header;
-  const { min, max } = IDEMPOTENCY_KEY_LENGTH;
-  if (!value || value.length < min || value.length > max || !/^[\x21-\x7e]+$/.test(value)) {
-    throw errors.badRequest(`Idempotency-Key must be ${min} to ${max} printable ASCII characters without spaces`);
-  }
-  return value;
+  const rule = idempotencyKeyHeader;
+  const parsed = rule.safeParse(Array.isArray(header) ? header[0] : header);
+  if (!parsed.success || parsed.data === undefined) throw errors.badRequest(rule.description ?? 'Idempotency-Key is invalid');
+  return parsed.data;
 }
 
 /** `Prefer: wait=N` (RFC 7240), N within PREFER_WAIT; other preferences are ignored, as the RFC asks. */
