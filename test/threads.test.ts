@@ -266,7 +266,8 @@ describe('the job deadline (JOB_TIMEOUT_SECONDS)', () => {
     assert.equal(failed.status, 'failed', JSON.stringify(failed));
     assert.equal(failed.error.code, 'JOB_TIMEOUT');
     assert.match(failed.error.message, /longer than the 5 s limit/);
-    assert.match(service.output, new RegExp(`"artworkId":"${failed.id}".*"code":"JOB_TIMEOUT"`));
+    // the failed status is stored before the runner's log line is written: wait for the line, do not race it
+    await service.waitForOutput(new RegExp(`"artworkId":"${failed.id}".*"code":"JOB_TIMEOUT"`), 10_000);
     // The thread was busy in BlazeFace's ONNX Runtime runs: it is terminated only once none is in flight, and the
     // service lives on (before the native gate, this aborted the process with a Napi::Error).
     await service.waitForOutput(/"nativeWaitMs":\d+.*refine thread stopped and was replaced/, 30_000);
