@@ -7,7 +7,7 @@
  * 800x600 detection within 80 ms (median).
  *
  * BENCH_BEFORE=<directory of an earlier checkout, built with `npm run build`> also runs that build's detector and
- * pipeline in this process, each right after the current one on the same image: a before/after in one run.
+ * pipeline in this process, alternating run by run with the current one on the same image: a before/after in one run.
  */
 import os from 'node:os';
 import fs from 'node:fs';
@@ -16,7 +16,6 @@ import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { detectFaces, type FaceDetector } from '../src/refine/detect.js';
 import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
-import type { RgbImage } from '../src/refine/image.js';
 import { refineImage, type RefineTimings } from '../src/refine/pipeline.js';
 import { ApiClient } from '../test/helpers/api.js';
 import { LoopbackServer } from '../test/helpers/loopback.js';
@@ -135,36 +134,52 @@ async function jobRows(images: BenchImage[]): Promise<string[]> {
   }
 }
 
-async function stageRow(build: Build, image: BenchImage): Promise<string> {
-  const runs: RefineTimings[] = [];
-  const { baselineMs } = await timedBeside(image.bytes, async () => {
-    const result = await build.refineImage(build.detector, image.bytes, {
-      model: 'tengrai-20231128-m-d.safetensors',
-      denoising: 3,
-      outputFormat: 'auto',
-      maxPixels: 50_000_000,
-    });
-    runs.push(result.timings);
-  });
-  const m = (key: keyof RefineTimings): number => median(runs.slice(1).map((t) => t[key]));
-  const total = m('decodeMs') + m('detectMs') + m('refineMs') + m('encodeMs');
-  const cells = [m('decodeMs'), m('detectMs'), m('refineMs'), m('encodeMs'), total, baselineMs].map((v) => v.toFixed(0));
-  return `| ${image.name} | ${build.label} | ${cells.join(' | ')} | ${(total / baselineMs).toFixed(1)}x |`;
+/**
+ * `run` for every build, alternating run by run (one warm-up each first), each round after a sharp decode +
+ * WebP encode of `bytes`: the builds share the machine's load of the same minutes. Returns each build's runs.
+ */
+async function alternating<T>(bytes: Buffer, builds: Build[], run: (build: Build) => Promise<T>): Promise<{ baselineMs: number; runs: T[][] }> {
+  for (const build of builds) await run(build);
+  const runs: T[][] = builds.map(() => []);
+  const baselines: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    baselines.push(await sharpDecodeEncodeMs(bytes));
+    for (const [b, build] of builds.entries()) runs[b]?.push(await run(build));
+  }
+  return { baselineMs: median(baselines), runs };
 }
 
-async function detectRow(build: Build, name: string, bytes: Buffer, image: RgbImage, rightAngles: boolean, target: boolean): Promise<string> {
-  // CPU time as well: detection runs on one thread, so on a busy machine its CPU time is what it would take alone.
-  const cpu: number[] = [];
-  const { ms, baselineMs, last } = await timedBeside(bytes, async () => {
-    const before = process.cpuUsage();
-    const faces = await build.detectFaces(build.detector, image, { rightAngles });
-    const used = process.cpuUsage(before);
-    cpu.push((used.user + used.system) / 1000);
-    return faces;
+async function stageRows(builds: Build[], image: BenchImage): Promise<string[]> {
+  const { baselineMs, runs } = await alternating(image.bytes, builds, async (build) =>
+    build
+      .refineImage(build.detector, image.bytes, { model: 'tengrai-20231128-m-d.safetensors', denoising: 3, outputFormat: 'auto', maxPixels: 50_000_000 })
+      .then((result) => result.timings),
+  );
+  return builds.map((build, b) => {
+    const m = (key: keyof RefineTimings): number => median((runs[b] ?? []).map((t) => t[key]));
+    const total = m('decodeMs') + m('detectMs') + m('refineMs') + m('encodeMs');
+    const cells = [m('decodeMs'), m('detectMs'), m('refineMs'), m('encodeMs'), total, baselineMs].map((v) => v.toFixed(0));
+    return `| ${image.name} | ${build.label} | ${cells.join(' | ')} | ${(total / baselineMs).toFixed(1)}x |`;
   });
-  const cpuMs = median(cpu.slice(1));
-  const goal = target ? `<= ${DETECT_800X600_MAX_MS} ms: wall ${verdict(ms <= DETECT_800X600_MAX_MS)}, CPU ${verdict(cpuMs <= DETECT_800X600_MAX_MS)}` : '-';
-  return `| ${name} | ${build.label} | ${last.length} | ${ms.toFixed(0)} | ${cpuMs.toFixed(0)} | ${baselineMs.toFixed(0)} | ${(ms / baselineMs).toFixed(1)}x | ${goal} |`;
+}
+
+async function detectRows(builds: Build[], name: string, bytes: Buffer, rightAngles: boolean, target: boolean): Promise<string[]> {
+  const image = await loadRgb(bytes);
+  // CPU time as well: detection runs on one thread, so on a busy machine its CPU time is what it would take alone.
+  const { baselineMs, runs } = await alternating(bytes, builds, async (build) => {
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    const faces = await build.detectFaces(build.detector, image, { rightAngles });
+    const used = process.cpuUsage(cpu);
+    return { ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000, faces: faces.length };
+  });
+  return builds.map((build, b) => {
+    const own = runs[b] ?? [];
+    const ms = median(own.map((r) => r.ms));
+    const cpuMs = median(own.map((r) => r.cpuMs));
+    const goal = target ? `<= ${DETECT_800X600_MAX_MS} ms: wall ${verdict(ms <= DETECT_800X600_MAX_MS)}, CPU ${verdict(cpuMs <= DETECT_800X600_MAX_MS)}` : '-';
+    return `| ${name} | ${build.label} | ${own.at(-1)?.faces ?? '-'} | ${ms.toFixed(0)} | ${cpuMs.toFixed(0)} | ${baselineMs.toFixed(0)} | ${(ms / baselineMs).toFixed(1)}x | ${goal} |`;
+  });
 }
 
 async function main(): Promise<void> {
@@ -174,7 +189,7 @@ async function main(): Promise<void> {
 
   const builds = [await currentBuild(), ...(BEFORE_DIR ? [await beforeBuild(BEFORE_DIR)] : [])];
   const stages: string[] = [];
-  for (const image of images) for (const build of builds) stages.push(await stageRow(build, image));
+  for (const image of images) stages.push(...(await stageRows(builds, image)));
 
   const portrait = await sharp(fixture('faces/grace-hopper.jpg')).resize(800, 600, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer();
   const pagoda = await sharp(fixture('negatives/china-pagoda.jpg')).resize(800, 600, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer();
@@ -187,16 +202,13 @@ async function main(): Promise<void> {
     ['no face, right angles off', pagoda, false, false],
   ];
   const detection: string[] = [];
-  for (const [name, bytes, rightAngles, target] of photos) {
-    const image = await loadRgb(bytes);
-    for (const build of builds) detection.push(await detectRow(build, name, bytes, image, rightAngles, target));
-  }
+  for (const [name, bytes, rightAngles, target] of photos) detection.push(...(await detectRows(builds, name, bytes, rightAngles, target)));
   const busy = os.loadavg()[0]?.toFixed(1) ?? '?';
 
   process.stdout.write(
     `\nMedians of ${RUNS} runs after a warm-up; ${os.availableParallelism()} cores, 1-minute load average at the end ${busy}` +
       ' (other processes on a shared machine make absolute times noisy: compare the ratios, measured in the same run).\n' +
-      (BEFORE_DIR ? `"before" rows: the build in ${BEFORE_DIR}, run in this process right after the current one.\n` : '') +
+      (BEFORE_DIR ? `"before" rows: the build in ${BEFORE_DIR}, run in this process, alternating run by run with the current one.\n` : '') +
       '\nJob wall time (WORKER_CONCURRENCY = cores), POST to succeeded, against sharp decode + WebP encode of the same file:\n\n' +
       '| image | faces | job ms | sharp decode+encode ms | ratio | target |\n|---|---|---|---|---|---|\n' +
       `${jobs.join('\n')}\n\n` +
