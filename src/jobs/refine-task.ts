@@ -28,6 +28,9 @@ async function setUpThread(setup: ThreadSetup, providersFor: ProvidersFor): Prom
   // One thread, one image at a time: libvips' own thread pool would only compete with the other refine threads.
   sharp.concurrency(1);
   const detector = await MeshCheckedFaceDetector.create({ modelDir: setup.modelDir });
+  // Here, not in the pool's warm-up task: piscina may hand two warm-up tasks to one thread, but every thread
+  // (a replacement too) sets itself up once.
+  await detector.warmUp();
   const facePool = setup.faceThreads >= 2 ? new FacePool(setup.faceThreads) : undefined;
   const engines = new EngineRegistry(setup.engines, providersFor(setup.engines, { facePool }));
   return { detector, facePool, engines };

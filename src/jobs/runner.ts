@@ -155,10 +155,12 @@ export class JobRunner {
     const stage = this.options.metrics?.jobStage;
     try {
       let mark = performance.now();
-      const input = await this.loadInput(artwork, signal);
+      const { input, stored } = await this.loadInput(artwork, signal);
       stage?.observe({ stage: 'fetch' }, (performance.now() - mark) / 1000);
       const { model, denoising, seed, outputFormat } = artwork.parameters;
+      // The input's copy is written while the image is refined; the job ends only once it is written.
       const result = await pool.run(input, { model, denoising, seed, outputFormat }, signal);
+      await stored;
       const { decodeMs, detectMs, refineMs, encodeMs } = result.timings;
       stage?.observe({ stage: 'decode' }, decodeMs / 1000);
       stage?.observe({ stage: 'detect' }, detectMs / 1000);
@@ -194,14 +196,20 @@ export class JobRunner {
     }
   }
 
-  /** The input copy kept with the artwork; fetched once, so a re-run after a crash does not fetch again. */
-  private async loadInput(artwork: Artwork, signal: AbortSignal): Promise<Buffer> {
+  /**
+   * The input copy kept with the artwork; fetched once, so a re-run after a crash does not fetch again. A fresh
+   * fetch is returned at once with `stored`, the write of its copy, still running: a crash before that write ends
+   * only means the re-run fetches again.
+   */
+  private async loadInput(artwork: Artwork, signal: AbortSignal): Promise<{ input: Buffer; stored: Promise<void> }> {
     const key = `${artworkBlobPrefix(artwork.id)}input`;
-    const stored = await backend(this.options.blobs.get(key));
-    if (stored) return stored.body;
+    const kept = await backend(this.options.blobs.get(key));
+    if (kept) return { input: kept.body, stored: Promise.resolve() };
     const bytes = await this.options.fetchInput(artwork.parameters.imageUrl, signal);
-    await backend(this.options.blobs.put(key, bytes, 'application/octet-stream'));
-    return bytes;
+    const stored = backend(this.options.blobs.put(key, bytes, 'application/octet-stream'));
+    // Awaited with the refinement; until then a failure must not count as unhandled.
+    stored.catch(() => undefined);
+    return { input: bytes, stored };
   }
 
   /** Stops claiming; waits up to `graceMs` for running jobs, then gives the rest back to the queue. */

