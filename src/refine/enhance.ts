@@ -143,11 +143,13 @@ export function refineCanonical(
 
   const repaired = planes.y;
   const level = care < 1 ? { ...strength, ...strength.defective } : strength;
-  const enhanced = enhanceSteps(repaired, masks, defects, level, frame, t, care);
+  // at care 0 every step's weight is 0 and each pixel would come out as the repaired one, to the bit
+  const enhanced = care > 0 ? enhanceSteps(repaired, masks, defects, level, frame, t, care) : repaired;
   if (care <= 0 || !(t.enhanceBudget > 0)) return { y: enhanced, cb, cr };
   // Enhancement is given a budget of change (RMS over the face) per level, so that it looks alike on every
   // face: strong on a flat, large face, gentle on a small, detailed one, where the same filters change more.
-  const repairOnly = enhanceSteps(repaired, masks, defects, level, frame, t, 0);
+  // what enhanceSteps gives at care 0 (see above)
+  const repairOnly = repaired;
   let sum = 0;
   let weight = 0;
   for (let i = 0; i < enhanced.data.length; i++) {
