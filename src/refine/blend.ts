@@ -56,6 +56,15 @@ export function faceDelta(original: YccPlanes, refined: YccPlanes, mask: Plane, 
   };
 }
 
+/** faceDelta of a face whose canonical crop is left as it was: no change, only the mask (for the repair, coverage). */
+export function unchangedDelta(mask: Plane, opacity: number): FaceDelta {
+  const n = mask.data.length;
+  const zero = (): Plane => ({ data: new Float32Array(n), width: mask.width, height: mask.height });
+  const alpha = new Float32Array(n);
+  for (let i = 0; i < n; i++) alpha[i] = (mask.data[i] as number) * opacity;
+  return { y: zero(), cb: zero(), cr: zero(), alpha: { data: alpha, width: mask.width, height: mask.height } };
+}
+
 /**
  * Writes one face's change into `target`. Where faces overlap, the face whose mask is stronger at that pixel
  * wins (`coverage` keeps the strongest alpha written so far), so an overlap is refined once. Pixels where the
