@@ -65,6 +65,15 @@ export function unchangedDelta(mask: Plane, opacity: number): FaceDelta {
   return { y: zero(), cb: zero(), cr: zero(), alpha: { data: alpha, width: mask.width, height: mask.height } };
 }
 
+/** A plane's value at the corners `k..` (-1: outside, 0), weighted bilinearly by the position's fractions. */
+function bilinear(data: Float32Array, k00: number, k10: number, k01: number, k11: number, tx: number, ty: number): number {
+  const v00 = k00 < 0 ? 0 : (data[k00] as number);
+  const v10 = k10 < 0 ? 0 : (data[k10] as number);
+  const v01 = k01 < 0 ? 0 : (data[k01] as number);
+  const v11 = k11 < 0 ? 0 : (data[k11] as number);
+  return (1 - ty) * ((1 - tx) * v00 + tx * v10) + ty * ((1 - tx) * v01 + tx * v11);
+}
+
 /**
  * Writes one face's change into `target`. Where faces overlap, the face whose mask is stronger at that pixel
  * wins (`coverage` keeps the strongest alpha written so far), so an overlap is refined once. Pixels where the
@@ -88,9 +97,8 @@ export function applyFaceDelta(
   const dcr = delta.cr.data;
   const native = delta.native;
   // bilinear samples of the four planes at one canonical position (pixel centres at +0.5, 0 outside the crop),
-  // the weights found once per pixel rather than once per plane
-  const corner = (data: Float32Array, xx: number, yy: number): number =>
-    xx < 0 || yy < 0 || xx >= size || yy >= rows ? 0 : (data[yy * size + xx] as number);
+  // the weights and corners found once per pixel rather than once per plane
+  const corner = (xx: number, yy: number): number => (xx < 0 || yy < 0 || xx >= size || yy >= rows ? -1 : yy * size + xx);
   for (let y = region.y; y < region.y + region.height; y++) {
     for (let x = region.x; x < region.x + region.width; x++) {
       // applySimilarity(frame.toCanonical, (x + 0.5, y + 0.5)) written out, less the half pixel of the centres
@@ -103,9 +111,11 @@ export function applyFaceDelta(
       if (x0 < -1 || y0 < -1 || x0 >= size || y0 >= rows) continue;
       const tx = fx - x0;
       const ty = fy - y0;
-      const sample = (data: Float32Array): number =>
-        (1 - ty) * ((1 - tx) * corner(data, x0, y0) + tx * corner(data, x0 + 1, y0)) +
-        ty * ((1 - tx) * corner(data, x0, y0 + 1) + tx * corner(data, x0 + 1, y0 + 1));
+      const k00 = corner(x0, y0);
+      const k10 = corner(x0 + 1, y0);
+      const k01 = corner(x0, y0 + 1);
+      const k11 = corner(x0 + 1, y0 + 1);
+      const sample = (data: Float32Array): number => bilinear(data, k00, k10, k01, k11, tx, ty);
       const a = sample(alpha);
       const pixel = y * width + x;
       if (a <= 1e-4 || a <= (coverage[pixel] as number)) continue;

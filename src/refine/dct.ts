@@ -365,9 +365,13 @@ export function estimateJpegQuality(luma: Plane, offsetX: number, offsetY: numbe
       }
     }
   }
+  // The mean misfit of a table, or Infinity once it cannot come under TRUE_STEPS_BELOW: the sum only grows, so
+  // a partial sum already at the bar (over the final count) rules the table out, as its full sum would.
   const misfitOf = (table: Float64Array): number => {
-    let misfit = 0;
     let count = 0;
+    for (let p = 0; p < PROBED.length; p++) if ((table[PROBED[p] as number] as number) >= 4) count += counts[p] as number;
+    if (count < 40) return Infinity;
+    let misfit = 0;
     for (let p = 0; p < PROBED.length; p++) {
       const step = table[PROBED[p] as number] as number;
       if (step < 4) continue;
@@ -377,9 +381,9 @@ export function estimateJpegQuality(luma: Plane, offsetX: number, offsetY: numbe
         const r = (values[i] as number) / step;
         misfit += Math.abs(r - Math.round(r));
       }
-      count += n;
+      if (misfit / count >= TRUE_STEPS_BELOW) return Infinity;
     }
-    return count >= 40 ? misfit / count : Infinity;
+    return misfit / count;
   };
   let best: (JpegFit & { misfit: number }) | undefined;
   for (let quality = 5; quality <= 90; quality++) {
