@@ -315,7 +315,7 @@ const PROBED_COLUMNS = Math.max(...PROBED.map((k) => k % N)) + 1;
 const PROBED_ROWS = Math.max(...PROBED.map((k) => Math.floor(k / N))) + 1;
 
 /** forward8, only its first `count` outputs. */
-function forward8Some(input: ArrayLike<number>, from: number, inStep: number, output: Float64Array, to: number, outStep: number, count: number): void {
+function forward8Some(input: Float64Array, from: number, inStep: number, output: Float64Array, to: number, outStep: number, count: number): void {
   for (let k = 0, b = 0; k < count; k++, b += N) {
     let s = 0;
     for (let n = 0; n < N; n++) s += (BASIS[b + n] as number) * (input[from + n * inStep] as number);
@@ -350,14 +350,16 @@ export function estimateJpegQuality(luma: Plane, offsetX: number, offsetY: numbe
   // per probed coefficient, its values over the blocks (those above 1.5), in block order
   const coefficients = PROBED.map(() => new Float64Array(blocks));
   const counts = new Int32Array(PROBED.length);
+  const pixels = new Float64Array(N * N);
   const rows = new Float64Array(N * N);
   const block = new Float64Array(N * N);
   for (let by = (N - (offsetY % N)) % N; by + N <= height; by += N) {
     for (let bx = (N - (offsetX % N)) % N; bx + N <= width; bx += N) {
+      for (let j = 0; j < N; j++) for (let i = 0; i < N; i++) pixels[j * N + i] = data[(by + j) * width + bx + i] as number;
       // dct8x8's forward transform, only as far as the probed coefficients need: horizontal frequencies up
       // to PROBED_COLUMNS in the row pass, and the probed ones in the column pass (the same sums, so the same
       // values)
-      for (let j = 0; j < N; j++) forward8Some(data, (by + j) * width + bx, 1, rows, j * N, 1, PROBED_COLUMNS);
+      for (let j = 0; j < N; j++) forward8Some(pixels, j * N, 1, rows, j * N, 1, PROBED_COLUMNS);
       for (let c = 0; c < PROBED_COLUMNS; c++) forward8Some(rows, c, N, block, c, N, PROBED_ROWS);
       for (let p = 0; p < PROBED.length; p++) {
         const c = block[PROBED[p] as number] as number;

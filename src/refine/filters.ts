@@ -55,18 +55,31 @@ function boxMeanInto(data: Float32Array, out: Float32Array, tmp: Float32Array, w
   }
   for (let y = 0; y < height; y++) {
     const row = y * width;
-    for (let x = 0; x < width; x++) out[row + x] = (sums[x] as number) / count;
-    const add = y + r + 1;
-    const drop = y - r;
-    if (add < height) {
-      const from = add * width;
-      for (let x = 0; x < width; x++) sums[x] = (sums[x] as number) + (tmp[from + x] as number);
+    const add = y + r + 1 < height ? (y + r + 1) * width : -1;
+    const drop = y - r >= 0 ? (y - r) * width : -1;
+    // one sweep per row: write the mean, then add the entering row and drop the leaving one, as two roundings
+    if (add >= 0 && drop >= 0) {
+      for (let x = 0; x < width; x++) {
+        const sum = sums[x] as number;
+        out[row + x] = sum / count;
+        sums[x] = sum + (tmp[add + x] as number) - (tmp[drop + x] as number);
+      }
+    } else if (add >= 0) {
+      for (let x = 0; x < width; x++) {
+        const sum = sums[x] as number;
+        out[row + x] = sum / count;
+        sums[x] = sum + (tmp[add + x] as number);
+      }
       count++;
-    }
-    if (drop >= 0) {
-      const from = drop * width;
-      for (let x = 0; x < width; x++) sums[x] = (sums[x] as number) - (tmp[from + x] as number);
+    } else if (drop >= 0) {
+      for (let x = 0; x < width; x++) {
+        const sum = sums[x] as number;
+        out[row + x] = sum / count;
+        sums[x] = sum - (tmp[drop + x] as number);
+      }
       count--;
+    } else {
+      for (let x = 0; x < width; x++) out[row + x] = (sums[x] as number) / count;
     }
   }
 }
