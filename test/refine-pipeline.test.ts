@@ -3,9 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { iou } from '../src/refine/detect.js';
+import { DEGRADATIONS, loadRgb } from '../bench/lib/degrade.js';
+import { detectFaces, iou } from '../src/refine/detect.js';
+import { defectsOf, DEFAULT_TUNING, enhancementCare } from '../src/refine/enhance.js';
 import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
-import { refineImage, type RefineOptions } from '../src/refine/pipeline.js';
+import type { RgbImage } from '../src/refine/image.js';
+import { refineDetected, refineImage, type RefineOptions } from '../src/refine/pipeline.js';
 import { fixture } from './helpers/paths.js';
 import { countChanged, decodePixels, nearBox } from './helpers/pixels.js';
 import { runCli, tempDataDir } from './helpers/service.js';
@@ -33,6 +36,21 @@ describe('refine pipeline', () => {
     const changed = countChanged(await decodePixels(input), await decodePixels(result.body), nearBox([x, y, w, h], 2));
     assert.equal(changed.outside, 0);
     assert.ok(changed.inside > 5000);
+  });
+
+  test('a face with nothing to repair or enhance (resampled: too soft to sharpen) comes back as it was, its mask still reported', async () => {
+    const resampled = await (DEGRADATIONS['2x down then up'] as (i: RgbImage) => Promise<RgbImage>)(await loadRgb(fixture('faces/astronaut.png')));
+    const faces = await detectFaces(detector, resampled);
+    assert.equal(faces.length, 1);
+    const refined = refineDetected(resampled, faces, options, DEFAULT_TUNING);
+    const diagnosis = refined.faces[0]?.diagnosis;
+    assert.ok(diagnosis, 'the face is refined, not dropped');
+    // the path this test is about: no enhancement and nothing repaired, so the canonical crop is never made
+    assert.equal(enhancementCare(defectsOf(diagnosis), DEFAULT_TUNING), 0);
+    assert.deepEqual(refined.image.data, resampled.data);
+    const covered = refined.coverage.reduce((n, c) => n + (c >= 0.5 ? 1 : 0), 0);
+    // the face oval of a face about 95 px wide
+    assert.ok(covered > 4000, `${covered} pixels under the face mask`);
   });
 
   test('deterministic: the same input and options give the same bytes', async () => {

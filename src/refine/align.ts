@@ -1,4 +1,3 @@
-import { rgbToYcc } from './color.js';
 import { applySimilarity, fitSimilarity, invertSimilarity, similarityScale, type Similarity } from './geometry.js';
 import type { Plane, RgbImage } from './image.js';
 import { anchors, type FaceLandmarks } from './landmarks.js';
@@ -46,16 +45,14 @@ export function canonicalFrame(landmarks: FaceLandmarks): CanonicalFrame {
   };
 }
 
-function cubicWeights(t: number): [number, number, number, number] {
+function cubicWeightsInto(t: number, out: Float64Array): void {
   // Catmull-Rom: sharp, no ringing beyond one pixel, the usual choice for upscaling photographs.
   const t2 = t * t;
   const t3 = t2 * t;
-  return [
-    -0.5 * t3 + t2 - 0.5 * t,
-    1.5 * t3 - 2.5 * t2 + 1,
-    -1.5 * t3 + 2 * t2 + 0.5 * t,
-    0.5 * t3 - 0.5 * t2,
-  ];
+  out[0] = -0.5 * t3 + t2 - 0.5 * t;
+  out[1] = 1.5 * t3 - 2.5 * t2 + 1;
+  out[2] = -1.5 * t3 + 2 * t2 + 0.5 * t;
+  out[3] = 0.5 * t3 - 0.5 * t2;
 }
 
 export interface YccPlanes {
@@ -67,58 +64,54 @@ export interface YccPlanes {
 /** Resamples the face into its canonical crop (bicubic, edges clamped), as Y, Cb and Cr planes. */
 export function warpToCanonical(image: RgbImage, frame: CanonicalFrame): YccPlanes {
   const { size, toImage } = frame;
+  const { a, b, tx, ty } = toImage;
   const { data, width, height, channels } = image;
   const y = new Float32Array(size * size);
   const cb = new Float32Array(size * size);
   const cr = new Float32Array(size * size);
-  const rgb = [0, 0, 0];
+  // the weights and clamped source offsets of one pixel's 4x4 neighbourhood, filled per pixel without allocating
+  const wx = new Float64Array(4);
+  const wy = new Float64Array(4);
+  const rows = new Int32Array(4);
+  const columns = new Int32Array(4);
   for (let v = 0; v < size; v++) {
     for (let u = 0; u < size; u++) {
-      const p = applySimilarity(toImage, { x: u + 0.5, y: v + 0.5 });
-      const fx = p.x - 0.5;
-      const fy = p.y - 0.5;
+      // applySimilarity(toImage, (u + 0.5, v + 0.5)), written out
+      const cx = u + 0.5;
+      const cy = v + 0.5;
+      const fx = a * cx - b * cy + tx - 0.5;
+      const fy = b * cx + a * cy + ty - 0.5;
       const x0 = Math.floor(fx);
       const y0 = Math.floor(fy);
-      const wx = cubicWeights(fx - x0);
-      const wy = cubicWeights(fy - y0);
-      rgb[0] = rgb[1] = rgb[2] = 0;
+      cubicWeightsInto(fx - x0, wx);
+      cubicWeightsInto(fy - y0, wy);
+      for (let i = 0; i < 4; i++) {
+        columns[i] = Math.min(width - 1, Math.max(0, x0 - 1 + i)) * channels;
+        rows[i] = Math.min(height - 1, Math.max(0, y0 - 1 + i)) * width * channels;
+      }
+      let r = 0;
+      let g = 0;
+      let bl = 0;
       for (let j = 0; j < 4; j++) {
-        const sy = Math.min(height - 1, Math.max(0, y0 - 1 + j));
         const wyj = wy[j] as number;
+        const row = rows[j] as number;
         for (let i = 0; i < 4; i++) {
-          const sx = Math.min(width - 1, Math.max(0, x0 - 1 + i));
           const w = wyj * (wx[i] as number);
-          const o = (sy * width + sx) * channels;
-          rgb[0] += w * (data[o] as number);
-          rgb[1] += w * (data[o + 1] as number);
-          rgb[2] += w * (data[o + 2] as number);
+          const o = row + (columns[i] as number);
+          r += w * (data[o] as number);
+          g += w * (data[o + 1] as number);
+          bl += w * (data[o + 2] as number);
         }
       }
-      const [yy, cbb, crr] = rgbToYcc(rgb[0], rgb[1], rgb[2]);
       const k = v * size + u;
-      y[k] = yy;
-      cb[k] = cbb;
-      cr[k] = crr;
+      // rgbToYcc, written out
+      y[k] = 0.299 * r + 0.587 * g + 0.114 * bl;
+      cb[k] = -0.168736 * r - 0.331264 * g + 0.5 * bl;
+      cr[k] = 0.5 * r - 0.418688 * g - 0.081312 * bl;
     }
   }
   const plane = (values: Float32Array): Plane => ({ data: values, width: size, height: size });
   return { y: plane(y), cb: plane(cb), cr: plane(cr) };
-}
-
-/** Bilinear sample of a plane at a continuous position (pixel centres at +0.5); 0 outside. */
-export function sampleBilinear(plane: Plane, x: number, y: number): number {
-  const fx = x - 0.5;
-  const fy = y - 0.5;
-  const x0 = Math.floor(fx);
-  const y0 = Math.floor(fy);
-  if (x0 < -1 || y0 < -1 || x0 >= plane.width || y0 >= plane.height) return 0;
-  const tx = fx - x0;
-  const ty = fy - y0;
-  const at = (xx: number, yy: number): number =>
-    xx < 0 || yy < 0 || xx >= plane.width || yy >= plane.height ? 0 : (plane.data[yy * plane.width + xx] as number);
-  return (
-    (1 - ty) * ((1 - tx) * at(x0, y0) + tx * at(x0 + 1, y0)) + ty * ((1 - tx) * at(x0, y0 + 1) + tx * at(x0 + 1, y0 + 1))
-  );
 }
 
 export { applySimilarity };

@@ -1,5 +1,4 @@
-import { applySimilarity, sampleBilinear, type CanonicalFrame, type YccPlanes } from './align.js';
-import { yccToRgb } from './color.js';
+import { applySimilarity, type CanonicalFrame, type YccPlanes } from './align.js';
 import { clampRect, type Plane, type Rect } from './image.js';
 import type { RgbImage } from './image.js';
 
@@ -39,17 +38,40 @@ export interface FaceDelta {
  */
 export function faceDelta(original: YccPlanes, refined: YccPlanes, mask: Plane, opacity: number): FaceDelta {
   const n = mask.data.length;
+  const weights = mask.data;
   const delta = (a: Plane, b: Plane): Plane => {
     const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = ((b.data[i] as number) - (a.data[i] as number)) * (mask.data[i] as number) * opacity;
+    const before = a.data;
+    const after = b.data;
+    for (let i = 0; i < n; i++) out[i] = ((after[i] as number) - (before[i] as number)) * (weights[i] as number) * opacity;
     return { data: out, width: mask.width, height: mask.height };
   };
+  const alpha = new Float32Array(n);
+  for (let i = 0; i < n; i++) alpha[i] = (weights[i] as number) * opacity;
   return {
     y: delta(original.y, refined.y),
     cb: delta(original.cb, refined.cb),
     cr: delta(original.cr, refined.cr),
-    alpha: { data: Float32Array.from(mask.data, (m) => m * opacity), width: mask.width, height: mask.height },
+    alpha: { data: alpha, width: mask.width, height: mask.height },
   };
+}
+
+/** faceDelta of a face whose canonical crop is left as it was: no change, only the mask (for the repair, coverage). */
+export function unchangedDelta(mask: Plane, opacity: number): FaceDelta {
+  const n = mask.data.length;
+  const zero = (): Plane => ({ data: new Float32Array(n), width: mask.width, height: mask.height });
+  const alpha = new Float32Array(n);
+  for (let i = 0; i < n; i++) alpha[i] = (mask.data[i] as number) * opacity;
+  return { y: zero(), cb: zero(), cr: zero(), alpha: { data: alpha, width: mask.width, height: mask.height } };
+}
+
+/** A plane's value at the corners `k..` (-1: outside, 0), weighted bilinearly by the position's fractions. */
+function bilinear(data: Float32Array, k00: number, k10: number, k01: number, k11: number, tx: number, ty: number): number {
+  const v00 = k00 < 0 ? 0 : (data[k00] as number);
+  const v10 = k10 < 0 ? 0 : (data[k10] as number);
+  const v01 = k01 < 0 ? 0 : (data[k01] as number);
+  const v11 = k11 < 0 ? 0 : (data[k11] as number);
+  return (1 - ty) * ((1 - tx) * v00 + tx * v10) + ty * ((1 - tx) * v01 + tx * v11);
 }
 
 /**
@@ -66,23 +88,54 @@ export function applyFaceDelta(
 ): void {
   const { width, channels } = source;
   const region = imageFootprint(frame, source.width, source.height);
+  const { a: ca, b: cb, tx: ctx, ty: cty } = frame.toCanonical;
+  const size = delta.alpha.width;
+  const rows = delta.alpha.height;
+  const alpha = delta.alpha.data;
+  const dy = delta.y.data;
+  const dcb = delta.cb.data;
+  const dcr = delta.cr.data;
+  const native = delta.native;
+  // bilinear samples of the four planes at one canonical position (pixel centres at +0.5, 0 outside the crop),
+  // the weights and corners found once per pixel rather than once per plane
+  const corner = (xx: number, yy: number): number => (xx < 0 || yy < 0 || xx >= size || yy >= rows ? -1 : yy * size + xx);
   for (let y = region.y; y < region.y + region.height; y++) {
     for (let x = region.x; x < region.x + region.width; x++) {
-      const c = applySimilarity(frame.toCanonical, { x: x + 0.5, y: y + 0.5 });
-      const a = sampleBilinear(delta.alpha, c.x, c.y);
+      // applySimilarity(frame.toCanonical, (x + 0.5, y + 0.5)) written out, less the half pixel of the centres
+      const px = x + 0.5;
+      const py = y + 0.5;
+      const fx = ca * px - cb * py + ctx - 0.5;
+      const fy = cb * px + ca * py + cty - 0.5;
+      const x0 = Math.floor(fx);
+      const y0 = Math.floor(fy);
+      if (x0 < -1 || y0 < -1 || x0 >= size || y0 >= rows) continue;
+      const tx = fx - x0;
+      const ty = fy - y0;
+      const k00 = corner(x0, y0);
+      const k10 = corner(x0 + 1, y0);
+      const k01 = corner(x0, y0 + 1);
+      const k11 = corner(x0 + 1, y0 + 1);
+      const sample = (data: Float32Array): number => bilinear(data, k00, k10, k01, k11, tx, ty);
+      const a = sample(alpha);
       const pixel = y * width + x;
       if (a <= 1e-4 || a <= (coverage[pixel] as number)) continue;
       coverage[pixel] = a;
-      const rgb = yccToRgb(sampleBilinear(delta.y, c.x, c.y), sampleBilinear(delta.cb, c.x, c.y), sampleBilinear(delta.cr, c.x, c.y));
+      // yccToRgb (color.ts) written out
+      const ly = sample(dy);
+      const lcb = sample(dcb);
+      const lcr = sample(dcr);
+      const rgb0 = ly + 1.402 * lcr;
+      const rgb1 = ly - 0.344136 * lcb - 0.714136 * lcr;
+      const rgb2 = ly + 1.772 * lcb;
       const offset = pixel * channels;
-      const native = delta.native;
       const nx = native ? x - native.x : -1;
       const ny = native ? y - native.y : -1;
       const inside = native !== undefined && nx >= 0 && ny >= 0 && nx < native.image.width && ny < native.image.height;
       const from = inside ? (ny * native.image.width + nx) * native.image.channels : 0;
       for (let ch = 0; ch < 3; ch++) {
         const repair = inside ? a * ((native.image.data[from + ch] as number) - (source.data[offset + ch] as number)) : 0;
-        const value = Math.round((source.data[offset + ch] as number) + repair + (rgb[ch] as number));
+        const change = ch === 0 ? rgb0 : ch === 1 ? rgb1 : rgb2;
+        const value = Math.round((source.data[offset + ch] as number) + repair + change);
         target.data[offset + ch] = value < 0 ? 0 : value > 255 ? 255 : value;
       }
     }

@@ -13,22 +13,115 @@ const BASIS = (() => {
 
 /** In-place forward (inverse = false) or inverse 2-D DCT of an 8x8 block, row-major, through `tmp`. */
 export function dct8x8(block: Float64Array, tmp: Float64Array, inverse: boolean): void {
-  // rows
-  for (let r = 0; r < N; r++) {
-    for (let k = 0; k < N; k++) {
-      let s = 0;
-      for (let n = 0; n < N; n++) {
-        s += (inverse ? (BASIS[n * N + k] as number) : (BASIS[k * N + n] as number)) * (block[r * N + n] as number);
-      }
-      tmp[r * N + k] = s;
+  const pass = inverse ? inverse8 : forward8;
+  // rows, then columns
+  for (let r = 0; r < N; r++) pass(block, r * N, 1, tmp, r * N, 1);
+  for (let c = 0; c < N; c++) pass(tmp, c, N, block, c, N);
+}
+
+/**
+ * The 8-point forward DCT of every row segment a sliding window will read: for window column `xs[i]` and image
+ * row y, at ((i * height + y) * N + k). A window's row pass is then the N x N run starting at row `by`, the same
+ * numbers dct8x8 would compute for it (same terms, same order), computed once instead of once per window
+ * overlapping that row (four times at step 2).
+ */
+function rowDcts(plane: Plane, xs: number[]): Float64Array {
+  const { width, height, data } = plane;
+  const out = new Float64Array(xs.length * height * N);
+  xs.forEach((bx, i) => {
+    for (let y = 0; y < height; y++) {
+      const from = y * width + bx;
+      forward8(data, from, 1, out, (i * height + y) * N, 1);
     }
+  });
+  return out;
+}
+
+/**
+ * One 8-point forward DCT, `input[from + n * inStep]` to `output[to + k * outStep]`: the sums dct8x8's loops
+ * make, written out term by term in the same order (0 + first + second ...), so each is the same to the bit.
+ */
+function forward8(input: ArrayLike<number>, from: number, inStep: number, output: Float64Array, to: number, outStep: number): void {
+  const x0 = input[from] as number;
+  const x1 = input[from + inStep] as number;
+  const x2 = input[from + 2 * inStep] as number;
+  const x3 = input[from + 3 * inStep] as number;
+  const x4 = input[from + 4 * inStep] as number;
+  const x5 = input[from + 5 * inStep] as number;
+  const x6 = input[from + 6 * inStep] as number;
+  const x7 = input[from + 7 * inStep] as number;
+  for (let k = 0, b = 0; k < N; k++, b += N) {
+    output[to + k * outStep] =
+      0 +
+      (BASIS[b] as number) * x0 +
+      (BASIS[b + 1] as number) * x1 +
+      (BASIS[b + 2] as number) * x2 +
+      (BASIS[b + 3] as number) * x3 +
+      (BASIS[b + 4] as number) * x4 +
+      (BASIS[b + 5] as number) * x5 +
+      (BASIS[b + 6] as number) * x6 +
+      (BASIS[b + 7] as number) * x7;
   }
-  // columns
+}
+
+/** One 8-point inverse DCT, as forward8 (dct8x8's inverse sums, term by term in the same order). */
+function inverse8(input: Float64Array, from: number, inStep: number, output: Float64Array, to: number, outStep: number): void {
+  const x0 = input[from] as number;
+  const x1 = input[from + inStep] as number;
+  const x2 = input[from + 2 * inStep] as number;
+  const x3 = input[from + 3 * inStep] as number;
+  const x4 = input[from + 4 * inStep] as number;
+  const x5 = input[from + 5 * inStep] as number;
+  const x6 = input[from + 6 * inStep] as number;
+  const x7 = input[from + 7 * inStep] as number;
+  for (let k = 0; k < N; k++) {
+    output[to + k * outStep] =
+      0 +
+      (BASIS[k] as number) * x0 +
+      (BASIS[N + k] as number) * x1 +
+      (BASIS[2 * N + k] as number) * x2 +
+      (BASIS[3 * N + k] as number) * x3 +
+      (BASIS[4 * N + k] as number) * x4 +
+      (BASIS[5 * N + k] as number) * x5 +
+      (BASIS[6 * N + k] as number) * x6 +
+      (BASIS[7 * N + k] as number) * x7;
+  }
+}
+
+/** dct8x8's inverse, through `tmp`, with the sums written out (inverse8). */
+function inverseDense(block: Float64Array, tmp: Float64Array): void {
+  for (let r = 0; r < N; r++) inverse8(block, r * N, 1, tmp, r * N, 1);
+  for (let c = 0; c < N; c++) inverse8(tmp, c, N, block, c, N);
+}
+
+/** The column pass of dct8x8's forward transform, on a row pass read from `rows` at `at`, into `block`. */
+function forwardColumns(rows: Float64Array, at: number, block: Float64Array): void {
+  for (let c = 0; c < N; c++) forward8(rows, at + c, N, block, c, N);
+}
+
+/**
+ * dct8x8's inverse, skipping the rows of coefficients that are all zero (most of them, once thresholded): their
+ * terms are zeros, and adding a zero to a sum leaves it as it was, so the result is dct8x8's to the bit.
+ */
+function inverseSparse(block: Float64Array, tmp: Float64Array, rowsUsed: Uint8Array): void {
+  let used = 0;
+  for (let r = 0; r < N; r++) {
+    let any = false;
+    for (let n = 0; n < N; n++) if ((block[r * N + n] as number) !== 0) any = true;
+    if (!any) continue;
+    rowsUsed[used++] = r;
+    inverse8(block, r * N, 1, tmp, r * N, 1);
+  }
+  if (used === N) {
+    for (let c = 0; c < N; c++) inverse8(tmp, c, N, block, c, N);
+    return;
+  }
   for (let c = 0; c < N; c++) {
     for (let k = 0; k < N; k++) {
       let s = 0;
-      for (let n = 0; n < N; n++) {
-        s += (inverse ? (BASIS[n * N + k] as number) : (BASIS[k * N + n] as number)) * (tmp[n * N + c] as number);
+      for (let u = 0; u < used; u++) {
+        const n = rowsUsed[u] as number;
+        s += (BASIS[n * N + k] as number) * (tmp[n * N + c] as number);
       }
       block[k * N + c] = s;
     }
@@ -86,22 +179,20 @@ export function slidingDctShrink(plane: Plane, thresholds: Float64Array, step: n
   const average = new WindowAverage(width, height);
   const block = new Float64Array(N * N);
   const tmp = new Float64Array(N * N);
+  const rowsUsed = new Uint8Array(N);
   const xs = positions(width, step);
   const ys = positions(height, step);
+  const rows = rowDcts(plane, xs);
   for (const by of ys) {
-    for (const bx of xs) {
-      for (let j = 0; j < N; j++) {
-        const row = (by + j) * width + bx;
-        for (let i = 0; i < N; i++) block[j * N + i] = data[row + i] as number;
-      }
-      dct8x8(block, tmp, false);
+    for (let xi = 0; xi < xs.length; xi++) {
+      forwardColumns(rows, (xi * height + by) * N, block);
       let kept = 1;
       for (let k = 1; k < N * N; k++) {
         if (Math.abs(block[k] as number) < (thresholds[k] as number)) block[k] = 0;
         else kept++;
       }
-      dct8x8(block, tmp, true);
-      average.add(block, bx, by, 1 / kept);
+      inverseSparse(block, tmp, rowsUsed);
+      average.add(block, xs[xi] as number, by, 1 / kept);
     }
   }
   return average.result(data);
@@ -121,17 +212,13 @@ export function slidingDctWiener(noisy: Plane, pilot: Plane, sigma: number, step
   const guide = new Float64Array(N * N);
   const tmp = new Float64Array(N * N);
   const s2 = sigma * sigma;
+  const xs = positions(width, step);
+  const noisyRows = rowDcts(noisy, xs);
+  const pilotRows = rowDcts(pilot, xs);
   for (const by of positions(height, step)) {
-    for (const bx of positions(width, step)) {
-      for (let j = 0; j < N; j++) {
-        const row = (by + j) * width + bx;
-        for (let i = 0; i < N; i++) {
-          block[j * N + i] = noisy.data[row + i] as number;
-          guide[j * N + i] = pilot.data[row + i] as number;
-        }
-      }
-      dct8x8(block, tmp, false);
-      dct8x8(guide, tmp, false);
+    for (let xi = 0; xi < xs.length; xi++) {
+      forwardColumns(noisyRows, (xi * height + by) * N, block);
+      forwardColumns(pilotRows, (xi * height + by) * N, guide);
       let energy = 1;
       for (let k = 1; k < N * N; k++) {
         const p2 = (guide[k] as number) ** 2;
@@ -139,8 +226,8 @@ export function slidingDctWiener(noisy: Plane, pilot: Plane, sigma: number, step
         block[k] = w * (block[k] as number);
         energy += w * w;
       }
-      dct8x8(block, tmp, true);
-      average.add(block, bx, by, 1 / energy);
+      inverseDense(block, tmp);
+      average.add(block, xs[xi] as number, by, 1 / energy);
     }
   }
   return average.result(noisy.data);
@@ -195,6 +282,23 @@ const CHROMA_TABLE = [
  * quantized with the vertical ones' steps and the other way round.
  */
 export function jpegTable(quality: number, chroma = false, transposed = false): Float64Array {
+  return cachedJpegTable(quality, chroma, transposed).slice();
+}
+
+/** jpegTable's tables, made once each (the quality estimate tries 172 per face): not to be written to. */
+const TABLES = new Map<string, Float64Array>();
+
+function cachedJpegTable(quality: number, chroma: boolean, transposed: boolean): Float64Array {
+  const key = `${quality} ${chroma} ${transposed}`;
+  let table = TABLES.get(key);
+  if (!table) {
+    table = makeJpegTable(quality, chroma, transposed);
+    TABLES.set(key, table);
+  }
+  return table;
+}
+
+function makeJpegTable(quality: number, chroma: boolean, transposed: boolean): Float64Array {
   const q = Math.min(100, Math.max(1, Math.round(quality)));
   const scale = q < 50 ? 5000 / q : 200 - 2 * q;
   const base = chroma ? CHROMA_TABLE : LUMA_TABLE;
@@ -206,6 +310,18 @@ export function jpegTable(quality: number, chroma = false, transposed = false): 
 
 /** Zig-zag positions 1..10: low frequencies, which even a heavily compressed face keeps non-zero. */
 const PROBED = [1, 8, 16, 9, 2, 3, 10, 17, 24, 32];
+/** The horizontal (columns) and vertical (rows) frequencies the probed positions reach: 0..3 and 0..4. */
+const PROBED_COLUMNS = Math.max(...PROBED.map((k) => k % N)) + 1;
+const PROBED_ROWS = Math.max(...PROBED.map((k) => Math.floor(k / N))) + 1;
+
+/** forward8, only its first `count` outputs. */
+function forward8Some(input: Float64Array, from: number, inStep: number, output: Float64Array, to: number, outStep: number, count: number): void {
+  for (let k = 0, b = 0; k < count; k++, b += N) {
+    let s = 0;
+    for (let n = 0; n < N; n++) s += (BASIS[b + n] as number) * (input[from + n * inStep] as number);
+    output[to + k * outStep] = s;
+  }
+}
 
 /** How a plane fits a JPEG: the quality it was saved at, and whether it was turned by a quarter since. */
 export interface JpegFit {
@@ -230,37 +346,51 @@ const TRUE_STEPS_BELOW = 0.1;
  */
 export function estimateJpegQuality(luma: Plane, offsetX: number, offsetY: number): JpegFit | undefined {
   const { width, height, data } = luma;
-  const coefficients: number[][] = PROBED.map(() => []);
+  const blocks = Math.floor(width / N) * Math.floor(height / N);
+  // per probed coefficient, its values over the blocks (those above 1.5), in block order
+  const coefficients = PROBED.map(() => new Float64Array(blocks));
+  const counts = new Int32Array(PROBED.length);
+  const pixels = new Float64Array(N * N);
+  const rows = new Float64Array(N * N);
   const block = new Float64Array(N * N);
-  const tmp = new Float64Array(N * N);
   for (let by = (N - (offsetY % N)) % N; by + N <= height; by += N) {
     for (let bx = (N - (offsetX % N)) % N; bx + N <= width; bx += N) {
-      for (let j = 0; j < N; j++) for (let i = 0; i < N; i++) block[j * N + i] = data[(by + j) * width + bx + i] as number;
-      dct8x8(block, tmp, false);
-      PROBED.forEach((k, p) => {
-        const c = block[k] as number;
-        if (Math.abs(c) > 1.5) (coefficients[p] as number[]).push(c);
-      });
+      for (let j = 0; j < N; j++) for (let i = 0; i < N; i++) pixels[j * N + i] = data[(by + j) * width + bx + i] as number;
+      // dct8x8's forward transform, only as far as the probed coefficients need: horizontal frequencies up
+      // to PROBED_COLUMNS in the row pass, and the probed ones in the column pass (the same sums, so the same
+      // values)
+      for (let j = 0; j < N; j++) forward8Some(pixels, j * N, 1, rows, j * N, 1, PROBED_COLUMNS);
+      for (let c = 0; c < PROBED_COLUMNS; c++) forward8Some(rows, c, N, block, c, N, PROBED_ROWS);
+      for (let p = 0; p < PROBED.length; p++) {
+        const c = block[PROBED[p] as number] as number;
+        if (Math.abs(c) > 1.5) (coefficients[p] as Float64Array)[(counts[p] as number)++] = c;
+      }
     }
   }
+  // The mean misfit of a table, or Infinity once it cannot come under TRUE_STEPS_BELOW: the sum only grows, so
+  // a partial sum already at the bar (over the final count) rules the table out, as its full sum would.
   const misfitOf = (table: Float64Array): number => {
-    let misfit = 0;
     let count = 0;
-    PROBED.forEach((k, p) => {
-      const step = table[k] as number;
-      if (step < 4) return;
-      for (const c of coefficients[p] as number[]) {
-        const r = c / step;
+    for (let p = 0; p < PROBED.length; p++) if ((table[PROBED[p] as number] as number) >= 4) count += counts[p] as number;
+    if (count < 40) return Infinity;
+    let misfit = 0;
+    for (let p = 0; p < PROBED.length; p++) {
+      const step = table[PROBED[p] as number] as number;
+      if (step < 4) continue;
+      const values = coefficients[p] as Float64Array;
+      const n = counts[p] as number;
+      for (let i = 0; i < n; i++) {
+        const r = (values[i] as number) / step;
         misfit += Math.abs(r - Math.round(r));
-        count++;
       }
-    });
-    return count >= 40 ? misfit / count : Infinity;
+      if (misfit / count >= TRUE_STEPS_BELOW) return Infinity;
+    }
+    return misfit / count;
   };
   let best: (JpegFit & { misfit: number }) | undefined;
   for (let quality = 5; quality <= 90; quality++) {
     for (const transposed of [false, true]) {
-      const misfit = misfitOf(jpegTable(quality, false, transposed));
+      const misfit = misfitOf(cachedJpegTable(quality, false, transposed));
       // a later candidate must fit clearly better: rounding alone must not move the answer to a finer quality
       if (misfit < TRUE_STEPS_BELOW && (best === undefined || misfit < best.misfit - 0.01)) best = { quality, transposed, misfit };
     }

@@ -116,6 +116,18 @@ export const DEFAULT_TUNING: Tuning = {
 const plane = (data: Float32Array, like: Plane): Plane => ({ data, width: like.width, height: like.height });
 
 /**
+ * How much of the enhancement a face gets, 0..1. Enhancing a sharp face is safe; on a noisy, blocky or
+ * resampled one the same sharpening and contrast would amplify what repair left of the defect, so those steps
+ * fade out as defects grow. Softness between sharp and blurred is typical of resampling, which no unsharp mask
+ * can undo. At 0, refineCanonical returns its input planes unchanged.
+ */
+export function enhancementCare(defects: FaceDefects, t: Tuning): number {
+  const softGate =
+    defects.softness <= t.sharpUpTo ? 1 : Math.max(0, 1 - (defects.softness - t.sharpUpTo) / (t.softFrom - t.sharpUpTo));
+  return softGate * (1 - defects.blocking) * Math.max(0, 1 - defects.noise / t.noiseFrom);
+}
+
+/**
  * Enhances one face in its canonical crop, after repair.ts has undone its defects at input resolution:
  * 1. skin: evened at a larger radius, keeping most of its fine texture so it does not look plastic;
  * 2. detail: an unsharp mask, stronger on eyes, brows and lips;
@@ -134,20 +146,17 @@ export function refineCanonical(
   const t = tuning;
   const defects = defectsOf(diagnosis);
   const { cb, cr } = planes;
-  // Enhancing a sharp face is safe; on a noisy, blocky or resampled one the same sharpening and contrast
-  // would amplify what repair left of the defect, so those steps fade out as defects grow. Softness between
-  // sharp and blurred is typical of resampling, which no unsharp mask can undo.
-  const softGate =
-    defects.softness <= t.sharpUpTo ? 1 : Math.max(0, 1 - (defects.softness - t.sharpUpTo) / (t.softFrom - t.sharpUpTo));
-  const care = softGate * (1 - defects.blocking) * Math.max(0, 1 - defects.noise / t.noiseFrom);
+  const care = enhancementCare(defects, t);
 
   const repaired = planes.y;
   const level = care < 1 ? { ...strength, ...strength.defective } : strength;
-  const enhanced = enhanceSteps(repaired, masks, defects, level, frame, t, care);
+  // at care 0 every step's weight is 0 and each pixel would come out as the repaired one, to the bit
+  const enhanced = care > 0 ? enhanceSteps(repaired, masks, defects, level, frame, t, care) : repaired;
   if (care <= 0 || !(t.enhanceBudget > 0)) return { y: enhanced, cb, cr };
   // Enhancement is given a budget of change (RMS over the face) per level, so that it looks alike on every
   // face: strong on a flat, large face, gentle on a small, detailed one, where the same filters change more.
-  const repairOnly = enhanceSteps(repaired, masks, defects, level, frame, t, 0);
+  // what enhanceSteps gives at care 0 (see above)
+  const repairOnly = repaired;
   let sum = 0;
   let weight = 0;
   for (let i = 0; i < enhanced.data.length; i++) {

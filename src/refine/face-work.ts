@@ -1,12 +1,12 @@
 import { applySimilarity, canonicalFrame, warpToCanonical, type CanonicalFrame } from './align.js';
 import { diagnoseFace, type FaceDiagnosis } from './analyze.js';
-import { faceDelta, imageFootprint, type FaceDelta } from './blend.js';
+import { faceDelta, imageFootprint, unchangedDelta, type FaceDelta } from './blend.js';
 import type { DetectedFace } from './detect.js';
-import { refineCanonical, type Tuning } from './enhance.js';
+import { defectsOf, enhancementCare, refineCanonical, type Tuning } from './enhance.js';
 import type { Similarity } from './geometry.js';
 import { clampRect, type Rect, type RgbImage } from './image.js';
 import { landmarksFromBox, mapLandmarks, type FaceLandmarks } from './landmarks.js';
-import { regionMasks } from './mask.js';
+import { faceMask, regionMasks } from './mask.js';
 import type { RefineStrength } from './profiles.js';
 import { repairCrop } from './repair.js';
 
@@ -70,8 +70,9 @@ export function cropFor(source: RgbImage, face: DetectedFace): FaceCrop {
 
 /**
  * One face, start to finish short of blending: diagnose it and repair its defects at input resolution, warp
- * it into its canonical crop, enhance it there, and return its masked change. Pure computation on a crop,
- * so it runs the same in this thread or another.
+ * it into its canonical crop, enhance it there, and return its masked change. A face the diagnosis gives no
+ * enhancement (enhancementCare 0: noisy, blocky, soft) is not warped at all: only its mask is drawn, for
+ * blending its repair back. Pure computation on a crop, so it runs the same in this thread or another.
  */
 export function refineOneFace(crop: FaceCrop, face: DetectedFace, strength: RefineStrength, tuning: Tuning): FaceWork | null {
   const { landmarks, frame } = crop;
@@ -91,13 +92,16 @@ export function refineOneFace(crop: FaceCrop, face: DetectedFace, strength: Refi
   const origin = { x: crop.x, y: crop.y };
   // the JPEG quality on the whole crop: the face's oval and more, so more blocks and a surer fit
   const diagnosis = diagnoseFace(crop.image, measured, { x: 0, y: 0, width: crop.image.width, height: crop.image.height }, origin);
-  const planes = warpToCanonical(crop.image, local);
   const repaired = repairCrop(crop.image, origin, diagnosis, strength, tuning);
-  const start = repaired === crop.image ? planes : warpToCanonical(repaired, local);
-  const masks = regionMasks(mapLandmarks(landmarks, (p) => applySimilarity(frame.toCanonical, p)), frame.size);
-  const refined = refineCanonical(start, masks, diagnosis, strength, frame, tuning);
-  if (repaired === crop.image) return { frame, landmarks, diagnosis, delta: faceDelta(planes, refined, masks.face, strength.blend) };
   // the repair goes back at input resolution; only the enhancement travels through the canonical crop
-  const delta = { ...faceDelta(start, refined, masks.face, strength.blend), native: { image: repaired, x: crop.x, y: crop.y } };
-  return { frame, landmarks, diagnosis, delta };
+  const native = repaired === crop.image ? undefined : { native: { image: repaired, x: crop.x, y: crop.y } };
+  const canonical = mapLandmarks(landmarks, (p) => applySimilarity(frame.toCanonical, p));
+  if (enhancementCare(defectsOf(diagnosis), tuning) <= 0) {
+    // refineCanonical would return the warped crop unchanged: no warp, no enhancement, only the mask
+    return { frame, landmarks, diagnosis, delta: { ...unchangedDelta(faceMask(canonical, frame.size), strength.blend), ...native } };
+  }
+  const start = warpToCanonical(repaired, local);
+  const masks = regionMasks(canonical, frame.size);
+  const refined = refineCanonical(start, masks, diagnosis, strength, frame, tuning);
+  return { frame, landmarks, diagnosis, delta: { ...faceDelta(start, refined, masks.face, strength.blend), ...native } };
 }

@@ -3,11 +3,13 @@ import type { Plane } from './image.js';
 // Hand-written rather than sharp: these run on small float planes inside one face region, where a round trip
 // through libvips (8-bit buffers, a pipeline per call) would cost more than the arithmetic and lose precision.
 
-/** Mean over a (2r+1)^2 window, edges averaged over the pixels that exist. O(pixels), independent of r. */
-export function boxMean(plane: Plane, radius: number): Plane {
-  const { width, height, data } = plane;
-  const tmp = new Float32Array(width * height);
-  const out = new Float32Array(width * height);
+/**
+ * Mean over a (2r+1)^2 window of `data` into `out`, edges averaged over the pixels that exist, through `tmp`
+ * (all three width x height; `out` may not be `data`). O(pixels), independent of r. Both passes walk rows, so
+ * memory is read in order: the vertical pass keeps one running sum per column. Each running sum sees the
+ * same additions in the same order as a sum walking down its column, so the result is the same to the bit.
+ */
+function boxMeanInto(data: Float32Array, out: Float32Array, tmp: Float32Array, width: number, height: number, radius: number): void {
   const r = Math.max(0, Math.floor(radius));
   for (let y = 0; y < height; y++) {
     const row = y * width;
@@ -17,41 +19,76 @@ export function boxMean(plane: Plane, radius: number): Plane {
       sum += data[row + x] as number;
       count++;
     }
-    for (let x = 0; x < width; x++) {
+    // the loop of a running sum, split where the window stops growing and where it starts shrinking, so the
+    // long middle part runs without tests: the same additions, subtractions and divisions in the same order
+    const grown = Math.min(width, Math.max(0, r)); // from here on, x - r >= 0
+    const shrinking = Math.max(0, width - r - 1); // from here on, x + r + 1 >= width
+    let x = 0;
+    for (; x < Math.min(grown, shrinking); x++) {
       tmp[row + x] = sum / count;
-      const add = x + r + 1;
-      const drop = x - r;
-      if (add < width) {
-        sum += data[row + add] as number;
-        count++;
-      }
-      if (drop >= 0) {
-        sum -= data[row + drop] as number;
-        count--;
-      }
-    }
-  }
-  for (let x = 0; x < width; x++) {
-    let sum = 0;
-    let count = 0;
-    for (let y = 0; y <= Math.min(r, height - 1); y++) {
-      sum += tmp[y * width + x] as number;
+      sum += data[row + x + r + 1] as number;
       count++;
     }
-    for (let y = 0; y < height; y++) {
-      out[y * width + x] = sum / count;
-      const add = y + r + 1;
-      const drop = y - r;
-      if (add < height) {
-        sum += tmp[add * width + x] as number;
+    for (; x < shrinking; x++) {
+      tmp[row + x] = sum / count;
+      sum += data[row + x + r + 1] as number;
+      sum -= data[row + x - r] as number;
+    }
+    for (; x < width; x++) {
+      tmp[row + x] = sum / count;
+      if (x + r + 1 < width) {
+        sum += data[row + x + r + 1] as number;
         count++;
       }
-      if (drop >= 0) {
-        sum -= tmp[drop * width + x] as number;
+      if (x - r >= 0) {
+        sum -= data[row + x - r] as number;
         count--;
       }
     }
   }
+  const sums = new Float64Array(width);
+  let count = 0;
+  for (let y = 0; y <= Math.min(r, height - 1); y++) {
+    const row = y * width;
+    for (let x = 0; x < width; x++) sums[x] = (sums[x] as number) + (tmp[row + x] as number);
+    count++;
+  }
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    const add = y + r + 1 < height ? (y + r + 1) * width : -1;
+    const drop = y - r >= 0 ? (y - r) * width : -1;
+    // one sweep per row: write the mean, then add the entering row and drop the leaving one, as two roundings
+    if (add >= 0 && drop >= 0) {
+      for (let x = 0; x < width; x++) {
+        const sum = sums[x] as number;
+        out[row + x] = sum / count;
+        sums[x] = sum + (tmp[add + x] as number) - (tmp[drop + x] as number);
+      }
+    } else if (add >= 0) {
+      for (let x = 0; x < width; x++) {
+        const sum = sums[x] as number;
+        out[row + x] = sum / count;
+        sums[x] = sum + (tmp[add + x] as number);
+      }
+      count++;
+    } else if (drop >= 0) {
+      for (let x = 0; x < width; x++) {
+        const sum = sums[x] as number;
+        out[row + x] = sum / count;
+        sums[x] = sum - (tmp[drop + x] as number);
+      }
+      count--;
+    } else {
+      for (let x = 0; x < width; x++) out[row + x] = (sums[x] as number) / count;
+    }
+  }
+}
+
+/** Mean over a (2r+1)^2 window, edges averaged over the pixels that exist. O(pixels), independent of r. */
+export function boxMean(plane: Plane, radius: number): Plane {
+  const { width, height, data } = plane;
+  const out = new Float32Array(width * height);
+  boxMeanInto(data, out, new Float32Array(width * height), width, height, radius);
   return { data: out, width, height };
 }
 
@@ -66,18 +103,19 @@ export function gaussianBlur(plane: Plane, sigma: number): Plane {
   const m = Math.round(
     (12 * sigma * sigma - passes * lower * lower - 4 * passes * lower - 3 * passes) / (-4 * lower - 4),
   );
-  let result = plane;
+  const { width, height } = plane;
+  // three passes through two buffers and one scratch plane, instead of two new planes per pass
+  const tmp = new Float32Array(width * height);
+  let from = plane.data;
+  let to = new Float32Array(width * height);
+  let spare = new Float32Array(width * height);
   for (let i = 0; i < passes; i++) {
     const size = i < m ? lower : upper;
-    result = boxMean(result, (size - 1) / 2);
+    boxMeanInto(from, to, tmp, width, height, (size - 1) / 2);
+    from = to;
+    [to, spare] = [spare, to];
   }
-  return result;
-}
-
-function map2(a: Float32Array, b: Float32Array, f: (x: number, y: number) => number): Float32Array {
-  const out = new Float32Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = f(a[i] as number, b[i] as number);
-  return out;
+  return { data: from, width, height };
 }
 
 /**
@@ -87,20 +125,29 @@ function map2(a: Float32Array, b: Float32Array, f: (x: number, y: number) => num
 export function guidedFilter(plane: Plane, radius: number, eps: number): Plane {
   if (!(eps > 0)) return plane;
   const { width, height, data } = plane;
-  const mean = boxMean(plane, radius).data;
-  const meanSq = boxMean({ data: map2(data, data, (x, y) => x * y), width, height }, radius).data;
-  const a = new Float32Array(data.length);
-  const b = new Float32Array(data.length);
-  for (let i = 0; i < data.length; i++) {
+  const n = data.length;
+  const tmp = new Float32Array(n);
+  const mean = new Float32Array(n);
+  const meanSq = new Float32Array(n);
+  const squares = new Float32Array(n);
+  for (let i = 0; i < n; i++) squares[i] = (data[i] as number) * (data[i] as number);
+  boxMeanInto(data, mean, tmp, width, height, radius);
+  boxMeanInto(squares, meanSq, tmp, width, height, radius);
+  // a and b reuse the squares' and meanSq's planes: each is read at i before it is written at i
+  const a = squares;
+  const b = meanSq;
+  for (let i = 0; i < n; i++) {
     const m = mean[i] as number;
     const variance = Math.max(0, (meanSq[i] as number) - m * m);
     const ai = variance / (variance + eps);
     a[i] = ai;
     b[i] = m - ai * m;
   }
-  const meanA = boxMean({ data: a, width, height }, radius).data;
-  const meanB = boxMean({ data: b, width, height }, radius).data;
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < data.length; i++) out[i] = (meanA[i] as number) * (data[i] as number) + (meanB[i] as number);
+  const meanA = mean;
+  const meanB = new Float32Array(n);
+  boxMeanInto(a, meanA, tmp, width, height, radius);
+  boxMeanInto(b, meanB, tmp, width, height, radius);
+  const out = meanB;
+  for (let i = 0; i < n; i++) out[i] = (meanA[i] as number) * (data[i] as number) + (meanB[i] as number);
   return { data: out, width, height };
 }

@@ -44,9 +44,14 @@ export interface RegionMasks {
 }
 
 /** Region maps in the canonical crop (landmarks already in canonical coordinates; sizes scale with the crop). */
+/** The whole face oval, feathered (RegionMasks.face): all a face needs when only its repair is blended in. */
+export function faceMask(landmarks: FaceLandmarks, size: number): Plane {
+  return polygonMask(landmarks.oval, size, size, 24 * (size / 384));
+}
+
 export function regionMasks(landmarks: FaceLandmarks, size: number): RegionMasks {
   const u = size / 384;
-  const face = polygonMask(landmarks.oval, size, size, 24 * u);
+  const face = faceMask(landmarks, size);
   const features = fillPolygon(landmarks.rightEye, size, size);
   for (const part of [landmarks.leftEye, landmarks.rightBrow, landmarks.leftBrow, landmarks.lips]) {
     const filled = fillPolygon(part, size, size);
