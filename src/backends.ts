@@ -14,6 +14,8 @@ import { openSqlite } from './store/sqlite/database.js';
 import { openRateLimitDb } from './store/sqlite/rate-limit-db.js';
 import { SqliteQueue } from './store/sqlite/queue.js';
 import { SqliteStore } from './store/sqlite/store.js';
+import { SqlStore } from './store/sql-store.js';
+import { postgresDb, sqliteDb } from './store/database.js';
 import type { Store } from './store/store.js';
 
 export interface StoreBackend {
@@ -27,11 +29,11 @@ export async function openStore(config: Config): Promise<StoreBackend> {
   if (config.databaseUrl) {
     const pool = openPostgres(config.databaseUrl);
     await migratePostgres(pool);
-    return { store: new PostgresStore(pool), queue: new PostgresQueue(pool), describe: 'postgres' };
+    return { store: new SqlStore(postgresDb(pool), new PostgresStore(pool)), queue: new PostgresQueue(pool), describe: 'postgres' };
   }
   const db = openSqlite(path.join(config.dataDir, 'face-refiner.db'));
   const rateDb = openRateLimitDb(path.join(config.dataDir, 'rate-limits.db'));
-  return { store: new SqliteStore(db, rateDb), queue: new SqliteQueue(db), describe: 'sqlite' };
+  return { store: new SqlStore(sqliteDb(db), new SqliteStore(db, rateDb)), queue: new SqliteQueue(db), describe: 'sqlite' };
 }
 
 export interface BlobBackend {

@@ -225,6 +225,26 @@ for (const [name, open, skipReason] of BACKENDS) {
       assert.deepEqual(await backend.store.beginIdempotent(org.id, `k2-${name}`, 'h', now + 2500, 1000), { state: 'in-flight' }, 'held again');
     });
 
+    test('uploads: stored, read back, listed for deletion once expired, deleted', async () => {
+      const owner = await backend.store.createOrganization('uploads-expiry', 'whsec_e');
+      const now = new Date();
+      const live = { id: randomUUID(), orgId: owner.id, contentType: 'image/webp', bytes: 12, createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + 60_000).toISOString() };
+      const expired = { ...live, id: randomUUID(), contentType: 'image/jpeg', expiresAt: new Date(now.getTime() - 1).toISOString() };
+      assert.equal(await backend.store.insertUpload(live, 1_000_000), 'inserted');
+      assert.equal(await backend.store.insertUpload(expired, 1_000_000), 'inserted');
+      assert.deepEqual(await backend.store.getUpload(live.id), live);
+      assert.deepEqual(await backend.store.getUpload(expired.id), expired);
+      assert.equal(await backend.store.getUpload(randomUUID()), null);
+      assert.equal(await backend.store.getUpload('not-a-uuid'), null);
+      const due = await backend.store.listExpiredUploads(now, 1000);
+      assert.ok(due.includes(expired.id));
+      assert.ok(!due.includes(live.id));
+      await backend.store.deleteUpload(expired.id);
+      assert.equal(await backend.store.getUpload(expired.id), null);
+      assert.ok(!(await backend.store.listExpiredUploads(now, 1000)).includes(expired.id));
+      assert.equal(await backend.store.insertUpload({ ...expired, id: randomUUID(), bytes: 999_988 }, 1_000_000), 'inserted', 'a deleted upload no longer counts against the quota');
+    });
+
     test('uploads count against their organization quota', async () => {
       const owner = await backend.store.createOrganization('uploader', 'whsec_u');
       const neighbour = await backend.store.createOrganization('neighbour', 'whsec_n');

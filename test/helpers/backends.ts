@@ -10,6 +10,8 @@ import { PostgresStore } from '../../src/store/postgres/store.js';
 import { openSqlite } from '../../src/store/sqlite/database.js';
 import { SqliteQueue } from '../../src/store/sqlite/queue.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
+import { SqlStore } from '../../src/store/sql-store.js';
+import { postgresDb, sqliteDb } from '../../src/store/database.js';
 import type { Store } from '../../src/store/store.js';
 import { tempDataDir } from './service.js';
 
@@ -29,11 +31,11 @@ export async function sqliteUnderTest(): Promise<StoreUnderTest> {
   const db = openSqlite(file);
   const others: Array<{ close(): Promise<void> }> = [];
   return {
-    store: new SqliteStore(db),
+    store: new SqlStore(sqliteDb(db), new SqliteStore(db)),
     queue: new SqliteQueue(db),
     other: async () => {
       const second = openSqlite(file);
-      const store = new SqliteStore(second);
+      const store = new SqlStore(sqliteDb(second), new SqliteStore(second));
       others.push(store);
       return { store, queue: new SqliteQueue(second) };
     },
@@ -65,11 +67,11 @@ export async function postgresUnderTest(): Promise<StoreUnderTest> {
   await migratePostgres(pool);
   const others: Array<{ close(): Promise<void> }> = [];
   return {
-    store: new PostgresStore(pool),
+    store: new SqlStore(postgresDb(pool), new PostgresStore(pool)),
     queue: new PostgresQueue(pool),
     other: async () => {
       const second = openPostgres(url);
-      const store = new PostgresStore(second);
+      const store = new SqlStore(postgresDb(second), new PostgresStore(second));
       others.push(store);
       return { store, queue: new PostgresQueue(second) };
     },

@@ -1,0 +1,152 @@
+import type Sqlite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, type ColumnType, type Generated } from 'kysely';
+import type pg from 'pg';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** A time column: ISO text in SQLite, timestamptz (read as a Date) in PostgreSQL; always written as ISO text. */
+type Time = ColumnType<string | Date, string, string>;
+type NullableTime = ColumnType<string | Date | null, string | null, string | null>;
+/** A JSON column: text in SQLite, jsonb (read already parsed) in PostgreSQL; always written as JSON text. */
+type Json = ColumnType<unknown, string, string>;
+type NullableJson = ColumnType<unknown, string | null, string | null>;
+
+export interface OrganizationsTable {
+  id: string;
+  name: string;
+  webhook_secret: string;
+  previous_webhook_secret: string | null;
+  previous_webhook_secret_until: NullableTime;
+  credits: number | null;
+  rate_limit_per_minute: number | null;
+  max_unfinished: number | null;
+  created_at: Time;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  org_id: string;
+  name: string;
+  scope: string;
+  secret_hash: string;
+  created_at: Time;
+  revoked_at: NullableTime;
+  last_used_at: NullableTime;
+}
+
+export interface ArtworksTable {
+  id: string;
+  org_id: string;
+  status: string;
+  parameters: Json;
+  created_at: Time;
+  updated_at: Time;
+  started_at: NullableTime;
+  completed_at: NullableTime;
+  duration: number;
+  results: Json;
+  faces: NullableJson;
+  engine: string | null;
+  error: NullableJson;
+  expires_at: Time;
+}
+
+export interface JobsTable {
+  id: Generated<number>;
+  artwork_id: string;
+  run_after: number;
+  lease_until: number | null;
+  lease_token: string | null;
+  attempts: Generated<number>;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  artwork_id: string;
+  org_id: string;
+  url: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: number;
+  created_at: Time;
+}
+
+export interface WebhookAttemptsTable {
+  id: Generated<number>;
+  delivery_id: string;
+  attempted_at: Time;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
+export interface IdempotencyKeysTable {
+  org_id: string;
+  key: string;
+  request_hash: string;
+  state: 'in-flight' | 'done';
+  status_code: number | null;
+  body: string | null;
+  artwork_id: string | null;
+  created_at: number;
+  held_until: number;
+}
+
+export interface RateBucketsTable {
+  key_id: string;
+  tokens: number;
+  updated_at: number;
+}
+
+export interface UploadsTable {
+  id: string;
+  org_id: string;
+  content_type: string;
+  bytes: number;
+  created_at: Time;
+  expires_at: Time;
+}
+
+export interface SettingsTable {
+  name: string;
+  value: string;
+}
+
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+  applied_at: string;
+}
+
+export interface Tables {
+  organizations: OrganizationsTable;
+  api_keys: ApiKeysTable;
+  artworks: ArtworksTable;
+  jobs: JobsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+  idempotency_keys: IdempotencyKeysTable;
+  rate_buckets: RateBucketsTable;
+  uploads: UploadsTable;
+  settings: SettingsTable;
+  schema_migrations: SchemaMigrationsTable;
+}
+
+/**
+ * What every repository function takes first: the query builder (the database, or a transaction on it) and
+ * the dialect, for the few statements that differ between SQLite and PostgreSQL.
+ */
+export interface Db {
+  db: Kysely<Tables>;
+  dialect: Dialect;
+}
+
+/** Kysely over an open SQLite database (the connection the legacy adapter also uses, until it goes). */
+export function sqliteDb(database: Sqlite.Database): Db {
+  return { db: new Kysely<Tables>({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite' };
+}
+
+/** Kysely over an open PostgreSQL pool (the pool the legacy adapter also uses, until it goes). */
+export function postgresDb(pool: pg.Pool): Db {
+  return { db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+}

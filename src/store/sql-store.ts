@@ -1,0 +1,146 @@
+import type { Artwork } from '../artworks/artwork.js';
+import type { Db } from './database.js';
+import * as settings from './settings.js';
+import type {
+  ApiKey,
+  CancelResult,
+  IdempotencyBegin,
+  InsertResult,
+  NewApiKey,
+  Organization,
+  RateDecision,
+  Store,
+  Upload,
+  UploadInsertResult,
+  WebhookAttempt,
+  WebhookDelivery,
+} from './store.js';
+import { inWriteTransaction } from './transaction.js';
+import * as uploads from './uploads.js';
+
+/**
+ * The `Store` the rest of the service uses, over the repositories (one module per responsibility, SQL written
+ * once through Kysely) and the rules above them (artworks/lifecycle.ts, as they are ported). It only routes and opens transactions.
+ */
+export class SqlStore implements Store {
+  /**
+   * `legacy` answers what is not ported yet (the SQLite or PostgreSQL adapter on the same connection, until
+   * the last step of docs/store-layout.md removes it).
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly legacy: Store,
+  ) {}
+
+  createOrganization(name: string, webhookSecret: string): Promise<Organization> {
+    return this.legacy.createOrganization(name, webhookSecret);
+  }
+  getOrganization(id: string): Promise<Organization | null> {
+    return this.legacy.getOrganization(id);
+  }
+  countOrganizations(): Promise<number> {
+    return this.legacy.countOrganizations();
+  }
+  rotateWebhookSecret(orgId: string, secret: string, previousValidUntil: Date): Promise<void> {
+    return this.legacy.rotateWebhookSecret(orgId, secret, previousValidUntil);
+  }
+
+  createApiKey(key: NewApiKey): Promise<ApiKey> {
+    return this.legacy.createApiKey(key);
+  }
+  findApiKeyBySecretHash(secretHash: string): Promise<ApiKey | null> {
+    return this.legacy.findApiKeyBySecretHash(secretHash);
+  }
+  listApiKeys(orgId: string): Promise<ApiKey[]> {
+    return this.legacy.listApiKeys(orgId);
+  }
+  revokeApiKey(orgId: string, keyId: string, now: Date): Promise<ApiKey | null> {
+    return this.legacy.revokeApiKey(orgId, keyId, now);
+  }
+  touchApiKey(keyId: string, now: Date): Promise<void> {
+    return this.legacy.touchApiKey(keyId, now);
+  }
+
+  insertArtwork(artwork: Artwork, maxUnfinished?: number, idempotencyKey?: string): Promise<InsertResult> {
+    return this.legacy.insertArtwork(artwork, maxUnfinished, idempotencyKey);
+  }
+  setCredits(orgId: string, change: { add: number } | { unlimited: true }): Promise<void> {
+    return this.legacy.setCredits(orgId, change);
+  }
+  setLimits(orgId: string, limits: { rateLimitPerMinute: number | null; maxUnfinished: number | null }): Promise<void> {
+    return this.legacy.setLimits(orgId, limits);
+  }
+
+  takeRateToken(keyId: string, perMinute: number, now: number): Promise<RateDecision> {
+    return this.legacy.takeRateToken(keyId, perMinute, now);
+  }
+
+  beginIdempotent(orgId: string, key: string, requestHash: string, now: number, holdMs: number): Promise<IdempotencyBegin> {
+    return this.legacy.beginIdempotent(orgId, key, requestHash, now, holdMs);
+  }
+  finishIdempotent(orgId: string, key: string, statusCode: number, body: string): Promise<void> {
+    return this.legacy.finishIdempotent(orgId, key, statusCode, body);
+  }
+  abandonIdempotent(orgId: string, key: string): Promise<void> {
+    return this.legacy.abandonIdempotent(orgId, key);
+  }
+  deleteIdempotencyKeysBefore(time: number): Promise<void> {
+    return this.legacy.deleteIdempotencyKeysBefore(time);
+  }
+
+  getArtwork(orgId: string, id: string): Promise<Artwork | null> {
+    return this.legacy.getArtwork(orgId, id);
+  }
+  getArtworkById(id: string): Promise<Artwork | null> {
+    return this.legacy.getArtworkById(id);
+  }
+  listArtworks(orgId: string, offset: number, limit: number): Promise<Artwork[]> {
+    return this.legacy.listArtworks(orgId, offset, limit);
+  }
+  cancelArtwork(orgId: string, id: string, now: Date): Promise<CancelResult> {
+    return this.legacy.cancelArtwork(orgId, id, now);
+  }
+  listExpiredArtworks(now: Date, limit: number): Promise<string[]> {
+    return this.legacy.listExpiredArtworks(now, limit);
+  }
+  deleteArtwork(id: string): Promise<void> {
+    return this.legacy.deleteArtwork(id);
+  }
+
+  claimDueDeliveries(
+    now: number,
+    leaseMs: number,
+    limit: number,
+    slots: { perOrg: number; busy: Record<string, number> },
+  ): Promise<WebhookDelivery[]> {
+    return this.legacy.claimDueDeliveries(now, leaseMs, limit, slots);
+  }
+  recordDeliveryAttempt(attempt: WebhookAttempt, next: { status: WebhookDelivery['status']; nextAttemptAt: number }): Promise<void> {
+    return this.legacy.recordDeliveryAttempt(attempt, next);
+  }
+  listDeliveryAttempts(artworkId: string): Promise<WebhookAttempt[]> {
+    return this.legacy.listDeliveryAttempts(artworkId);
+  }
+
+  insertUpload(upload: Upload, quotaBytes: number): Promise<UploadInsertResult> {
+    return inWriteTransaction(this.db, (tx) => uploads.insertUpload(tx, upload, quotaBytes));
+  }
+  getUpload(id: string): Promise<Upload | null> {
+    return uploads.getUpload(this.db, id);
+  }
+  listExpiredUploads(now: Date, limit: number): Promise<string[]> {
+    return uploads.listExpiredUploads(this.db, now, limit);
+  }
+  deleteUpload(id: string): Promise<void> {
+    return uploads.deleteUpload(this.db, id);
+  }
+
+  getOrInitSetting(name: string, value: string): Promise<string> {
+    return settings.getOrInitSetting(this.db, name, value);
+  }
+
+  /** The legacy adapter owns the connections (Kysely only borrows them) and closes them. */
+  async close(): Promise<void> {
+    await this.legacy.close();
+  }
+}
