@@ -7,15 +7,16 @@ import { S3BlobStore } from './blobs/s3.js';
 import { S3ResultLinks } from './blobs/s3-result-links.js';
 import type { Config } from './config.js';
 import type { JobQueue } from './jobs/queue.js';
-import { migratePostgres, openPostgres } from './store/postgres/database.js';
+import { openPostgres } from './store/postgres/database.js';
 import { PostgresQueue } from './store/postgres/queue.js';
 import { PostgresStore } from './store/postgres/store.js';
 import { openSqlite } from './store/sqlite/database.js';
-import { openRateLimitDb } from './store/sqlite/rate-limit-db.js';
 import { SqliteQueue } from './store/sqlite/queue.js';
 import { SqliteStore } from './store/sqlite/store.js';
 import { SqlStore } from './store/sql-store.js';
 import { postgresDb, sqliteDb } from './store/database.js';
+import { migrate } from './store/migrate.js';
+import { openRateLimitFile } from './store/rate-limits.js';
 import type { Store } from './store/store.js';
 
 export interface StoreBackend {
@@ -28,12 +29,15 @@ export interface StoreBackend {
 export async function openStore(config: Config): Promise<StoreBackend> {
   if (config.databaseUrl) {
     const pool = openPostgres(config.databaseUrl);
-    await migratePostgres(pool);
-    return { store: new SqlStore(postgresDb(pool), new PostgresStore(pool)), queue: new PostgresQueue(pool), describe: 'postgres' };
+    const db = postgresDb(pool);
+    await migrate(db);
+    return { store: new SqlStore(db, new PostgresStore(pool)), queue: new PostgresQueue(pool), describe: 'postgres' };
   }
-  const db = openSqlite(path.join(config.dataDir, 'face-refiner.db'));
-  const rateDb = openRateLimitDb(path.join(config.dataDir, 'rate-limits.db'));
-  return { store: new SqlStore(sqliteDb(db), new SqliteStore(db, rateDb)), queue: new SqliteQueue(db), describe: 'sqlite' };
+  const raw = openSqlite(path.join(config.dataDir, 'face-refiner.db'));
+  const db = sqliteDb(raw);
+  await migrate(db);
+  const rates = openRateLimitFile(path.join(config.dataDir, 'rate-limits.db'));
+  return { store: new SqlStore(db, new SqliteStore(raw), rates), queue: new SqliteQueue(raw), describe: 'sqlite' };
 }
 
 export interface BlobBackend {

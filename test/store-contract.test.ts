@@ -245,6 +245,44 @@ for (const [name, open, skipReason] of BACKENDS) {
       assert.equal(await backend.store.insertUpload({ ...expired, id: randomUUID(), bytes: 999_988 }, 1_000_000), 'inserted', 'a deleted upload no longer counts against the quota');
     });
 
+    test('Idempotency-Keys: new, in flight, mismatch, done, abandoned, per organization', async () => {
+      const neighbour = await backend.store.createOrganization('neighbour-idem', 'whsec_i');
+      const key = `idem-${name}`;
+      const now = Date.now();
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, key, 'h', now, 60_000), { state: 'new' });
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, key, 'h', now + 1, 60_000), { state: 'in-flight' });
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, key, 'other', now + 1, 60_000), { state: 'mismatch' });
+      assert.deepEqual(await backend.store.beginIdempotent(neighbour.id, key, 'other', now + 1, 60_000), { state: 'new' }, 'keys are per organization');
+      await backend.store.finishIdempotent(org.id, key, 202, '{"id":"x"}');
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, key, 'h', now + 2, 60_000), { state: 'done', statusCode: 202, body: '{"id":"x"}' });
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, key, 'other', now + 2, 60_000), { state: 'mismatch' }, 'a finished key still refuses another request');
+      await backend.store.abandonIdempotent(neighbour.id, key);
+      assert.deepEqual(await backend.store.beginIdempotent(neighbour.id, key, 'third', now + 3, 60_000), { state: 'new' }, 'abandoned: the key is free again');
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, key, 'h', now + 3, 60_000), { state: 'done', statusCode: 202, body: '{"id":"x"}' }, 'abandoning one organization\'s key leaves the other\'s');
+      await backend.store.deleteIdempotencyKeysBefore(now + 1);
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, key, 'fresh', now + 4, 60_000), { state: 'new' }, 'expired records are deleted');
+      assert.deepEqual(await backend.store.beginIdempotent(neighbour.id, key, 'third', now + 4, 60_000), { state: 'in-flight' }, 'younger records stay');
+    });
+
+    test('rate tokens: a burst of perMinute, refilled over the minute, one bucket shared by every process', async () => {
+      const keyId = randomUUID();
+      const t = Date.now();
+      const other = await backend.other();
+      const decisions = [];
+      // two processes draw alternately from the same bucket
+      for (let i = 0; i < 4; i++) decisions.push(await (i % 2 ? other.store : backend.store).takeRateToken(keyId, 3, t));
+      assert.deepEqual(decisions.map((d) => d.allowed), [true, true, true, false]);
+      assert.deepEqual(decisions.map((d) => d.remaining), [2, 1, 0, 0]);
+      assert.equal(decisions[3]?.retryAfter, 20, 'one token comes back every 60/3 s');
+      assert.equal(decisions[2]?.reset, 60);
+      assert.equal((await other.store.takeRateToken(keyId, 3, t + 19_000)).allowed, false);
+      const refilled = await backend.store.takeRateToken(keyId, 3, t + 20_000);
+      assert.deepEqual([refilled.allowed, refilled.remaining], [true, 0]);
+      assert.equal((await backend.store.takeRateToken(randomUUID(), 3, t)).remaining, 2, 'buckets are per key');
+      const full = await other.store.takeRateToken(keyId, 3, t + 10 * 60_000);
+      assert.equal(full.remaining, 2, 'a bucket never holds more than perMinute');
+    });
+
     test('uploads count against their organization quota', async () => {
       const owner = await backend.store.createOrganization('uploader', 'whsec_u');
       const neighbour = await backend.store.createOrganization('neighbour', 'whsec_n');

@@ -1,4 +1,6 @@
-import type Sqlite from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import Sqlite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type ColumnType, type Generated } from 'kysely';
 import type pg from 'pg';
 
@@ -139,6 +141,43 @@ export interface Tables {
 export interface Db {
   db: Kysely<Tables>;
   dialect: Dialect;
+}
+
+/** What to do about each file when it cannot be opened: the rate-limit file is a cache, the database is not. */
+const REMEDY: Record<string, string> = {
+  'rate-limits.db': 'it only holds rate-limit buckets: delete it (with its -wal and -shm files) and start again',
+  'face-refiner.db': 'restore it from a backup, or move it (with its -wal and -shm files) aside to start with an empty database',
+};
+
+/** A SQLite file that is not a database, or a damaged one, named with what to do, instead of a raw stack. */
+export class UnusableDatabaseError extends Error {}
+
+/**
+ * A database file in WAL mode, shared safely by the processes of one machine. It holds webhook secrets and the
+ * result-URL secret, so the directory is owner-only (0700) and the file owner-only (0600); SQLite gives its
+ * -wal and -shm files the database file's permissions.
+ */
+export function openSqliteFile(file: string, synchronous: 'FULL' | 'OFF'): Sqlite.Database {
+  const dir = path.dirname(file);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dir, 0o700);
+  if (!fs.existsSync(file)) fs.closeSync(fs.openSync(file, 'a', 0o600));
+  fs.chmodSync(file, 0o600);
+  try {
+    const db = new Sqlite(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${synchronous}`);
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    return db;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+      const remedy = REMEDY[path.basename(file)] ?? 'restore it from a backup';
+      throw new UnusableDatabaseError(`${file} is not a usable SQLite database (${String(code)}: ${(error as Error).message}); ${remedy}`);
+    }
+    throw error;
+  }
 }
 
 /** Kysely over an open SQLite database (the connection the legacy adapter also uses, until it goes). */

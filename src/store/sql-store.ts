@@ -1,5 +1,7 @@
 import type { Artwork } from '../artworks/artwork.js';
 import type { Db } from './database.js';
+import * as idempotency from './idempotency.js';
+import { takeRateToken } from './rate-limits.js';
 import * as settings from './settings.js';
 import type {
   ApiKey,
@@ -25,11 +27,13 @@ import * as uploads from './uploads.js';
 export class SqlStore implements Store {
   /**
    * `legacy` answers what is not ported yet (the SQLite or PostgreSQL adapter on the same connection, until
-   * the last step of docs/store-layout.md removes it).
+   * the last step of docs/store-layout.md removes it); `rates` holds the rate-limit buckets: SQLite's separate
+   * file, or the main database.
    */
   constructor(
     private readonly db: Db,
     private readonly legacy: Store,
+    private readonly rates: Db = db,
   ) {}
 
   createOrganization(name: string, webhookSecret: string): Promise<Organization> {
@@ -72,20 +76,20 @@ export class SqlStore implements Store {
   }
 
   takeRateToken(keyId: string, perMinute: number, now: number): Promise<RateDecision> {
-    return this.legacy.takeRateToken(keyId, perMinute, now);
+    return takeRateToken(this.rates, keyId, perMinute, now);
   }
 
   beginIdempotent(orgId: string, key: string, requestHash: string, now: number, holdMs: number): Promise<IdempotencyBegin> {
-    return this.legacy.beginIdempotent(orgId, key, requestHash, now, holdMs);
+    return inWriteTransaction(this.db, (tx) => idempotency.beginIdempotent(tx, orgId, key, requestHash, now, holdMs));
   }
   finishIdempotent(orgId: string, key: string, statusCode: number, body: string): Promise<void> {
-    return this.legacy.finishIdempotent(orgId, key, statusCode, body);
+    return idempotency.finishIdempotent(this.db, orgId, key, statusCode, body);
   }
   abandonIdempotent(orgId: string, key: string): Promise<void> {
-    return this.legacy.abandonIdempotent(orgId, key);
+    return idempotency.abandonIdempotent(this.db, orgId, key);
   }
   deleteIdempotencyKeysBefore(time: number): Promise<void> {
-    return this.legacy.deleteIdempotencyKeysBefore(time);
+    return idempotency.deleteIdempotencyKeysBefore(this.db, time);
   }
 
   getArtwork(orgId: string, id: string): Promise<Artwork | null> {
@@ -141,6 +145,7 @@ export class SqlStore implements Store {
 
   /** The legacy adapter owns the connections (Kysely only borrows them) and closes them. */
   async close(): Promise<void> {
+    if (this.rates !== this.db) await this.rates.db.destroy();
     await this.legacy.close();
   }
 }
