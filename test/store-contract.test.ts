@@ -283,6 +283,32 @@ for (const [name, open, skipReason] of BACKENDS) {
       assert.equal(full.remaining, 2, 'a bucket never holds more than perMinute');
     });
 
+    test('credits are spent in the create transaction, and none on a refused create', async () => {
+      const owner = await backend.store.createOrganization('paying', 'whsec_p');
+      const params = { imageUrl: 'https://example.com/a.png', model: 'tengrai-20231128-m-d.safetensors' as const, denoising: 3, outputFormat: 'png' as const };
+      const create = (maxUnfinished?: number) => backend.store.insertArtwork(newArtwork(owner.id, params, new Date(), 8), maxUnfinished);
+      const credits = async () => (await backend.store.getOrganization(owner.id))?.credits;
+      assert.equal(await credits(), null, 'unlimited until set');
+      await backend.store.setCredits(owner.id, { add: 2 });
+      assert.equal(await create(), 'inserted');
+      assert.equal(await credits(), 1);
+      assert.equal(await create(1), 'too-many-unfinished');
+      assert.equal(await credits(), 1, 'a create refused for its unfinished artworks spends nothing');
+      assert.equal(await create(), 'inserted');
+      assert.equal(await credits(), 0);
+      assert.equal(await create(), 'no-credits');
+      assert.equal(await credits(), 0);
+      assert.equal((await backend.store.listArtworks(owner.id, 0, 10)).length, 2, 'refused creates stored nothing');
+      await backend.store.setCredits(owner.id, { add: -5 });
+      assert.equal(await credits(), 0, 'never below zero');
+      await backend.store.setCredits(owner.id, { unlimited: true });
+      assert.equal(await create(), 'inserted');
+      assert.equal(await credits(), null);
+      await backend.store.setLimits(owner.id, { rateLimitPerMinute: 7, maxUnfinished: 9 });
+      const limited = await backend.store.getOrganization(owner.id);
+      assert.deepEqual([limited?.rateLimitPerMinute, limited?.maxUnfinished], [7, 9]);
+    });
+
     test('uploads count against their organization quota', async () => {
       const owner = await backend.store.createOrganization('uploader', 'whsec_u');
       const neighbour = await backend.store.createOrganization('neighbour', 'whsec_n');

@@ -1,6 +1,7 @@
 import type { Artwork } from '../artworks/artwork.js';
 import type { Db } from './database.js';
 import * as idempotency from './idempotency.js';
+import * as organizations from './organizations.js';
 import { takeRateToken } from './rate-limits.js';
 import * as settings from './settings.js';
 import type {
@@ -37,42 +38,42 @@ export class SqlStore implements Store {
   ) {}
 
   createOrganization(name: string, webhookSecret: string): Promise<Organization> {
-    return this.legacy.createOrganization(name, webhookSecret);
+    return organizations.createOrganization(this.db, name, webhookSecret, new Date());
   }
   getOrganization(id: string): Promise<Organization | null> {
-    return this.legacy.getOrganization(id);
+    return organizations.getOrganization(this.db, id);
   }
   countOrganizations(): Promise<number> {
-    return this.legacy.countOrganizations();
+    return organizations.countOrganizations(this.db);
   }
   rotateWebhookSecret(orgId: string, secret: string, previousValidUntil: Date): Promise<void> {
-    return this.legacy.rotateWebhookSecret(orgId, secret, previousValidUntil);
+    return organizations.rotateWebhookSecret(this.db, orgId, secret, previousValidUntil);
   }
 
   createApiKey(key: NewApiKey): Promise<ApiKey> {
-    return this.legacy.createApiKey(key);
+    return organizations.createApiKey(this.db, key, new Date());
   }
   findApiKeyBySecretHash(secretHash: string): Promise<ApiKey | null> {
-    return this.legacy.findApiKeyBySecretHash(secretHash);
+    return organizations.findApiKeyBySecretHash(this.db, secretHash);
   }
   listApiKeys(orgId: string): Promise<ApiKey[]> {
-    return this.legacy.listApiKeys(orgId);
+    return organizations.listApiKeys(this.db, orgId);
   }
   revokeApiKey(orgId: string, keyId: string, now: Date): Promise<ApiKey | null> {
-    return this.legacy.revokeApiKey(orgId, keyId, now);
+    return organizations.revokeApiKey(this.db, orgId, keyId, now);
   }
   touchApiKey(keyId: string, now: Date): Promise<void> {
-    return this.legacy.touchApiKey(keyId, now);
+    return organizations.touchApiKey(this.db, keyId, now);
   }
 
   insertArtwork(artwork: Artwork, maxUnfinished?: number, idempotencyKey?: string): Promise<InsertResult> {
     return this.legacy.insertArtwork(artwork, maxUnfinished, idempotencyKey);
   }
   setCredits(orgId: string, change: { add: number } | { unlimited: true }): Promise<void> {
-    return this.legacy.setCredits(orgId, change);
+    return organizations.setCredits(this.db, orgId, change);
   }
   setLimits(orgId: string, limits: { rateLimitPerMinute: number | null; maxUnfinished: number | null }): Promise<void> {
-    return this.legacy.setLimits(orgId, limits);
+    return organizations.setLimits(this.db, orgId, limits);
   }
 
   takeRateToken(keyId: string, perMinute: number, now: number): Promise<RateDecision> {
