@@ -6,12 +6,10 @@ import { FsBlobStore } from './blobs/fs.js';
 import { S3BlobStore } from './blobs/s3.js';
 import { S3ResultLinks } from './blobs/s3-result-links.js';
 import type { Config } from './config.js';
-import type { JobQueue } from './jobs/queue.js';
+import { SqlJobQueue, type JobQueue } from './jobs/queue.js';
 import { openPostgres } from './store/postgres/database.js';
-import { PostgresQueue } from './store/postgres/queue.js';
 import { PostgresStore } from './store/postgres/store.js';
 import { openSqlite } from './store/sqlite/database.js';
-import { SqliteQueue } from './store/sqlite/queue.js';
 import { SqliteStore } from './store/sqlite/store.js';
 import { SqlStore } from './store/sql-store.js';
 import { postgresDb, sqliteDb } from './store/database.js';
@@ -31,13 +29,13 @@ export async function openStore(config: Config): Promise<StoreBackend> {
     const pool = openPostgres(config.databaseUrl);
     const db = postgresDb(pool);
     await migrate(db);
-    return { store: new SqlStore(db, new PostgresStore(pool)), queue: new PostgresQueue(pool), describe: 'postgres' };
+    return { store: new SqlStore(db, new PostgresStore(pool)), queue: new SqlJobQueue(db), describe: 'postgres' };
   }
   const raw = openSqlite(path.join(config.dataDir, 'face-refiner.db'));
   const db = sqliteDb(raw);
   await migrate(db);
   const rates = openRateLimitFile(path.join(config.dataDir, 'rate-limits.db'));
-  return { store: new SqlStore(db, new SqliteStore(raw), rates), queue: new SqliteQueue(raw), describe: 'sqlite' };
+  return { store: new SqlStore(db, new SqliteStore(raw), rates), queue: new SqlJobQueue(db), describe: 'sqlite' };
 }
 
 export interface BlobBackend {

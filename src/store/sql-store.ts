@@ -1,4 +1,6 @@
 import type { Artwork } from '../artworks/artwork.js';
+import { cancelArtwork, createArtwork } from '../artworks/lifecycle.js';
+import * as artworks from './artworks.js';
 import type { Db } from './database.js';
 import * as idempotency from './idempotency.js';
 import * as organizations from './organizations.js';
@@ -23,7 +25,7 @@ import * as uploads from './uploads.js';
 
 /**
  * The `Store` the rest of the service uses, over the repositories (one module per responsibility, SQL written
- * once through Kysely) and the rules above them (artworks/lifecycle.ts, as they are ported). It only routes and opens transactions.
+ * once through Kysely) and the rules above them (artworks/lifecycle.ts). It only routes and opens transactions.
  */
 export class SqlStore implements Store {
   /**
@@ -67,7 +69,7 @@ export class SqlStore implements Store {
   }
 
   insertArtwork(artwork: Artwork, maxUnfinished?: number, idempotencyKey?: string): Promise<InsertResult> {
-    return this.legacy.insertArtwork(artwork, maxUnfinished, idempotencyKey);
+    return createArtwork(this.db, artwork, maxUnfinished, idempotencyKey);
   }
   setCredits(orgId: string, change: { add: number } | { unlimited: true }): Promise<void> {
     return organizations.setCredits(this.db, orgId, change);
@@ -94,22 +96,22 @@ export class SqlStore implements Store {
   }
 
   getArtwork(orgId: string, id: string): Promise<Artwork | null> {
-    return this.legacy.getArtwork(orgId, id);
+    return artworks.getArtwork(this.db, id, orgId);
   }
   getArtworkById(id: string): Promise<Artwork | null> {
-    return this.legacy.getArtworkById(id);
+    return artworks.getArtwork(this.db, id);
   }
   listArtworks(orgId: string, offset: number, limit: number): Promise<Artwork[]> {
-    return this.legacy.listArtworks(orgId, offset, limit);
+    return artworks.listArtworks(this.db, orgId, offset, limit);
   }
   cancelArtwork(orgId: string, id: string, now: Date): Promise<CancelResult> {
-    return this.legacy.cancelArtwork(orgId, id, now);
+    return cancelArtwork(this.db, orgId, id, now);
   }
   listExpiredArtworks(now: Date, limit: number): Promise<string[]> {
-    return this.legacy.listExpiredArtworks(now, limit);
+    return artworks.listExpiredArtworks(this.db, now, limit);
   }
   deleteArtwork(id: string): Promise<void> {
-    return this.legacy.deleteArtwork(id);
+    return artworks.deleteArtwork(this.db, id);
   }
 
   claimDueDeliveries(

@@ -3,12 +3,10 @@ import path from 'node:path';
 import pg from 'pg';
 import { FsBlobStore } from '../../src/blobs/fs.js';
 import { S3BlobStore } from '../../src/blobs/s3.js';
-import type { JobQueue } from '../../src/jobs/queue.js';
+import { SqlJobQueue, type JobQueue } from '../../src/jobs/queue.js';
 import { openPostgres } from '../../src/store/postgres/database.js';
-import { PostgresQueue } from '../../src/store/postgres/queue.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';
 import { openSqlite } from '../../src/store/sqlite/database.js';
-import { SqliteQueue } from '../../src/store/sqlite/queue.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import { postgresDb, sqliteDb, type Db } from '../../src/store/database.js';
@@ -50,14 +48,14 @@ export function sqliteStoreAt(file: string): StoreOn {
   const raw = openSqlite(file);
   const db = sqliteDb(raw);
   const rates = openRateLimitFile(path.join(path.dirname(file), 'rate-limits.db'));
-  return { db, store: new SqlStore(db, new SqliteStore(raw), rates), queue: new SqliteQueue(raw) };
+  return { db, store: new SqlStore(db, new SqliteStore(raw), rates), queue: new SqlJobQueue(db) };
 }
 
 /** The store and queue on the PostgreSQL database at `url`, as the service opens them; unmigrated. */
 export function postgresStoreAt(url: string): StoreOn {
   const pool = openPostgres(url);
   const db = postgresDb(pool);
-  return { db, store: new SqlStore(db, new PostgresStore(pool)), queue: new PostgresQueue(pool) };
+  return { db, store: new SqlStore(db, new PostgresStore(pool)), queue: new SqlJobQueue(db) };
 }
 
 /** The store and queue over a migrated database; `open` gives new connections to the same data each call. */
