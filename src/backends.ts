@@ -7,14 +7,10 @@ import { S3BlobStore } from './blobs/s3.js';
 import { S3ResultLinks } from './blobs/s3-result-links.js';
 import type { Config } from './config.js';
 import { SqlJobQueue, type JobQueue } from './jobs/queue.js';
-import { openPostgres } from './store/postgres/database.js';
-import { PostgresStore } from './store/postgres/store.js';
-import { openSqlite } from './store/sqlite/database.js';
-import { SqliteStore } from './store/sqlite/store.js';
-import { SqlStore } from './store/sql-store.js';
-import { postgresDb, sqliteDb } from './store/database.js';
+import { openPostgres, openSqlite } from './store/database.js';
 import { migrate } from './store/migrate.js';
 import { openRateLimitFile } from './store/rate-limits.js';
+import { SqlStore } from './store/sql-store.js';
 import type { Store } from './store/store.js';
 
 export interface StoreBackend {
@@ -26,16 +22,14 @@ export interface StoreBackend {
 /** PostgreSQL when DATABASE_URL is set (migrations applied first), otherwise SQLite under DATA_DIR. */
 export async function openStore(config: Config): Promise<StoreBackend> {
   if (config.databaseUrl) {
-    const pool = openPostgres(config.databaseUrl);
-    const db = postgresDb(pool);
+    const db = openPostgres(config.databaseUrl);
     await migrate(db);
-    return { store: new SqlStore(db, new PostgresStore(pool)), queue: new SqlJobQueue(db), describe: 'postgres' };
+    return { store: new SqlStore(db), queue: new SqlJobQueue(db), describe: 'postgres' };
   }
-  const raw = openSqlite(path.join(config.dataDir, 'face-refiner.db'));
-  const db = sqliteDb(raw);
+  const db = openSqlite(path.join(config.dataDir, 'face-refiner.db'));
   await migrate(db);
   const rates = openRateLimitFile(path.join(config.dataDir, 'rate-limits.db'));
-  return { store: new SqlStore(db, new SqliteStore(raw), rates), queue: new SqlJobQueue(db), describe: 'sqlite' };
+  return { store: new SqlStore(db, rates), queue: new SqlJobQueue(db), describe: 'sqlite' };
 }
 
 export interface BlobBackend {

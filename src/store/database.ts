@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type ColumnType, type Generated } from 'kysely';
-import type pg from 'pg';
+import pg from 'pg';
+
+// bigint columns (millisecond timestamps, ids, byte counts) fit in a double: parse them as numbers.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -180,12 +183,18 @@ export function openSqliteFile(file: string, synchronous: 'FULL' | 'OFF'): Sqlit
   }
 }
 
-/** Kysely over an open SQLite database (the connection the legacy adapter also uses, until it goes). */
+/** The main SQLite database; FULL: a finished artwork survives power loss, not only a process crash. */
+export function openSqlite(file: string): Db {
+  return sqliteDb(openSqliteFile(file, 'FULL'));
+}
+
 export function sqliteDb(database: Sqlite.Database): Db {
   return { db: new Kysely<Tables>({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite' };
 }
 
-/** Kysely over an open PostgreSQL pool (the pool the legacy adapter also uses, until it goes). */
-export function postgresDb(pool: pg.Pool): Db {
+export function openPostgres(connectionString: string, max = 10): Db {
+  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 10_000 });
+  // An idle client losing its connection (database restart) must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
   return { db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
 }

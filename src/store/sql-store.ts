@@ -4,6 +4,7 @@ import * as artworks from './artworks.js';
 import type { Db } from './database.js';
 import * as idempotency from './idempotency.js';
 import * as organizations from './organizations.js';
+import * as outbox from './outbox.js';
 import { takeRateToken } from './rate-limits.js';
 import * as settings from './settings.js';
 import type {
@@ -28,14 +29,9 @@ import * as uploads from './uploads.js';
  * once through Kysely) and the rules above them (artworks/lifecycle.ts). It only routes and opens transactions.
  */
 export class SqlStore implements Store {
-  /**
-   * `legacy` answers what is not ported yet (the SQLite or PostgreSQL adapter on the same connection, until
-   * the last step of docs/store-layout.md removes it); `rates` holds the rate-limit buckets: SQLite's separate
-   * file, or the main database.
-   */
+  /** `rates` holds the rate-limit buckets: SQLite's separate file, or the main database. */
   constructor(
     private readonly db: Db,
-    private readonly legacy: Store,
     private readonly rates: Db = db,
   ) {}
 
@@ -120,13 +116,13 @@ export class SqlStore implements Store {
     limit: number,
     slots: { perOrg: number; busy: Record<string, number> },
   ): Promise<WebhookDelivery[]> {
-    return this.legacy.claimDueDeliveries(now, leaseMs, limit, slots);
+    return inWriteTransaction(this.db, (tx) => outbox.claimDueDeliveries(tx, now, leaseMs, limit, slots));
   }
   recordDeliveryAttempt(attempt: WebhookAttempt, next: { status: WebhookDelivery['status']; nextAttemptAt: number }): Promise<void> {
-    return this.legacy.recordDeliveryAttempt(attempt, next);
+    return inWriteTransaction(this.db, (tx) => outbox.recordDeliveryAttempt(tx, attempt, next));
   }
   listDeliveryAttempts(artworkId: string): Promise<WebhookAttempt[]> {
-    return this.legacy.listDeliveryAttempts(artworkId);
+    return outbox.listDeliveryAttempts(this.db, artworkId);
   }
 
   insertUpload(upload: Upload, quotaBytes: number): Promise<UploadInsertResult> {
@@ -146,9 +142,8 @@ export class SqlStore implements Store {
     return settings.getOrInitSetting(this.db, name, value);
   }
 
-  /** The legacy adapter owns the connections (Kysely only borrows them) and closes them. */
   async close(): Promise<void> {
     if (this.rates !== this.db) await this.rates.db.destroy();
-    await this.legacy.close();
+    await this.db.db.destroy();
   }
 }

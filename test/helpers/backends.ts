@@ -4,12 +4,8 @@ import pg from 'pg';
 import { FsBlobStore } from '../../src/blobs/fs.js';
 import { S3BlobStore } from '../../src/blobs/s3.js';
 import { SqlJobQueue, type JobQueue } from '../../src/jobs/queue.js';
-import { openPostgres } from '../../src/store/postgres/database.js';
-import { PostgresStore } from '../../src/store/postgres/store.js';
-import { openSqlite } from '../../src/store/sqlite/database.js';
-import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { SqlStore } from '../../src/store/sql-store.js';
-import { postgresDb, sqliteDb, type Db } from '../../src/store/database.js';
+import { openPostgres, openSqlite, type Db } from '../../src/store/database.js';
 import { migrate } from '../../src/store/migrate.js';
 import { openRateLimitFile } from '../../src/store/rate-limits.js';
 import type { Store } from '../../src/store/store.js';
@@ -45,17 +41,15 @@ export interface StoreOn {
 
 /** The store and queue on the SQLite file (and its rate-limit file beside it), as the service opens them; unmigrated. */
 export function sqliteStoreAt(file: string): StoreOn {
-  const raw = openSqlite(file);
-  const db = sqliteDb(raw);
+  const db = openSqlite(file);
   const rates = openRateLimitFile(path.join(path.dirname(file), 'rate-limits.db'));
-  return { db, store: new SqlStore(db, new SqliteStore(raw), rates), queue: new SqlJobQueue(db) };
+  return { db, store: new SqlStore(db, rates), queue: new SqlJobQueue(db) };
 }
 
 /** The store and queue on the PostgreSQL database at `url`, as the service opens them; unmigrated. */
 export function postgresStoreAt(url: string): StoreOn {
-  const pool = openPostgres(url);
-  const db = postgresDb(pool);
-  return { db, store: new SqlStore(db, new PostgresStore(pool)), queue: new SqlJobQueue(db) };
+  const db = openPostgres(url);
+  return { db, store: new SqlStore(db), queue: new SqlJobQueue(db) };
 }
 
 /** The store and queue over a migrated database; `open` gives new connections to the same data each call. */
