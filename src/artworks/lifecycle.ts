@@ -24,11 +24,11 @@ const UNFINISHED = ['starting', 'processing'] as const;
  */
 export async function createArtwork(db: Db, artwork: Artwork, maxUnfinished?: number, idempotencyKey?: string): Promise<InsertResult> {
   return inWriteTransaction(db, async (tx): Promise<InsertResult> => {
-    await organizations.lockOrganization(tx, artwork.orgId);
+    // first: it also locks the organization, so its count of unfinished artworks and its credit agree
+    const credits = await organizations.creditsOf(tx, artwork.orgId);
     if (maxUnfinished !== undefined && (await artworks.countUnfinished(tx, artwork.orgId, UNFINISHED)) >= maxUnfinished) {
       return 'too-many-unfinished';
     }
-    const credits = await organizations.creditsOf(tx, artwork.orgId);
     if (credits !== null) {
       if (credits <= 0) return 'no-credits';
       await organizations.spendCredit(tx, artwork.orgId);

@@ -79,9 +79,18 @@ export async function rotateWebhookSecret({ db }: Db, orgId: string, secret: str
     .execute();
 }
 
-/** Whole credits left: null = unlimited (no row also reads as null: the caller checked the organization). */
-export async function creditsOf({ db }: Db, orgId: string): Promise<number | null> {
-  const row = await db.selectFrom('organizations').select('credits').where('id', '=', orgId).executeTakeFirst();
+/**
+ * Whole credits left: null = unlimited (no row also reads as null: the caller checked the organization). Call
+ * inside a write transaction: on PostgreSQL it locks the organization row (see lockOrganization) in the same
+ * round trip.
+ */
+export async function creditsOf(tx: Db, orgId: string): Promise<number | null> {
+  const row = await tx.db
+    .selectFrom('organizations')
+    .select('credits')
+    .where('id', '=', orgId)
+    .$if(tx.dialect === 'postgres', (query) => query.forUpdate())
+    .executeTakeFirst();
   return row?.credits === undefined || row.credits === null ? null : Number(row.credits);
 }
 
