@@ -6,14 +6,11 @@ import { FsBlobStore } from './blobs/fs.js';
 import { S3BlobStore } from './blobs/s3.js';
 import { S3ResultLinks } from './blobs/s3-result-links.js';
 import type { Config } from './config.js';
-import type { JobQueue } from './jobs/queue.js';
-import { migratePostgres, openPostgres } from './store/postgres/database.js';
-import { PostgresQueue } from './store/postgres/queue.js';
-import { PostgresStore } from './store/postgres/store.js';
-import { openSqlite } from './store/sqlite/database.js';
-import { openRateLimitDb } from './store/sqlite/rate-limit-db.js';
-import { SqliteQueue } from './store/sqlite/queue.js';
-import { SqliteStore } from './store/sqlite/store.js';
+import { SqlJobQueue, type JobQueue } from './jobs/queue.js';
+import { openPostgres, openSqlite } from './store/database.js';
+import { migrate } from './store/migrate.js';
+import { openRateLimitFile } from './store/rate-limits.js';
+import { SqlStore } from './store/sql-store.js';
 import type { Store } from './store/store.js';
 
 export interface StoreBackend {
@@ -25,13 +22,14 @@ export interface StoreBackend {
 /** PostgreSQL when DATABASE_URL is set (migrations applied first), otherwise SQLite under DATA_DIR. */
 export async function openStore(config: Config): Promise<StoreBackend> {
   if (config.databaseUrl) {
-    const pool = openPostgres(config.databaseUrl);
-    await migratePostgres(pool);
-    return { store: new PostgresStore(pool), queue: new PostgresQueue(pool), describe: 'postgres' };
+    const db = openPostgres(config.databaseUrl);
+    await migrate(db);
+    return { store: new SqlStore(db), queue: new SqlJobQueue(db), describe: 'postgres' };
   }
   const db = openSqlite(path.join(config.dataDir, 'face-refiner.db'));
-  const rateDb = openRateLimitDb(path.join(config.dataDir, 'rate-limits.db'));
-  return { store: new SqliteStore(db, rateDb), queue: new SqliteQueue(db), describe: 'sqlite' };
+  await migrate(db);
+  const rates = openRateLimitFile(path.join(config.dataDir, 'rate-limits.db'));
+  return { store: new SqlStore(db, rates), queue: new SqlJobQueue(db), describe: 'sqlite' };
 }
 
 export interface BlobBackend {

@@ -225,6 +225,90 @@ for (const [name, open, skipReason] of BACKENDS) {
       assert.deepEqual(await backend.store.beginIdempotent(org.id, `k2-${name}`, 'h', now + 2500, 1000), { state: 'in-flight' }, 'held again');
     });
 
+    test('uploads: stored, read back, listed for deletion once expired, deleted', async () => {
+      const owner = await backend.store.createOrganization('uploads-expiry', 'whsec_e');
+      const now = new Date();
+      const live = { id: randomUUID(), orgId: owner.id, contentType: 'image/webp', bytes: 12, createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + 60_000).toISOString() };
+      const expired = { ...live, id: randomUUID(), contentType: 'image/jpeg', expiresAt: new Date(now.getTime() - 1).toISOString() };
+      assert.equal(await backend.store.insertUpload(live, 1_000_000), 'inserted');
+      assert.equal(await backend.store.insertUpload(expired, 1_000_000), 'inserted');
+      assert.deepEqual(await backend.store.getUpload(live.id), live);
+      assert.deepEqual(await backend.store.getUpload(expired.id), expired);
+      assert.equal(await backend.store.getUpload(randomUUID()), null);
+      assert.equal(await backend.store.getUpload('not-a-uuid'), null);
+      const due = await backend.store.listExpiredUploads(now, 1000);
+      assert.ok(due.includes(expired.id));
+      assert.ok(!due.includes(live.id));
+      await backend.store.deleteUpload(expired.id);
+      assert.equal(await backend.store.getUpload(expired.id), null);
+      assert.ok(!(await backend.store.listExpiredUploads(now, 1000)).includes(expired.id));
+      assert.equal(await backend.store.insertUpload({ ...expired, id: randomUUID(), bytes: 999_988 }, 1_000_000), 'inserted', 'a deleted upload no longer counts against the quota');
+    });
+
+    test('Idempotency-Keys: new, in flight, mismatch, done, abandoned, per organization', async () => {
+      const neighbour = await backend.store.createOrganization('neighbour-idem', 'whsec_i');
+      const key = `idem-${name}`;
+      const now = Date.now();
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, key, 'h', now, 60_000), { state: 'new' });
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, key, 'h', now + 1, 60_000), { state: 'in-flight' });
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, key, 'other', now + 1, 60_000), { state: 'mismatch' });
+      assert.deepEqual(await backend.store.beginIdempotent(neighbour.id, key, 'other', now + 1, 60_000), { state: 'new' }, 'keys are per organization');
+      await backend.store.finishIdempotent(org.id, key, 202, '{"id":"x"}');
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, key, 'h', now + 2, 60_000), { state: 'done', statusCode: 202, body: '{"id":"x"}' });
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, key, 'other', now + 2, 60_000), { state: 'mismatch' }, 'a finished key still refuses another request');
+      await backend.store.abandonIdempotent(neighbour.id, key);
+      assert.deepEqual(await backend.store.beginIdempotent(neighbour.id, key, 'third', now + 3, 60_000), { state: 'new' }, 'abandoned: the key is free again');
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, key, 'h', now + 3, 60_000), { state: 'done', statusCode: 202, body: '{"id":"x"}' }, 'abandoning one organization\'s key leaves the other\'s');
+      await backend.store.deleteIdempotencyKeysBefore(now + 1);
+      assert.deepEqual(await backend.store.beginIdempotent(org.id, key, 'fresh', now + 4, 60_000), { state: 'new' }, 'expired records are deleted');
+      assert.deepEqual(await backend.store.beginIdempotent(neighbour.id, key, 'third', now + 4, 60_000), { state: 'in-flight' }, 'younger records stay');
+    });
+
+    test('rate tokens: a burst of perMinute, refilled over the minute, one bucket shared by every process', async () => {
+      const keyId = randomUUID();
+      const t = Date.now();
+      const other = await backend.other();
+      const decisions = [];
+      // two processes draw alternately from the same bucket
+      for (let i = 0; i < 4; i++) decisions.push(await (i % 2 ? other.store : backend.store).takeRateToken(keyId, 3, t));
+      assert.deepEqual(decisions.map((d) => d.allowed), [true, true, true, false]);
+      assert.deepEqual(decisions.map((d) => d.remaining), [2, 1, 0, 0]);
+      assert.equal(decisions[3]?.retryAfter, 20, 'one token comes back every 60/3 s');
+      assert.equal(decisions[2]?.reset, 60);
+      assert.equal((await other.store.takeRateToken(keyId, 3, t + 19_000)).allowed, false);
+      const refilled = await backend.store.takeRateToken(keyId, 3, t + 20_000);
+      assert.deepEqual([refilled.allowed, refilled.remaining], [true, 0]);
+      assert.equal((await backend.store.takeRateToken(randomUUID(), 3, t)).remaining, 2, 'buckets are per key');
+      const full = await other.store.takeRateToken(keyId, 3, t + 10 * 60_000);
+      assert.equal(full.remaining, 2, 'a bucket never holds more than perMinute');
+    });
+
+    test('credits are spent in the create transaction, and none on a refused create', async () => {
+      const owner = await backend.store.createOrganization('paying', 'whsec_p');
+      const params = { imageUrl: 'https://example.com/a.png', model: 'tengrai-20231128-m-d.safetensors' as const, denoising: 3, outputFormat: 'png' as const };
+      const create = (maxUnfinished?: number) => backend.store.insertArtwork(newArtwork(owner.id, params, new Date(), 8), maxUnfinished);
+      const credits = async () => (await backend.store.getOrganization(owner.id))?.credits;
+      assert.equal(await credits(), null, 'unlimited until set');
+      await backend.store.setCredits(owner.id, { add: 2 });
+      assert.equal(await create(), 'inserted');
+      assert.equal(await credits(), 1);
+      assert.equal(await create(1), 'too-many-unfinished');
+      assert.equal(await credits(), 1, 'a create refused for its unfinished artworks spends nothing');
+      assert.equal(await create(), 'inserted');
+      assert.equal(await credits(), 0);
+      assert.equal(await create(), 'no-credits');
+      assert.equal(await credits(), 0);
+      assert.equal((await backend.store.listArtworks(owner.id, 0, 10)).length, 2, 'refused creates stored nothing');
+      await backend.store.setCredits(owner.id, { add: -5 });
+      assert.equal(await credits(), 0, 'never below zero');
+      await backend.store.setCredits(owner.id, { unlimited: true });
+      assert.equal(await create(), 'inserted');
+      assert.equal(await credits(), null);
+      await backend.store.setLimits(owner.id, { rateLimitPerMinute: 7, maxUnfinished: 9 });
+      const limited = await backend.store.getOrganization(owner.id);
+      assert.deepEqual([limited?.rateLimitPerMinute, limited?.maxUnfinished], [7, 9]);
+    });
+
     test('uploads count against their organization quota', async () => {
       const owner = await backend.store.createOrganization('uploader', 'whsec_u');
       const neighbour = await backend.store.createOrganization('neighbour', 'whsec_n');

@@ -8,7 +8,7 @@ import { USAGE, UsageError } from './usage.js';
 import { migrateCommand } from './migrate-command.js';
 import { modelsCommand } from './models-command.js';
 import { orgsCommand } from './orgs-command.js';
-import { UnusableDatabaseError } from '../store/sqlite/database.js';
+import { UnusableDatabaseError } from '../store/database.js';
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;

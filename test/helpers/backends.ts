@@ -3,13 +3,11 @@ import path from 'node:path';
 import pg from 'pg';
 import { FsBlobStore } from '../../src/blobs/fs.js';
 import { S3BlobStore } from '../../src/blobs/s3.js';
-import type { JobQueue } from '../../src/jobs/queue.js';
-import { migratePostgres, openPostgres } from '../../src/store/postgres/database.js';
-import { PostgresQueue } from '../../src/store/postgres/queue.js';
-import { PostgresStore } from '../../src/store/postgres/store.js';
-import { openSqlite } from '../../src/store/sqlite/database.js';
-import { SqliteQueue } from '../../src/store/sqlite/queue.js';
-import { SqliteStore } from '../../src/store/sqlite/store.js';
+import { SqlJobQueue, type JobQueue } from '../../src/jobs/queue.js';
+import { SqlStore } from '../../src/store/sql-store.js';
+import { openPostgres, openSqlite, type Db } from '../../src/store/database.js';
+import { migrate } from '../../src/store/migrate.js';
+import { openRateLimitFile } from '../../src/store/rate-limits.js';
 import type { Store } from '../../src/store/store.js';
 import { tempDataDir } from './service.js';
 
@@ -25,21 +23,51 @@ export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
 export const TEST_S3_ENDPOINT = process.env.TEST_S3_ENDPOINT;
 
 export async function sqliteUnderTest(): Promise<StoreUnderTest> {
-  const file = path.join(tempDataDir('store'), 'store.db');
+  const file = sqliteTestFile();
+  return underTest(() => sqliteStoreAt(file));
+}
+
+/** A new database file, unmigrated. */
+export function sqliteTestFile(): string {
+  return path.join(tempDataDir('store'), 'store.db');
+}
+
+export interface StoreOn {
+  /** The database, to migrate. */
+  db: Db;
+  store: Store;
+  queue: JobQueue;
+}
+
+/** The store and queue on the SQLite file (and its rate-limit file beside it), as the service opens them; unmigrated. */
+export function sqliteStoreAt(file: string): StoreOn {
   const db = openSqlite(file);
+  const rates = openRateLimitFile(path.join(path.dirname(file), 'rate-limits.db'));
+  return { db, store: new SqlStore(db, rates), queue: new SqlJobQueue(db) };
+}
+
+/** The store and queue on the PostgreSQL database at `url`, as the service opens them; unmigrated. */
+export function postgresStoreAt(url: string): StoreOn {
+  const db = openPostgres(url);
+  return { db, store: new SqlStore(db), queue: new SqlJobQueue(db) };
+}
+
+/** The store and queue over a migrated database; `open` gives new connections to the same data each call. */
+async function underTest(open: () => StoreOn): Promise<StoreUnderTest> {
+  const { db, store, queue } = open();
+  await migrate(db);
   const others: Array<{ close(): Promise<void> }> = [];
   return {
-    store: new SqliteStore(db),
-    queue: new SqliteQueue(db),
+    store,
+    queue,
     other: async () => {
-      const second = openSqlite(file);
-      const store = new SqliteStore(second);
-      others.push(store);
-      return { store, queue: new SqliteQueue(second) };
+      const second = open();
+      others.push(second.store);
+      return { store: second.store, queue: second.queue };
     },
     close: async () => {
       for (const o of others) await o.close();
-      db.close();
+      await store.close();
     },
   };
 }
@@ -61,23 +89,7 @@ export async function freshPostgresSchema(): Promise<string> {
 
 export async function postgresUnderTest(): Promise<StoreUnderTest> {
   const url = await freshPostgresSchema();
-  const pool = openPostgres(url);
-  await migratePostgres(pool);
-  const others: Array<{ close(): Promise<void> }> = [];
-  return {
-    store: new PostgresStore(pool),
-    queue: new PostgresQueue(pool),
-    other: async () => {
-      const second = openPostgres(url);
-      const store = new PostgresStore(second);
-      others.push(store);
-      return { store, queue: new PostgresQueue(second) };
-    },
-    close: async () => {
-      for (const o of others) await o.close();
-      await pool.end();
-    },
-  };
+  return underTest(() => postgresStoreAt(url));
 }
 
 export function fsBlobsUnderTest(): FsBlobStore {

@@ -1,7 +1,8 @@
 /**
- * Append-only, numbered. Never edit a migration that has shipped: add the next one.
+ * Frozen: the PostgreSQL migrations 1-5 as they shipped before the shared version line (migrations/shared.ts, from
+ * 100). Deployed databases have applied some or all of them; never edit or add to this list.
  */
-export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+export const POSTGRES_LEGACY_MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
   {
     version: 1,
     name: 'init',

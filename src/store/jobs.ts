@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Db } from './database.js';
+
+/**
+ * Job rows: one per artwork waiting or running. A claim is a committed lease (lease_token, lease_until), so a
+ * worker that dies loses the job once the lease runs out and the attempt counter survives the crash.
+ */
+
+export interface JobRow {
+  jobId: number;
+  artworkId: string;
+  token: string;
+  attempts: number;
+}
+
+export async function enqueueJob({ db }: Db, artworkId: string, runAfter: number): Promise<void> {
+  await db.insertInto('jobs').values({ artwork_id: artworkId, run_after: runAfter }).execute();
+}
+
+/**
+ * Leases the next due job. The one per-dialect part of the queue: PostgreSQL picks the row with FOR UPDATE
+ * SKIP LOCKED so claimers never wait on each other; SQLite has no row locks, the caller's BEGIN IMMEDIATE
+ * already serializes claimers.
+ */
+export async function claimNextJob({ db, dialect }: Db, now: number, leaseMs: number): Promise<JobRow | null> {
+  const token = randomUUID();
+  const next = db
+    .selectFrom('jobs')
+    .select('id')
+    .where('run_after', '<=', now)
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+    .orderBy('run_after')
+    .orderBy('id')
+    .limit(1)
+    .$if(dialect === 'postgres', (query) => query.forUpdate().skipLocked());
+  const row = await db
+    .updateTable('jobs')
+    .set((eb) => ({ lease_token: token, lease_until: now + leaseMs, attempts: eb('attempts', '+', 1) }))
+    .where('id', '=', next)
+    .returning(['id', 'artwork_id', 'attempts'])
+    .executeTakeFirst();
+  return row ? { jobId: Number(row.id), artworkId: row.artwork_id, token, attempts: row.attempts } : null;
+}
+
+export async function renewJob({ db }: Db, job: JobRow, now: number, leaseMs: number): Promise<boolean> {
+  const result = await db
+    .updateTable('jobs')
+    .set({ lease_until: now + leaseMs })
+    .where('id', '=', job.jobId)
+    .where('lease_token', '=', job.token)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Removes the job if this claim still holds it; false when the lease was lost or the job is gone. */
+export async function removeJob({ db }: Db, job: JobRow): Promise<boolean> {
+  const result = await db.deleteFrom('jobs').where('id', '=', job.jobId).where('lease_token', '=', job.token).executeTakeFirst();
+  return Number(result.numDeletedRows) === 1;
+}
+
+export async function removeJobOf({ db }: Db, artworkId: string): Promise<void> {
+  await db.deleteFrom('jobs').where('artwork_id', '=', artworkId).execute();
+}
+
+/** Gives the job back without consuming an attempt. */
+export async function releaseJob({ db }: Db, job: JobRow): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set({
+      lease_until: null,
+      lease_token: null,
+      attempts: sql<number>`CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END`,
+    })
+    .where('id', '=', job.jobId)
+    .where('lease_token', '=', job.token)
+    .execute();
+}
+
+export async function countJobs({ db }: Db): Promise<number> {
+  const row = await db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
