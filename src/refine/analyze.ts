@@ -1,5 +1,5 @@
 import { channelOf, yccPlanesOf } from './color.js';
-import { estimateJpegQuality } from './dct.js';
+import { dct8x8, estimateJpegQuality, jpegTable, type JpegFit } from './dct.js';
 import { gaussianBlur, guidedFilter } from './filters.js';
 import type { Plane, Rect, RgbImage } from './image.js';
 import { estimateNoise } from './noise.js';
@@ -27,6 +27,8 @@ export interface FaceDiagnosis {
    * it cannot.
    */
   fineToCoarse: number;
+  /** RMS of the mid detail (0.7-1.4 px) over the coarse: resampling keeps it, a gaussian blur takes it down. */
+  midToCoarse: number;
 }
 
 /**
@@ -65,6 +67,40 @@ function blockiness(luma: Plane, region: Rect): number {
   }
   if (edgeCount === 0 || innerCount === 0 || inner === 0) return 1;
   return edge / edgeCount / (inner / innerCount);
+}
+
+/** Zig-zag positions 1..5 of the 8x8 DCT: the lowest frequencies, which a JPEG's face keeps above zero. */
+const LOW_FREQUENCIES = [1, 8, 16, 9, 2];
+/**
+ * A fit whose steps would have zeroed more than this share of the face's visible low-frequency coefficients
+ * is no fit: in a real JPEG every coefficient was rounded to a multiple of its step, so one that is visible at
+ * all (over 1.5) sits on a multiple other than zero (measured share 0 to 0.15 at qualities 12-40 on the tuning
+ * photos); a blurred face's small coefficients merely sit near the zero multiple of steps that coarse (quality 5
+ * "found" on a blurred group photo, share 0.94, and its face then deblocked into a smear).
+ */
+const DEGENERATE_FIT = 0.5;
+
+/** The share of visible low-frequency coefficients that the fitted quality's steps would round to zero. */
+function quantizedAway(luma: Plane, offsetX: number, offsetY: number, fit: JpegFit): number {
+  const table = jpegTable(fit.quality, false, fit.transposed);
+  const { width, height, data } = luma;
+  const block = new Float64Array(64);
+  const tmp = new Float64Array(64);
+  let visible = 0;
+  let zeroed = 0;
+  for (let by = (8 - (offsetY % 8)) % 8; by + 8 <= height; by += 8) {
+    for (let bx = (8 - (offsetX % 8)) % 8; bx + 8 <= width; bx += 8) {
+      for (let j = 0; j < 8; j++) for (let i = 0; i < 8; i++) block[j * 8 + i] = data[(by + j) * width + bx + i] as number;
+      dct8x8(block, tmp, false);
+      for (const k of LOW_FREQUENCIES) {
+        const c = Math.abs(block[k] as number);
+        if (c <= 1.5) continue;
+        visible++;
+        if (c < (table[k] as number) / 2) zeroed++;
+      }
+    }
+  }
+  return visible > 0 ? zeroed / visible : 1;
 }
 
 function gradientMagnitudes(plane: Plane): Float32Array {
@@ -113,16 +149,23 @@ function blurSigma(luma: Plane, noiseSigma: number): number {
  * (origin.x + x) % 8 === 0.
  */
 export function fineToCoarse(luma: Plane): number {
+  return detailRatios(luma).fine;
+}
+
+/** RMS of the fine (under 0.7 px) and the mid (0.7-1.4 px) detail, each over that of the coarse (1.4-2.8 px). */
+export function detailRatios(luma: Plane): { fine: number; mid: number } {
   const a = gaussianBlur(luma, 0.7).data;
   const b = gaussianBlur(luma, 1.4).data;
   const c = gaussianBlur(luma, 2.8).data;
   let fine = 0;
+  let mid = 0;
   let coarse = 0;
   for (let i = 0; i < a.length; i++) {
     fine += ((luma.data[i] as number) - (a[i] as number)) ** 2;
+    mid += ((a[i] as number) - (b[i] as number)) ** 2;
     coarse += ((b[i] as number) - (c[i] as number)) ** 2;
   }
-  return coarse > 0 ? Math.sqrt(fine / coarse) : 1;
+  return coarse > 0 ? { fine: Math.sqrt(fine / coarse), mid: Math.sqrt(mid / coarse) } : { fine: 1, mid: 1 };
 }
 
 export function diagnoseFace(image: RgbImage, inner: Rect, surroundings: Rect, origin: { x: number; y: number }): FaceDiagnosis {
@@ -130,15 +173,17 @@ export function diagnoseFace(image: RgbImage, inner: Rect, surroundings: Rect, o
   const noiseSigma = estimateNoise(planes.y);
   const channelNoise = [0, 1, 2].map((c) => estimateNoise(channelOf(image, inner, c))) as [number, number, number];
   const wide = yccPlanesOf(image, surroundings).y;
-  const jpeg = estimateJpegQuality(wide, origin.x + surroundings.x, origin.y + surroundings.y);
+  const blocks = blockiness(planes.y, { ...inner, x: origin.x + inner.x, y: origin.y + inner.y });
+  const fit = estimateJpegQuality(wide, origin.x + surroundings.x, origin.y + surroundings.y);
+  const jpeg = fit && quantizedAway(wide, origin.x + surroundings.x, origin.y + surroundings.y, fit) < DEGENERATE_FIT ? fit : undefined;
   return {
     noiseSigma,
     chromaNoise: { cb: estimateNoise(planes.cb), cr: estimateNoise(planes.cr) },
     channelNoise,
     jpegQuality: jpeg?.quality,
     jpegTransposed: jpeg?.transposed ?? false,
-    blockiness: blockiness(planes.y, { ...inner, x: origin.x + inner.x, y: origin.y + inner.y }),
+    blockiness: blocks,
     blurSigma: blurSigma(planes.y, noiseSigma),
-    fineToCoarse: fineToCoarse(planes.y),
+    ...((r) => ({ fineToCoarse: r.fine, midToCoarse: r.mid }))(detailRatios(planes.y)),
   };
 }

@@ -8,8 +8,6 @@ export interface RefineStrength {
   denoise: number;
   /** Unsharp-mask amount on luminance for a sharp face. */
   sharpen: number;
-  /** Extra unsharp-mask amount per input pixel of measured softness. */
-  deblur: number;
   /** Skin evening, 0..1. */
   skin: number;
   /** Large-radius local contrast amount. */
@@ -26,11 +24,11 @@ export interface RefineStrength {
 }
 
 const LEVELS: Record<number, Omit<RefineStrength, 'defective'>> = {
-  1: { repair: 0.35, denoise: 0.8, sharpen: 0.15, deblur: 0.4, skin: 0.2, localContrast: 0.02, blend: 0.6, enhanceRms: 1.2 },
-  2: { repair: 0.65, denoise: 1.1, sharpen: 0.25, deblur: 0.7, skin: 0.4, localContrast: 0.04, blend: 0.8, enhanceRms: 2.2 },
-  3: { repair: 1, denoise: 1.4, sharpen: 0.35, deblur: 1.0, skin: 0.6, localContrast: 0.06, blend: 1, enhanceRms: 3.6 },
-  4: { repair: 1, denoise: 1.8, sharpen: 0.5, deblur: 1.2, skin: 0.8, localContrast: 0.08, blend: 1, enhanceRms: 5 },
-  5: { repair: 1, denoise: 2.4, sharpen: 0.7, deblur: 1.5, skin: 1, localContrast: 0.1, blend: 1, enhanceRms: 6.5 },
+  1: { repair: 0.35, denoise: 0.8, sharpen: 0.15, skin: 0.2, localContrast: 0.02, blend: 0.6, enhanceRms: 1.2 },
+  2: { repair: 0.65, denoise: 1.1, sharpen: 0.25, skin: 0.4, localContrast: 0.04, blend: 0.8, enhanceRms: 2.2 },
+  3: { repair: 1, denoise: 1.4, sharpen: 0.35, skin: 0.6, localContrast: 0.06, blend: 1, enhanceRms: 3.6 },
+  4: { repair: 1, denoise: 1.8, sharpen: 0.5, skin: 0.8, localContrast: 0.08, blend: 1, enhanceRms: 5 },
+  5: { repair: 1, denoise: 2.4, sharpen: 0.7, skin: 1, localContrast: 0.1, blend: 1, enhanceRms: 6.5 },
 };
 
 /**
@@ -57,7 +55,6 @@ export function strengthFor(model: ModelName, denoising: number): RefineStrength
   return {
     ...enhancement(level),
     repair: level.repair * character.repair,
-    deblur: level.deblur,
     blend: level.blend,
     defective: enhancement(LEVELS[Math.min(3, at)] as Omit<RefineStrength, 'defective'>),
   };

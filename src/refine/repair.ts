@@ -1,6 +1,7 @@
-import { fineToCoarse, type FaceDiagnosis } from './analyze.js';
+import type { FaceDiagnosis } from './analyze.js';
 import { yccPlanesOf, writeYccPlanes } from './color.js';
 import { jpegTable, projectOnQuantization, slidingDctShrink, slidingDctWiener } from './dct.js';
+import { deconvolveGaussian } from './deconvolve.js';
 import { gaussianBlur, guidedFilter } from './filters.js';
 import type { Plane, RgbImage } from './image.js';
 import type { RefineStrength } from './profiles.js';
@@ -16,9 +17,6 @@ export const excessNoise = (sigma: number): number => Math.sqrt(Math.max(0, sigm
 /** The blur beyond a sharp photo's, as a gaussian sigma in input px. */
 export const softnessOf = (blurSigma: number): number => Math.sqrt(Math.max(0, blurSigma * blurSigma - CLEAN_BLUR_SIGMA * CLEAN_BLUR_SIGMA));
 
-/** Halvings of the deblur amount searched: to 1/32 of the full amount, as fine as the gain can tell apart. */
-const DEBLUR_SEARCH_STEPS = 5;
-
 const plane = (data: Float32Array, like: Plane): Plane => ({ data, width: like.width, height: like.height });
 
 function uniformThresholds(value: number): Float64Array {
@@ -33,8 +31,8 @@ function uniformThresholds(value: number): Float64Array {
  *   colour, stored at half resolution with coarser steps, is smoothed edge-preservingly;
  * - noise: every 8x8 window's DCT is hard-thresholded at a multiple of the luminance noise measured, then
  *   Wiener-filtered with that first estimate as its guide; colour noise smoothed in proportion to its own measure;
- * - blur: a few Van Cittert passes (repeated unsharp masks) at the measured softness, when the spectrum says
- *   gaussian blur rather than resampling.
+ * - blur: a Wiener deconvolution of a gaussian of the measured softness (deconvolve.ts), when the spectrum
+ *   says gaussian blur rather than resampling.
  * `strength.repair` (per level) scales the thresholds and the amount. Returns a new image; `crop` is unchanged.
  */
 export function repairCrop(
@@ -75,27 +73,17 @@ export function repairCrop(
 
   const softness = softnessOf(diagnosis.blurSigma);
   // Resampling softens edges as blur does but keeps mid frequencies whole, and a soft photo looks blurred:
-  // sharpening either overshoots. So the face is deblurred only as far as its fine-to-coarse detail ratio
-  // stays at what a sharp face shows: the strongest amount that does so, found by halving the interval (a few
-  // fixed fractions instead made the amount jump by a quarter, and the gain by 0.3 dB, on a hair's change in
-  // the measured softness).
+  // deconvolving either overshoots. So only a face whose spectrum says gaussian blur is deconvolved, and only
+  // as far as its fine-to-coarse detail ratio stays under what a sharp face shows.
   const gaussianLike = Math.max(0, Math.min(1, (t.resampledFrom - diagnosis.fineToCoarse) / (t.resampledFrom - t.blurredBelow)));
   if (softness >= t.blurredFrom && noise <= t.noiseFrom && gaussianLike > 0) {
-    const sigma = Math.min(t.deblurSigmaMax, softness);
-    const deblurredBy = (share: number): Plane => vanCittert(y, sigma, level * t.deblurAmount * gaussianLike * share, t.deblurPasses);
-    let deblurred: Plane | undefined = deblurredBy(1);
-    if (fineToCoarse(deblurred) > t.sharpRatio) {
-      deblurred = undefined;
-      let [low, high] = [0, 1];
-      for (let step = 0; step < DEBLUR_SEARCH_STEPS; step++) {
-        const share = (low + high) / 2;
-        const candidate = deblurredBy(share);
-        if (fineToCoarse(candidate) > t.sharpRatio) high = share;
-        else [low, deblurred] = [share, candidate];
-      }
-    }
-    if (deblurred) {
-      y = deblurred;
+    const sigma = Math.min(t.deblurSigmaMax, t.deblurSigmaScale * softness);
+    const deconvolved = deconvolveGaussian(y, sigma, t.deblurRegularise);
+    const share = sharpShare(y, deconvolved, level * gaussianLike, t.sharpRatio);
+      if (share > 0) {
+      const out = new Float32Array(y.data.length);
+      for (let i = 0; i < out.length; i++) out[i] = (y.data[i] as number) + share * ((deconvolved.data[i] as number) - (y.data[i] as number));
+      y = plane(out, y);
       changed = true;
     }
   }
@@ -106,16 +94,36 @@ export function repairCrop(
   return out;
 }
 
-/** Van Cittert deconvolution: each pass adds back what re-blurring the estimate takes away from the input. */
-function vanCittert(input: Plane, sigma: number, amount: number, passes: number): Plane {
-  let estimate = input;
-  for (let pass = 0; pass < passes; pass++) {
-    const reblurred = gaussianBlur(estimate, sigma).data;
-    const next = new Float32Array(input.data.length);
-    for (let i = 0; i < next.length; i++) {
-      next[i] = (estimate.data[i] as number) + amount * ((input.data[i] as number) - (reblurred[i] as number));
-    }
-    estimate = plane(next, input);
+/**
+ * The largest share s <= `most` of the change from `input` to `deconvolved` that keeps the fine-to-coarse detail
+ * ratio (analyze.ts) of input + s (deconvolved - input) at or under `ratio`. Both bands are linear filters, so
+ * their energies are quadratics in s, measured once: the share is found without filtering again.
+ */
+function sharpShare(input: Plane, deconvolved: Plane, most: number, ratio: number): number {
+  const change = plane(Float32Array.from(deconvolved.data, (v, i) => v - (input.data[i] as number)), input);
+  const bands = (p: Plane): { fine: Float32Array; coarse: Float32Array } => {
+    const [a, b, c] = [gaussianBlur(p, 0.7).data, gaussianBlur(p, 1.4).data, gaussianBlur(p, 2.8).data];
+    return { fine: Float32Array.from(p.data, (v, i) => v - (a[i] as number)), coarse: Float32Array.from(b, (v, i) => v - (c[i] as number)) };
+  };
+  const y = bands(input);
+  const d = bands(change);
+  // fine(s)^2 - ratio^2 coarse(s)^2 = q2 s^2 + q1 s + q0
+  const r2 = ratio * ratio;
+  let [q2, q1, q0] = [0, 0, 0];
+  for (let i = 0; i < y.fine.length; i++) {
+    const [fy, fd, cy, cd] = [y.fine[i] as number, d.fine[i] as number, y.coarse[i] as number, d.coarse[i] as number];
+    q2 += fd * fd - r2 * cd * cd;
+    q1 += 2 * (fy * fd - r2 * cy * cd);
+    q0 += fy * fy - r2 * cy * cy;
   }
-  return estimate;
+  const over = (s: number): boolean => q2 * s * s + q1 * s + q0 > 0;
+  if (!over(most)) return most;
+  if (over(0)) return 0;
+  let [low, high] = [0, most];
+  for (let step = 0; step < 20; step++) {
+    const mid = (low + high) / 2;
+    if (over(mid)) high = mid;
+    else low = mid;
+  }
+  return low;
 }
