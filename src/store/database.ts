@@ -189,7 +189,31 @@ export function openSqlite(file: string): Db {
 }
 
 export function sqliteDb(database: Sqlite.Database): Db {
-  return { db: new Kysely<Tables>({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite' };
+  return { db: new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }), dialect: 'sqlite' };
+}
+
+/**
+ * Kysely's SQLite driver prepares every statement anew, and parsing the SQL cost about a third of the API's
+ * throughput (bench:api, GET and POST, against the adapters that kept their statements). Kysely writes values
+ * as parameters, so the set of SQL texts is small; the cap only guards against an unbounded `IN (...)` list.
+ * Reusing a statement is safe: Kysely's connection mutex runs one query at a time, and nothing here streams.
+ */
+const STATEMENT_CACHE_LIMIT = 500;
+
+function withStatementCache(database: Sqlite.Database): Pick<Sqlite.Database, 'close' | 'prepare'> {
+  const statements = new Map<string, Sqlite.Statement>();
+  return {
+    close: () => database.close(),
+    prepare: (source: string) => {
+      let statement = statements.get(source);
+      if (!statement) {
+        if (statements.size >= STATEMENT_CACHE_LIMIT) statements.clear();
+        statement = database.prepare(source);
+        statements.set(source, statement);
+      }
+      return statement;
+    },
+  } as Pick<Sqlite.Database, 'close' | 'prepare'>;
 }
 
 export function openPostgres(connectionString: string, max = 10): Db {
