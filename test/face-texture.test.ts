@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { noseShading } from '../src/refine/face-texture.js';
-import type { Point } from '../src/refine/geometry.js';
+import { convexHull, type Point } from '../src/refine/geometry.js';
 import type { RgbImage } from '../src/refine/image.js';
 
 const NOSE_POINTS = [168, 6, 197, 195, 5, 4, 1, 98, 327, 129, 358, 49, 279, 122, 351];
@@ -33,21 +33,6 @@ function spreadByPixel(image: RgbImage, polygon: Point[]): number {
   if (n < 4) return 0;
   const mean = sum / n;
   return Math.sqrt(Math.max(0, sumSq / n - mean * mean));
-}
-
-function convexHull(points: Point[]): Point[] {
-  const sorted = [...points].sort((a, b) => a.x - b.x || a.y - b.y);
-  const cross = (o: Point, a: Point, b: Point): number => (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x);
-  const half = (list: Point[]): Point[] => {
-    const out: Point[] = [];
-    for (const p of list) {
-      while (out.length >= 2 && cross(out[out.length - 2] as Point, out[out.length - 1] as Point, p) <= 0) out.pop();
-      out.push(p);
-    }
-    out.pop();
-    return out;
-  };
-  return [...half(sorted), ...half([...sorted].reverse())];
 }
 
 test('nose shading counts exactly the pixels whose centres lie inside the nose and the oval', () => {

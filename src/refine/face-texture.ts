@@ -1,4 +1,4 @@
-import type { Point } from './geometry.js';
+import { convexHull, type Point } from './geometry.js';
 import type { RgbImage } from './image.js';
 
 /**
@@ -6,22 +6,6 @@ import type { RgbImage } from './image.js';
  * a photographed nose shades (bridge light, wings darker) whatever the lighting; a drawn face is flat there.
  */
 const NOSE_POINTS = [168, 6, 197, 195, 5, 4, 1, 98, 327, 129, 358, 49, 279, 122, 351];
-
-/** Andrew's monotone chain. */
-function convexHull(points: Point[]): Point[] {
-  const sorted = [...points].sort((a, b) => a.x - b.x || a.y - b.y);
-  const cross = (o: Point, a: Point, b: Point): number => (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x);
-  const half = (list: Point[]): Point[] => {
-    const out: Point[] = [];
-    for (const p of list) {
-      while (out.length >= 2 && cross(out[out.length - 2] as Point, out[out.length - 1] as Point, p) <= 0) out.pop();
-      out.push(p);
-    }
-    out.pop();
-    return out;
-  };
-  return [...half(sorted), ...half([...sorted].reverse())];
-}
 
 /**
  * The pixels whose centres lie inside the polygon (even-odd rule), row by row: for each row the polygon's edge
