@@ -10,6 +10,7 @@ import { FacePool } from '../refine/face-pool.js';
 import { MeshCheckedFaceDetector } from '../refine/face-detector.js';
 import { isNativeGateClosed, useNativeGate } from '../refine/native-gate.js';
 import { refineImage, type RefineOptions } from '../refine/pipeline.js';
+import { warmUpRefinement } from '../refine/warm-up.js';
 import type { ThreadReply, ThreadSetup, ThreadStopped, ThreadTask } from './thread-protocol.js';
 
 /** The engine kinds a refine thread can build (src/refine/engines/providers.ts in the service). */
@@ -31,6 +32,7 @@ async function setUpThread(setup: ThreadSetup, providersFor: ProvidersFor): Prom
   // Here, not in the pool's warm-up task: piscina may hand two warm-up tasks to one thread, but every thread
   // (a replacement too) sets itself up once.
   await detector.warmUp();
+  await warmUpRefinement();
   const facePool = setup.faceThreads >= 2 ? new FacePool(setup.faceThreads) : undefined;
   const engines = new EngineRegistry(setup.engines, providersFor(setup.engines, { facePool }));
   return { detector, facePool, engines };

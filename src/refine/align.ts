@@ -6,6 +6,14 @@ import { anchors, type FaceLandmarks } from './landmarks.js';
 export const CANONICAL_SIZE = 384;
 /** Tiny faces are upscaled at most this much: beyond it a resampler invents nothing and costs time. */
 const MAX_UPSCALE = 4;
+/**
+ * A face whose canonical crop at its own resolution would be at least this wide is refined at that resolution,
+ * not upscaled to CANONICAL_SIZE: its output is written back at that resolution anyway, and every radius is
+ * given in input pixels or face units (see enhanceSteps), so the refinement sees the same face. Upscaling such a
+ * face 1-2x only multiplied the work by up to 4 (the 800x532 portrait's face: 2.25x the pixels). Smaller faces
+ * keep the upscale: at under half the canonical size the face-unit radii would fall below a pixel.
+ */
+const NATIVE_FROM = CANONICAL_SIZE / 2;
 const TEMPLATE = [
   { x: 0.375, y: 0.42 },
   { x: 0.625, y: 0.42 },
@@ -16,7 +24,10 @@ export interface CanonicalFrame {
   size: number;
   toCanonical: Similarity;
   toImage: Similarity;
-  /** Canonical pixels per image pixel, 1..MAX_UPSCALE: large faces get a larger crop, never a downscale. */
+  /**
+   * Canonical pixels per image pixel, 1..MAX_UPSCALE: large faces get a larger crop, never a downscale, and faces
+   * from NATIVE_FROM up are refined at their own resolution (about 1).
+   */
   scale: number;
   /** size / CANONICAL_SIZE: filter radii are given for the base size and multiplied by this. */
   unit: number;
@@ -33,7 +44,7 @@ export function canonicalFrame(landmarks: FaceLandmarks): CanonicalFrame {
   let toCanonical = fit(size);
   const scale = similarityScale(toCanonical);
   // rounded so that the scale stays inside 1..MAX_UPSCALE
-  if (scale < 1) size = Math.ceil(CANONICAL_SIZE / scale);
+  if (CANONICAL_SIZE / scale >= NATIVE_FROM) size = Math.ceil(CANONICAL_SIZE / scale);
   else if (scale > MAX_UPSCALE) size = Math.floor((CANONICAL_SIZE * MAX_UPSCALE) / scale);
   if (size !== CANONICAL_SIZE) toCanonical = fit(size);
   return {

@@ -203,7 +203,11 @@ function enhanceSteps(
   let y = repaired;
   // 1. skin
   const skinThreshold = 3 + 2 * strength.denoise;
-  const skinSmooth = guidedFilter(y, Math.max(1, Math.round(3 * u * Math.min(k, 2))), skinThreshold * skinThreshold);
+  // 3 input pixels (a pore's scale; 3/384 of a face larger than the canonical crop), at most 6/384 of the face:
+  // the same radius in the image whether the face is refined upscaled or at its own resolution (align.ts,
+  // NATIVE_FROM); for upscaled faces the radius it always had, 3 * u * min(k, 2)
+  const skinRadius = Math.max(1, Math.round(Math.min(3 * Math.max(k, u), 6 * u)));
+  const skinSmooth = guidedFilter(y, skinRadius, skinThreshold * skinThreshold);
   const evening = t.skinEvening * strength.skin * care;
   const skinned = new Float32Array(y.data.length);
   for (let i = 0; i < skinned.length; i++) {
