@@ -3,6 +3,10 @@
  * one API process, on PostgreSQL with a shared blob directory, 512x512 one-face images; baseline: sharp's
  * decode+encode of the same image in one process. 2) The queue's own cost per job (insert, claim, finish of
  * an empty job) on SQLite and PostgreSQL; baseline: one INSERT and one DELETE of a row in the same database.
+ * 3) Pickup latency on PostgreSQL (a job's startedAt, when it was claimed, minus its createdAt), one job at a
+ * time, for a worker process behind an API process; baseline: one `serve` process, whose API wakes its own
+ * runner in-process.
+ * BENCH_PARTS (comma-separated: throughput, queue, pickup; default all) picks what runs.
  * PostgreSQL comes from TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
  */
 import fs from 'node:fs';
@@ -18,6 +22,8 @@ import { ADMIN_KEY, ServiceProcess, tempDataDir } from '../test/helpers/service.
 process.env.TEST_DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
 const JOBS = Number(process.env.BENCH_JOBS ?? 40);
 const QUEUE_JOBS = Number(process.env.BENCH_QUEUE_JOBS ?? 1000);
+const PICKUP_JOBS = Number(process.env.BENCH_PICKUP_JOBS ?? 40);
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'throughput,queue,pickup').split(','));
 
 async function throughput(workers: number, imageUrl: string): Promise<number> {
   const dataDir = tempDataDir('scale-bench');
@@ -46,6 +52,47 @@ async function throughput(workers: number, imageUrl: string): Promise<number> {
   } finally {
     await Promise.all(processes.map((p) => p.stop()));
   }
+}
+
+interface Pickup {
+  median: number;
+  p90: number;
+  max: number;
+}
+
+/**
+ * Claimed-minus-created times of `PICKUP_JOBS` jobs, each created once the one before is final, after a random
+ * pause of up to 0.5 s so creations fall anywhere in a poll interval.
+ */
+async function pickupMs(workerProcess: boolean, imageUrl: string): Promise<Pickup> {
+  const dataDir = tempDataDir('pickup-bench');
+  const env = { DATABASE_URL: await freshPostgresSchema(), WORKER_CONCURRENCY: '1' };
+  const processes = workerProcess
+    ? [new ServiceProcess(dataDir, env, ['serve', '--no-worker']), new ServiceProcess(dataDir, env, ['worker'])]
+    : [new ServiceProcess(dataDir, env, ['serve'])];
+  const waits: number[] = [];
+  try {
+    for (const p of processes) await p.start();
+    const api = new ApiClient((processes[0] as ServiceProcess).url, ADMIN_KEY);
+    for (let i = 0; i < PICKUP_JOBS; i++) {
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 500));
+      const { id } = (await api.create({ imageUrl })).body as { id: string };
+      for (;;) {
+        const artwork = (await api.get(id)).body as { status: string; createdAt: string; startedAt: string | null };
+        if (artwork.status === 'succeeded' || artwork.status === 'failed') {
+          waits.push(Date.parse(artwork.startedAt ?? '') - Date.parse(artwork.createdAt));
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+  } finally {
+    await Promise.all(processes.map((p) => p.stop()));
+  }
+  if (waits.some(Number.isNaN)) throw new Error('a job has no startedAt');
+  waits.sort((a, b) => a - b);
+  const at = (q: number): number => waits[Math.min(waits.length - 1, Math.floor(q * waits.length))] as number;
+  return { median: at(0.5), p90: at(0.9), max: at(1) };
 }
 
 async function queueCostMs(open: () => Promise<StoreUnderTest>): Promise<{ perJob: number; baseline: number }> {
@@ -82,27 +129,48 @@ async function main(): Promise<void> {
     if (i > 0) times.push(performance.now() - t);
   }
   const sharpPerSecond = 1000 / (times.sort((a, b) => a - b)[2] as number);
+  const imageUrl = `${images.url}/fixtures/faces/astronaut.png`;
   const rows: string[] = [];
+  let pickup: { worker: Pickup; serve: Pickup } | undefined;
   try {
-    for (const workers of [1, 2, 4]) {
-      const rate = await throughput(workers, `${images.url}/fixtures/faces/astronaut.png`);
-      rows.push(`| ${workers} | ${rate.toFixed(2)} | ${sharpPerSecond.toFixed(1)} | ${(rate / sharpPerSecond).toFixed(3)} |`);
+    if (PARTS.has('throughput')) {
+      for (const workers of [1, 2, 4]) {
+        const rate = await throughput(workers, imageUrl);
+        rows.push(`| ${workers} | ${rate.toFixed(2)} | ${sharpPerSecond.toFixed(1)} | ${(rate / sharpPerSecond).toFixed(3)} |`);
+      }
     }
+    if (PARTS.has('pickup')) pickup = { serve: await pickupMs(false, imageUrl), worker: await pickupMs(true, imageUrl) };
   } finally {
     await images.stop();
   }
-  const sqlite = await queueCostMs(sqliteUnderTest);
-  const postgres = await queueCostMs(postgresUnderTest);
-  process.stdout.write(
-    `\nJob throughput, ${JOBS} jobs of 512x512 with one face, one API process, worker processes with WORKER_CONCURRENCY=1, ` +
-      `PostgreSQL, ${os.availableParallelism()} cores\n\n` +
-      '| worker processes | jobs/s | sharp decode+encode/s (1 thread) | ratio |\n|---|---|---|---|\n' +
-      `${rows.join('\n')}\n\n` +
-      `Queue overhead per empty job (insert artwork+job, claim, finish), ${QUEUE_JOBS} jobs, one connection\n\n` +
-      '| store | ms per job | baseline: one upsert+select ms | ratio |\n|---|---|---|---|\n' +
-      `| SQLite (WAL, synchronous=FULL) | ${sqlite.perJob.toFixed(3)} | ${sqlite.baseline.toFixed(3)} | ${(sqlite.perJob / sqlite.baseline).toFixed(1)}x |\n` +
-      `| PostgreSQL 15 | ${postgres.perJob.toFixed(3)} | ${postgres.baseline.toFixed(3)} | ${(postgres.perJob / postgres.baseline).toFixed(1)}x |\n`,
-  );
+  if (rows.length > 0) {
+    process.stdout.write(
+      `\nJob throughput, ${JOBS} jobs of 512x512 with one face, one API process, worker processes with WORKER_CONCURRENCY=1, ` +
+        `PostgreSQL, ${os.availableParallelism()} cores\n\n` +
+        '| worker processes | jobs/s | sharp decode+encode/s (1 thread) | ratio |\n|---|---|---|---|\n' +
+        `${rows.join('\n')}\n`,
+    );
+  }
+  if (PARTS.has('queue')) {
+    const sqlite = await queueCostMs(sqliteUnderTest);
+    const postgres = await queueCostMs(postgresUnderTest);
+    process.stdout.write(
+      `\nQueue overhead per empty job (insert artwork+job, claim, finish), ${QUEUE_JOBS} jobs, one connection\n\n` +
+        '| store | ms per job | baseline: one upsert+select ms | ratio |\n|---|---|---|---|\n' +
+        `| SQLite (WAL, synchronous=FULL) | ${sqlite.perJob.toFixed(3)} | ${sqlite.baseline.toFixed(3)} | ${(sqlite.perJob / sqlite.baseline).toFixed(1)}x |\n` +
+        `| PostgreSQL 15 | ${postgres.perJob.toFixed(3)} | ${postgres.baseline.toFixed(3)} | ${(postgres.perJob / postgres.baseline).toFixed(1)}x |\n`,
+    );
+  }
+  if (pickup) {
+    const row = (name: string, p: Pickup): string =>
+      `| ${name} | ${p.median} | ${p.p90} | ${p.max} | ${(p.median / Math.max(1, pickup.serve.median)).toFixed(1)}x |`;
+    process.stdout.write(
+      `\nPickup latency on PostgreSQL (startedAt - createdAt), ${PICKUP_JOBS} jobs one at a time, ms; ratio of the medians ` +
+        'to the baseline (one serve process, woken in-process)\n\n' +
+        '| process | median | p90 | max | ratio |\n|---|---|---|---|---|\n' +
+        `${row('serve (API and worker in one process)', pickup.serve)}\n${row('worker process behind an API process', pickup.worker)}\n`,
+    );
+  }
 }
 
 await main();

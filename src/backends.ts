@@ -6,8 +6,10 @@ import { FsBlobStore } from './blobs/fs.js';
 import { S3BlobStore } from './blobs/s3.js';
 import { S3ResultLinks } from './blobs/s3-result-links.js';
 import type { Config } from './config.js';
+import type { JobNotices } from './jobs/job-listener.js';
 import { SqlJobQueue, type JobQueue } from './jobs/queue.js';
 import { openPostgres, openSqlite } from './store/database.js';
+import { listenForJobs } from './store/job-notices.js';
 import { migrate } from './store/migrate.js';
 import { openRateLimitFile } from './store/rate-limits.js';
 import { SqlStore } from './store/sql-store.js';
@@ -16,6 +18,8 @@ import type { Store } from './store/store.js';
 export interface StoreBackend {
   store: Store;
   queue: JobQueue;
+  /** Announcements of new jobs from any process (PostgreSQL); on SQLite the creating process wakes its own runner. */
+  notices?: JobNotices;
   describe: string;
 }
 
@@ -24,7 +28,9 @@ export async function openStore(config: Config): Promise<StoreBackend> {
   if (config.databaseUrl) {
     const db = openPostgres(config.databaseUrl);
     await migrate(db);
-    return { store: new SqlStore(db), queue: new SqlJobQueue(db), describe: 'postgres' };
+    const url = config.databaseUrl;
+    const notices: JobNotices = { listen: (handlers) => listenForJobs(url, handlers) };
+    return { store: new SqlStore(db), queue: new SqlJobQueue(db), notices, describe: 'postgres' };
   }
   const db = openSqlite(path.join(config.dataDir, 'face-refiner.db'));
   await migrate(db);

@@ -25,6 +25,10 @@ export interface Config {
   jobLeaseSeconds: number;
   /** A job still running after this long fails with JOB_TIMEOUT, so a hung job cannot hold its lease forever. */
   jobTimeoutSeconds: number;
+  /** How often a worker looks for jobs when nothing announces them (SQLite; PostgreSQL while not listening). */
+  jobPollMs: number;
+  /** The same while PostgreSQL announces new jobs (LISTEN/NOTIFY): the safety net for expired leases. */
+  jobPollListeningMs: number;
   /** Largest image accepted from imageUrl, in bytes. */
   maxImageBytes: number;
   /** Largest image accepted, in pixels (width x height), against decompression bombs. */
@@ -262,6 +266,12 @@ export function loadConfig(env: Env = process.env): Config {
     // The 3-megapixel, 29-face group photo takes about 6 s on a 2-core machine, detection growing with the area:
     // the largest image accepted (50 megapixels, 100 faces) should end well within 10 minutes.
     jobTimeoutSeconds: positiveNumber(env, 'JOB_TIMEOUT_SECONDS', 600),
+    // a job nobody announces waits up to one poll: a quarter of a second on a job of a few hundred milliseconds,
+    // for one claim query a poll per worker process
+    jobPollMs: integer(env, 'JOB_POLL_MS', 250, 10, 3_600_000),
+    // announced jobs are claimed at once; the poll then finds only a dead worker's job once its lease runs out:
+    // 2 s adds at most a fifth of the default 10 s lease to that takeover, with 8 times fewer idle claim queries
+    jobPollListeningMs: integer(env, 'JOB_POLL_LISTENING_MS', 2_000, 10, 3_600_000),
     maxImageBytes: integer(env, 'MAX_IMAGE_BYTES', 30 * 1024 * 1024, 1, 2 ** 31),
     maxImagePixels: integer(env, 'MAX_IMAGE_PIXELS', 50_000_000, 1, 2 ** 31),
     fetchTimeoutMs: integer(env, 'FETCH_TIMEOUT_MS', 30_000, 1, 600_000),

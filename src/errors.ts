@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { BODY_LIMIT_BYTES, GENERATOR_ROUNDS, JPEG_MAX_SIDE, MAX_IMAGE_REDIRECTS, MAX_JOB_ATTEMPTS, MAX_JSON_DEPTH, WEBP_MAX_SIDE } from './limits.js';
 
 /** One row of the catalogue: where a code can be seen, and what it means (for people: the README lists them). */
 export interface ErrorEntry {
@@ -18,7 +19,7 @@ export const ERROR_CATALOGUE = {
   BAD_REQUEST: { status: 400, meaning: 'the request is malformed outside its fields (not a JSON object, a bad header value)' },
   VALIDATION_FAILED: { status: 400, meaning: 'fields are wrong; `message` lists each, with what it accepts' },
   MALFORMED_JSON: { status: 400, meaning: 'the body is not valid JSON' },
-  JSON_TOO_DEEP: { status: 400, meaning: 'the JSON body is nested deeper than 32 levels' },
+  JSON_TOO_DEEP: { status: 400, meaning: `the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels` },
   UNAUTHORIZED: { status: 401, meaning: 'no `Authorization` header, not a Bearer token, or an unknown or revoked key' },
   FORBIDDEN: { status: 403, meaning: "the key's scope is too low for the route (credits and limits need operator), or a signed URL is invalid or expired" },
   NO_CREDITS: { status: 403, meaning: 'the organization has no credits left' },
@@ -27,7 +28,7 @@ export const ERROR_CATALOGUE = {
   ROUTE_NOT_FOUND: { status: 404, meaning: 'no such route' },
   REQUEST_TIMEOUT: { status: 408, meaning: 'the headers did not arrive within `HEADERS_TIMEOUT_MS`, or the whole request within `REQUEST_TIMEOUT_MS`' },
   CONFLICT: { status: 409, meaning: 'cancel of a finished artwork, or an `Idempotency-Key` whose first request is still running' },
-  PAYLOAD_TOO_LARGE: { status: 413, meaning: "the request body is over the route's limit (64 KiB for JSON, `MAX_IMAGE_BYTES` for uploads)" },
+  PAYLOAD_TOO_LARGE: { status: 413, meaning: `the request body is over the route's limit (${BODY_LIMIT_BYTES / 1024} KiB for JSON, \`MAX_IMAGE_BYTES\` for uploads)` },
   URI_TOO_LONG: { status: 414, meaning: 'a path segment of the URL is longer than the server accepts' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'a Content-Type the route does not accept' },
   IDEMPOTENCY_MISMATCH: { status: 422, meaning: 'an `Idempotency-Key` reused with another body' },
@@ -42,21 +43,21 @@ export const ERROR_CATALOGUE = {
   FETCH_UNREACHABLE: { artwork: true, meaning: 'the image host could not be reached' },
   FETCH_TIMEOUT: { artwork: true, meaning: 'fetching the image took longer than `FETCH_TIMEOUT_MS`' },
   FETCH_HTTP_STATUS: { artwork: true, meaning: 'the image host answered other than 2xx' },
-  FETCH_TOO_MANY_REDIRECTS: { artwork: true, meaning: 'more than 3 redirects' },
+  FETCH_TOO_MANY_REDIRECTS: { artwork: true, meaning: `more than ${MAX_IMAGE_REDIRECTS} redirects` },
   FETCH_TOO_LARGE: { artwork: true, meaning: 'the image is over `MAX_IMAGE_BYTES`' },
   UPLOAD_NOT_FOUND: { artwork: true, meaning: 'the uploaded image has expired or was deleted' },
   NOT_AN_IMAGE: { status: 400, artwork: true, meaning: 'the bytes are not an image (400 on `POST /v2/uploads`)' },
   UNSUPPORTED_IMAGE_FORMAT: { status: 400, artwork: true, meaning: 'an image, but not JPEG, PNG, WebP, AVIF, TIFF or GIF (400 on uploads)' },
   IMAGE_TOO_MANY_PIXELS: { status: 400, artwork: true, meaning: 'the image is over `MAX_IMAGE_PIXELS` (400 on uploads)' },
-  IMAGE_TOO_LARGE_FOR_WEBP: { artwork: true, meaning: '`outputFormat: webp` and the image is over 16383 px a side (`auto` gives PNG then)' },
-  IMAGE_TOO_LARGE_FOR_JPEG: { artwork: true, meaning: '`outputFormat: jpeg` and the image is over 65535 px a side' },
+  IMAGE_TOO_LARGE_FOR_WEBP: { artwork: true, meaning: `\`outputFormat: webp\` and the image is over ${WEBP_MAX_SIDE} px a side (\`auto\` gives PNG then)` },
+  IMAGE_TOO_LARGE_FOR_JPEG: { artwork: true, meaning: `\`outputFormat: jpeg\` and the image is over ${JPEG_MAX_SIDE} px a side` },
   IMAGE_DECODE_FAILED: { artwork: true, meaning: 'the image header was readable but its pixels were not (truncated, corrupt)' },
   MODEL_UNAVAILABLE: { artwork: true, meaning: "the request's `model` is bound to an engine that cannot run (model file missing or failing verification); `GET /v2/models` says why" },
   GENERATOR_REJECTED: { artwork: true, meaning: "ComfyUI refused the workflow (400 with `node_errors`); ComfyUI's own message follows" },
   GENERATOR_FAILED: { artwork: true, meaning: 'a ComfyUI node failed while rendering (`execution_error`); its exception message follows' },
-  GENERATOR_UNREACHABLE: { artwork: true, meaning: 'no ComfyUI instance of `COMFYUI_URLS` rendered the face after 3 rounds of retries' },
+  GENERATOR_UNREACHABLE: { artwork: true, meaning: `no ComfyUI instance of \`COMFYUI_URLS\` rendered the face after ${GENERATOR_ROUNDS} rounds of retries` },
   JOB_TIMEOUT: { artwork: true, meaning: 'processing took longer than `JOB_TIMEOUT_SECONDS`' },
-  WORKER_CRASHED: { artwork: true, meaning: 'processing stopped 3 times without finishing (worker crash or restart)' },
+  WORKER_CRASHED: { artwork: true, meaning: `processing stopped ${MAX_JOB_ATTEMPTS} times without finishing (worker crash or restart)` },
 } as const satisfies Record<string, ErrorEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

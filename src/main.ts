@@ -52,7 +52,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   // the API reports each model's engine and readiness; refine threads build the engines from the same settings
   const engines = engineSettings(config);
   const registry = engineRegistry(engines);
-  const { store, queue, describe: storeKind } = await openStore(config);
+  const { store, queue, notices, describe: storeKind } = await openStore(config);
   const blobBackend = openBlobs(config);
   const { blobs } = blobBackend;
   await announceBootstrap(store, config);
@@ -104,6 +104,9 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       concurrency: config.workerConcurrency,
       leaseMs: config.jobLeaseSeconds * 1000,
       jobTimeoutMs: config.jobTimeoutSeconds * 1000,
+      pollMs: config.jobPollMs,
+      listeningPollMs: config.jobPollListeningMs,
+      notices,
       fetchInput: inputSource(signer, blobs, {
         dispatcher: agent,
         policy,

@@ -90,3 +90,22 @@ describe('the onRequest hook checks every route by its declared scope', () => {
     }
   });
 });
+
+describe('the /app page and the API contract', () => {
+  test("the denoising slider offers exactly the create route's range and default from /openapi.json", async () => {
+    const document = (await api.request('GET', '/openapi.json')).body as {
+      components: { schemas: { CreateArtwork: { properties: { denoising: { anyOf: Array<{ type: string; minimum?: number; maximum?: number }>; default: number } } } } };
+    };
+    const field = document.components.schemas.CreateArtwork.properties.denoising;
+    const integer = field.anyOf.find((option) => option.type === 'integer');
+    assert.ok(integer?.minimum !== undefined && integer.maximum !== undefined, JSON.stringify(field));
+    const page = await (await service.fetch('/app')).text();
+    const slider = /<input type="range" id="denoising" min="([^"]*)" max="([^"]*)" step="1" value="([^"]*)">/.exec(page);
+    const shown = /<output id="denoising-value" for="denoising">([^<]*)<\/output>/.exec(page);
+    assert.ok(slider && shown, 'the page has no denoising slider and value');
+    assert.deepEqual(
+      { min: slider[1], max: slider[2], value: slider[3], shown: shown[1] },
+      { min: String(integer.minimum), max: String(integer.maximum), value: String(field.default), shown: String(field.default) },
+    );
+  });
+});

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { STATUS_CODES } from 'node:http';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { ERROR_CATALOGUE, errors, type AppError, type ErrorEntry } from '../src/errors.js';
@@ -50,5 +51,19 @@ describe('the error catalogue', () => {
       .join('\n');
     const unused = Object.keys(ERROR_CATALOGUE).filter((code) => !source.includes(`'${code}'`));
     assert.deepEqual(unused, []);
+  });
+
+  test('the catalogue writes no limit of its own: its numbers come from the constants the code enforces (src/limits.ts)', () => {
+    const source = fs.readFileSync(path.join(ROOT, 'src/errors.ts'), 'utf8');
+    const start = source.indexOf('export const ERROR_CATALOGUE = {');
+    const end = source.indexOf('} as const satisfies', start);
+    assert.ok(start >= 0 && end > start, 'ERROR_CATALOGUE not found in src/errors.ts');
+    const written = source
+      .slice(start, end)
+      .split('\n')
+      .map((line) => (line.includes('meaning:') ? line.slice(line.indexOf('meaning:')) : '').replaceAll(/\$\{[^}]*\}/g, ''))
+      // an HTTP status a row cites (400 on uploads) is not a limit
+      .flatMap((meaning) => [...meaning.matchAll(/\b\d+\b/g)].map((match) => match[0]).filter((n) => STATUS_CODES[n] === undefined));
+    assert.deepEqual(written, []);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { JobError } from '../src/errors.js';
-import { WEBP_MAX_SIDE } from '../src/refine/encode.js';
+import { WEBP_MAX_SIDE } from '../src/limits.js';
 import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
 import { refineImage, type RefineOptions } from '../src/refine/pipeline.js';
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Artwork } from '../src/artworks/artwork.js';
 import { newArtwork } from '../src/artworks/new-artwork.js';
-import { MAX_JOB_ATTEMPTS } from '../src/jobs/queue.js';
+import { MAX_JOB_ATTEMPTS } from '../src/limits.js';
 import type { Organization } from '../src/store/store.js';
 import { TEST_DATABASE_URL, postgresUnderTest, sqliteUnderTest, type StoreUnderTest } from './helpers/backends.js';
 

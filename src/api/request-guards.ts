@@ -19,12 +19,6 @@ export function requestIdOf(request: IncomingMessage): string {
   return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-/**
- * Our JSON bodies are flat objects; 32 levels is far more than any valid request. Checked on the text, before
- * JSON.parse, so that no recursive step (validation, the idempotency hash, logging) ever sees a deep value.
- */
-export const MAX_JSON_DEPTH = 32;
-
 /** The deepest nesting of arrays and objects in a JSON text (strings skipped), stopping once past `limit`. */
 export function jsonDepthExceeds(text: string, limit: number): boolean {
   let depth = 0;

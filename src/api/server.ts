@@ -5,7 +5,8 @@ import { installAuthentication } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { collectRoutes, type RegisteredRoute } from './openapi.js';
 import { frameworkErrorHandler, installErrorHandling } from './error-handler.js';
-import { MAX_JSON_DEPTH, SECURITY_HEADERS, clientErrorHandler, jsonDepthExceeds, requestIdOf } from './request-guards.js';
+import { BODY_LIMIT_BYTES, MAX_JSON_DEPTH } from '../limits.js';
+import { SECURITY_HEADERS, clientErrorHandler, jsonDepthExceeds, requestIdOf } from './request-guards.js';
 import { artworkRoutes } from './routes/artworks.js';
 import { metaRoutes } from './routes/meta.js';
 import { modelRoutes } from './routes/models.js';
@@ -14,8 +15,6 @@ import { resultRoutes } from './routes/results.js';
 import { uploadRoutes } from './routes/uploads.js';
 import { webAppRoutes } from './routes/web-app.js';
 
-/** Every JSON route's body limit: our largest valid body (an artwork with two 4096-character URLs) is far below. */
-export const BODY_LIMIT_BYTES = 64 * 1024;
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,5 +1,6 @@
 import { errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { JobError } from '../errors.js';
+import { MAX_IMAGE_REDIRECTS } from '../limits.js';
 import { BlockedAddressError } from '../net/address-policy.js';
 import type { AddressPolicy } from '../net/guarded-agent.js';
 import { checkOutboundUrl, REDIRECT_STATUSES } from '../net/outbound-url.js';
@@ -61,7 +62,7 @@ function toJobError(error: unknown, url: URL, timeoutMs: number): JobError {
  * lying Content-Length or an endless body stops at the cap.
  */
 export async function fetchImage(rawUrl: string, options: FetchImageOptions): Promise<Buffer> {
-  const maxRedirects = options.maxRedirects ?? 3;
+  const maxRedirects = options.maxRedirects ?? MAX_IMAGE_REDIRECTS;
   const deadline = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
   let url = checkUrl(rawUrl, options.policy);

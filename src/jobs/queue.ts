@@ -1,4 +1,5 @@
 import { finishArtwork, startArtwork } from '../artworks/lifecycle.js';
+import { MAX_JOB_ATTEMPTS } from '../limits.js';
 import type { Db } from '../store/database.js';
 import * as jobs from '../store/jobs.js';
 import type { JobOutcome } from '../store/store.js';
@@ -28,8 +29,6 @@ export interface JobQueue {
   depth(): Promise<number>;
 }
 
-/** A job that has crashed its worker this many times fails instead of looping forever. */
-export const MAX_JOB_ATTEMPTS = 3;
 
 /** What a job that used up its attempts ends as. */
 export const CRASH_LOOP_OUTCOME: JobOutcome = {

@@ -6,6 +6,7 @@ import { JobError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { JobOutcome, Store } from '../store/store.js';
 import { Backoff } from './backoff.js';
+import { JobListener, type JobNotices } from './job-listener.js';
 import { JobCanceledError, type RefinePool } from './pool.js';
 import type { ClaimedJob, JobQueue } from './queue.js';
 
@@ -20,7 +21,15 @@ export interface RunnerOptions {
   leaseMs: number;
   /** A job still running after this long is stopped and fails with JOB_TIMEOUT (its thread is replaced). */
   jobTimeoutMs: number;
-  pollMs?: number;
+  /** How often to look for jobs while nothing announces them. */
+  pollMs: number;
+  /** Announcements of jobs created by other processes (PostgreSQL); absent, only polling finds those. */
+  notices?: JobNotices;
+  /**
+   * How often to look for jobs while announcements arrive: polling stays as the safety net for what no
+   * announcement tells (a dead worker's lease running out), less often.
+   */
+  listeningPollMs: number;
   metrics?: Metrics;
   /** Told when an artwork reaches a final status (to wake the webhook dispatcher). */
   onFinal?: (artworkId: string) => void;
@@ -57,6 +66,9 @@ export class JobRunner {
   private readonly running = new Map<number, Running>();
   private timer: NodeJS.Timeout | undefined;
   private claiming = false;
+  /** Told to claim while a claim was under way: its last query may have run before the new job committed. */
+  private claimAgain = false;
+  private listener: JobListener | undefined;
   private stopping = false;
   private readonly backoff = new Backoff();
 
@@ -64,15 +76,42 @@ export class JobRunner {
 
   start(): void {
     this.stopping = false;
-    this.timer = setInterval(() => this.notify(), this.options.pollMs ?? 250);
-    this.timer.unref();
+    this.pollEvery(this.options.pollMs);
+    const { notices } = this.options;
+    if (notices) {
+      this.listener = new JobListener(
+        notices,
+        {
+          wake: () => this.notify(),
+          listening: (healthy) => {
+            this.pollEvery(healthy ? this.options.listeningPollMs : this.options.pollMs);
+            // what was announced while nobody listened
+            if (healthy) this.notify();
+          },
+        },
+        this.options.logger,
+      );
+      this.listener.start();
+    }
     this.notify();
   }
 
-  /** Claims work now instead of at the next poll (called when an artwork is created in this process). */
+  private pollEvery(ms: number): void {
+    clearInterval(this.timer);
+    if (this.stopping) return;
+    this.timer = setInterval(() => this.notify(), ms);
+    this.timer.unref();
+  }
+
+  /** Claims work now instead of at the next poll (an artwork was created in this process, or announced). */
   notify(): void {
-    if (this.claiming || this.stopping || this.backoff.resting) return;
+    if (this.stopping || this.backoff.resting) return;
+    if (this.claiming) {
+      this.claimAgain = true;
+      return;
+    }
     this.claiming = true;
+    this.claimAgain = false;
     this.fill()
       .then(() => this.backoff.succeeded())
       .catch((error: unknown) => {
@@ -81,6 +120,7 @@ export class JobRunner {
       })
       .finally(() => {
         this.claiming = false;
+        if (this.claimAgain) this.notify();
       });
   }
 
@@ -216,6 +256,7 @@ export class JobRunner {
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     clearInterval(this.timer);
+    await this.listener?.stop();
     const all = Promise.all([...this.running.values()].map((entry) => entry.done));
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
     if ((await Promise.race([all, timeout])) === 'timeout') {

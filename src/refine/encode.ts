@@ -1,11 +1,9 @@
 import sharp from 'sharp';
 import type { OutputFormat } from '../artworks/artwork.js';
 import { JobError } from '../errors.js';
+import { JPEG_MAX_SIDE, WEBP_MAX_SIDE } from '../limits.js';
 import type { RgbImage } from './image.js';
 
-/** libwebp's limit on each side of an image; libjpeg's is 65535. */
-export const WEBP_MAX_SIDE = 16383;
-const JPEG_MAX_SIDE = 65535;
 
 const tooLargeForWebp = (width: number, height: number): boolean => width > WEBP_MAX_SIDE || height > WEBP_MAX_SIDE;
 

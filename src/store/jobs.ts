@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from './database.js';
+import { announceJob } from './job-notices.js';
 
 /**
  * Job rows: one per artwork waiting or running. A claim is a committed lease (lease_token, lease_until), so a
@@ -14,8 +15,10 @@ export interface JobRow {
   attempts: number;
 }
 
-export async function enqueueJob({ db }: Db, artworkId: string, runAfter: number): Promise<void> {
-  await db.insertInto('jobs').values({ artwork_id: artworkId, run_after: runAfter }).execute();
+/** Inserts the job and announces it to listening workers (heard when the caller's transaction commits). */
+export async function enqueueJob(on: Db, artworkId: string, runAfter: number): Promise<void> {
+  await on.db.insertInto('jobs').values({ artwork_id: artworkId, run_after: runAfter }).execute();
+  await announceJob(on);
 }
 
 /**
@@ -63,9 +66,9 @@ export async function removeJobOf({ db }: Db, artworkId: string): Promise<void> 
   await db.deleteFrom('jobs').where('artwork_id', '=', artworkId).execute();
 }
 
-/** Gives the job back without consuming an attempt. */
-export async function releaseJob({ db }: Db, job: JobRow): Promise<void> {
-  await db
+/** Gives the job back without consuming an attempt, and announces it so that another worker takes it at once. */
+export async function releaseJob(on: Db, job: JobRow): Promise<void> {
+  const result = await on.db
     .updateTable('jobs')
     .set({
       lease_until: null,
@@ -74,7 +77,8 @@ export async function releaseJob({ db }: Db, job: JobRow): Promise<void> {
     })
     .where('id', '=', job.jobId)
     .where('lease_token', '=', job.token)
-    .execute();
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 1) await announceJob(on);
 }
 
 export async function countJobs({ db }: Db): Promise<number> {

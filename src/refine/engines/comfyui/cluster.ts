@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { GENERATOR_ROUNDS } from '../../../limits.js';
 import { ComfyClient, DEFAULT_TIMEOUTS, type ClientTimeouts } from './client.js';
 import { GeneratorRejectedError, GeneratorUnreachableError, InstanceFailure } from './errors.js';
 import { awaitPrompt, openSocket, settle, DEFAULT_FOLLOW, type FollowOptions } from './follow.js';
@@ -13,7 +14,7 @@ export interface ClusterOptions {
   retryPauseMs: number;
 }
 
-export const DEFAULT_CLUSTER: ClusterOptions = { timeouts: DEFAULT_TIMEOUTS, follow: DEFAULT_FOLLOW, rounds: 3, retryPauseMs: 1_000 };
+export const DEFAULT_CLUSTER: ClusterOptions = { timeouts: DEFAULT_TIMEOUTS, follow: DEFAULT_FOLLOW, rounds: GENERATOR_ROUNDS, retryPauseMs: 1_000 };
 
 /** What one face needs rendered: the files to upload and the workflow to queue once they are uploaded. */
 export interface RenderRequest {
