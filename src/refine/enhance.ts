@@ -56,7 +56,7 @@ export interface Tuning {
   jpegChroma: number;
   /** Softness (input px) from which a face counts as blurred and is deblurred. */
   blurredFrom: number;
-  /** Fine-to-coarse detail ratios (analyze.ts) at and below which softness is gaussian blur; from which resampling. */
+  /** The spectrum's high-to-mid band ratio (analyze.ts) at and below which softness is gaussian blur; from which resampling. */
   blurredBelow: number;
   resampledFrom: number;
   /** The fine-to-coarse detail ratio of a sharp face: deblurring stops short of it. */
@@ -100,8 +100,10 @@ export const DEFAULT_TUNING: Tuning = {
   // 0.9 rather than 1.1: the small Solvay faces (tuning half) blurred by 1.5 read 0.98-1.08 and were left
   // blurred (+1.0 dB on that photo once included; resampled faces there read 0.6-1.1 but stay out by their ratio)
   blurredFrom: 0.9,
-  blurredBelow: 0.26,
-  resampledFrom: 0.45,
+  // the tuning half (and the dev-only photos outside the split), faces' surroundings: blurred by 1.5 -8.2 to -6.3,
+  // 2x down-up -5.5 to -4.0, clean -4.1 to -2.2; the ramp sits in the gap, each end about 0.1 inside it
+  blurredBelow: -6.2,
+  resampledFrom: -5.6,
   sharpRatio: 0.38,
   // the tuning half, blur 1.5, mean gain at k 0.01 / 0.015 / 0.02 / 0.03: 2.85 / 3.25 / 3.11 / 2.93 dB; a cap of
   // 1.3 instead of 1.4 changed nothing measurable (3.13 vs 3.11)

@@ -73,14 +73,15 @@ export function repairCrop(
 
   const softness = softnessOf(diagnosis.blurSigma);
   // Resampling softens edges as blur does but keeps mid frequencies whole, and a soft photo looks blurred:
-  // deconvolving either overshoots. So only a face whose spectrum says gaussian blur is deconvolved, and only
-  // as far as its fine-to-coarse detail ratio stays under what a sharp face shows.
-  const gaussianLike = Math.max(0, Math.min(1, (t.resampledFrom - diagnosis.fineToCoarse) / (t.resampledFrom - t.blurredBelow)));
+  // deconvolving either overshoots. So only a face whose spectrum says gaussian blur (nothing left above half
+  // the sampling rate, spectrum.ts) is deconvolved, and only as far as its fine-to-coarse detail ratio stays
+  // under what a sharp face shows.
+  const gaussianLike = Math.max(0, Math.min(1, (t.resampledFrom - diagnosis.highToMid) / (t.resampledFrom - t.blurredBelow)));
   if (softness >= t.blurredFrom && noise <= t.noiseFrom && gaussianLike > 0) {
     const sigma = Math.min(t.deblurSigmaMax, t.deblurSigmaScale * softness);
     const deconvolved = deconvolveGaussian(y, sigma, t.deblurRegularise);
     const share = sharpShare(y, deconvolved, level * gaussianLike, t.sharpRatio);
-      if (share > 0) {
+    if (share > 0) {
       const out = new Float32Array(y.data.length);
       for (let i = 0; i < out.length; i++) out[i] = (y.data[i] as number) + share * ((deconvolved.data[i] as number) - (y.data[i] as number));
       y = plane(out, y);
