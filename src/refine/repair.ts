@@ -19,6 +19,13 @@ export const softnessOf = (blurSigma: number): number => Math.sqrt(Math.max(0, b
 
 const plane = (data: Float32Array, like: Plane): Plane => ({ data, width: like.width, height: like.height });
 
+/** `from` moved by `share` of the way to `to`. */
+function mix(from: Plane, to: Plane, share: number): Plane {
+  const out = new Float32Array(from.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = (from.data[i] as number) + share * ((to.data[i] as number) - (from.data[i] as number));
+  return plane(out, from);
+}
+
 function uniformThresholds(value: number): Float64Array {
   return new Float64Array(64).fill(value);
 }
@@ -78,13 +85,16 @@ export function repairCrop(
   // under what a sharp face shows.
   const gaussianLike = Math.max(0, Math.min(1, (t.resampledFrom - diagnosis.highToMid) / (t.resampledFrom - t.blurredBelow)));
   if (softness >= t.blurredFrom && noise <= t.noiseFrom && gaussianLike > 0) {
-    const sigma = Math.min(t.deblurSigmaMax, t.deblurSigmaScale * softness);
+    const sigma = Math.min(t.deblurSigmaMax, Math.max(t.deblurSigmaMin * gaussianLike, t.deblurSigmaScale * softness));
     const deconvolved = deconvolveGaussian(y, sigma, t.deblurRegularise);
     const share = sharpShare(y, deconvolved, level * gaussianLike, t.sharpRatio);
     if (share > 0) {
-      const out = new Float32Array(y.data.length);
-      for (let i = 0; i < out.length; i++) out[i] = (y.data[i] as number) + share * ((deconvolved.data[i] as number) - (y.data[i] as number));
-      y = plane(out, y);
+      y = mix(y, deconvolved, share);
+      // the blur softened colour as much as luminance, and the same share of the same filter restores it
+      if (t.deblurChroma > 0) {
+        cb = mix(cb, deconvolveGaussian(cb, sigma, t.deblurRegularise), share * t.deblurChroma);
+        cr = mix(cr, deconvolveGaussian(cr, sigma, t.deblurRegularise), share * t.deblurChroma);
+      }
       changed = true;
     }
   }
