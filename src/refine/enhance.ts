@@ -157,14 +157,14 @@ const plane = (data: Float32Array, like: Plane): Plane => ({ data, width: like.w
  * fade out as defects grow. Softness between sharp and blurred is typical of resampling, which no unsharp mask
  * can undo. At 0, refineCanonical returns its input planes unchanged.
  */
-export function enhancementCare(defects: FaceDefects, t: Tuning): number {
+export function enhancementCare(defects: FaceDefects, t: Tuning, blockedCare = 0): number {
   const edgeGate =
     defects.softness <= t.sharpUpTo ? 1 : Math.max(0, 1 - (defects.softness - t.sharpUpTo) / (t.softFrom - t.sharpUpTo));
   // a photo soft by nature (its edges read as blurred) whose spectrum still reaches above half the sampling rate
   // was neither blurred nor resampled: it is enhanced like a sharp one
   const spectrumGate = Math.max(0, Math.min(1, (defects.highToMid - t.resampledUpTo) / (t.unresampledFrom - t.resampledUpTo)));
   const softGate = Math.max(edgeGate, spectrumGate);
-  return softGate * (1 - defects.blocking) * Math.max(0, 1 - defects.noise / t.noiseFrom);
+  return softGate * Math.max(blockedCare, 1 - defects.blocking) * Math.max(0, 1 - defects.noise / t.noiseFrom);
 }
 
 /**
@@ -186,7 +186,7 @@ export function refineCanonical(
   const t = tuning;
   const defects = defectsOf(diagnosis);
   const { cb, cr } = planes;
-  const care = enhancementCare(defects, t);
+  const care = enhancementCare(defects, t, strength.blockedCare);
 
   const repaired = planes.y;
   const level = care < 1 ? { ...strength, ...strength.defective } : strength;
