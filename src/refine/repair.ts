@@ -66,7 +66,7 @@ export function repairCrop(
     y = projectOnQuantization(restored, y, table, origin.x, origin.y);
     const chromaStep = (jpegTable(quality, true)[0] as number) / 2;
     const eps = (level * t.jpegChroma * chromaStep) ** 2;
-    const reach = Math.round(t.chromaRadius * strength.thorough.jpegChromaReach);
+    const reach = Math.round(t.chromaRadius * (quality <= t.wideChromaBelow ? strength.thorough.jpegChromaReach : 1));
     cb = guidedFilter(cb, reach, eps);
     cr = guidedFilter(cr, reach, eps);
     changed = true;
