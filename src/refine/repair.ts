@@ -55,14 +55,13 @@ export function repairCrop(
   let { y, cb, cr } = planes;
   let changed = false;
   const level = strength.repair;
-  const dctStep = strength.thorough.dctStep ?? t.dctStep;
   const noise = excessNoise(diagnosis.noiseSigma);
   const quality = diagnosis.jpegQuality;
 
   if (quality !== undefined && quality <= t.jpegRepairBelow) {
     const table = jpegTable(quality, false, diagnosis.jpegTransposed);
     const thresholds = Float64Array.from(table, (q) => level * t.jpegThreshold * q);
-    const restored = slidingDctShrink(y, thresholds, dctStep);
+    const restored = slidingDctShrink(y, thresholds, strength.thorough.jpegDctStep ?? t.dctStep);
     y = projectOnQuantization(restored, y, table, origin.x, origin.y);
     const chromaStep = (jpegTable(quality, true)[0] as number) / 2;
     const eps = (level * t.jpegChroma * chromaStep) ** 2;
@@ -72,8 +71,8 @@ export function repairCrop(
     changed = true;
   } else if (noise > t.noiseFrom) {
     // the threshold follows all the noise measured: the texture floor only decides whether there is any
-    const pilot = slidingDctShrink(y, uniformThresholds(level * t.noiseThreshold * diagnosis.noiseSigma), dctStep);
-    y = t.noiseWiener > 0 ? slidingDctWiener(y, pilot, level * t.noiseWiener * diagnosis.noiseSigma, dctStep) : pilot;
+    const pilot = slidingDctShrink(y, uniformThresholds(level * t.noiseThreshold * diagnosis.noiseSigma), t.dctStep);
+    y = t.noiseWiener > 0 ? slidingDctWiener(y, pilot, level * t.noiseWiener * diagnosis.noiseSigma, t.dctStep) : pilot;
     const chroma = (sigma: number): number => (level * t.chromaNoise * sigma) ** 2;
     cb = guidedFilter(cb, t.chromaRadius, chroma(diagnosis.chromaNoise.cb));
     cr = guidedFilter(cr, t.chromaRadius, chroma(diagnosis.chromaNoise.cr));
