@@ -36,6 +36,9 @@ const RING = Uint8Array.from({ length: TILE * TILE }, (_, k) => {
   if (r >= HIGH_BAND[0] && r < HIGH_BAND[1]) return 2;
   return 0;
 });
+/** How many of the tile's frequencies each ring holds. */
+const MID_COUNT = RING.filter((ring) => ring === 1).length;
+const HIGH_COUNT = RING.filter((ring) => ring === 2).length;
 
 /** In-place radix-2 FFT of TILE complex values at `offset`, `stride` apart. */
 function fft(re: Float64Array, im: Float64Array, offset: number, stride: number): void {
@@ -110,6 +113,6 @@ export function highToMidBand(plane: Plane): number | undefined {
     }
   }
   if (!(mid > 0)) return undefined;
-  const counts = RING.reduce((n, ring) => ((n[ring] = (n[ring] ?? 0) + 1), n), [0, 0, 0]);
-  return Math.log((high / (counts[2] as number) + 1e-12) / (mid / (counts[1] as number)));
+  // the floor keeps a perfectly empty high band (a synthetic picture) finite
+  return Math.log((high / HIGH_COUNT + 1e-12) / (mid / MID_COUNT));
 }
