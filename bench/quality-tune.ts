@@ -11,7 +11,7 @@ import type { RgbImage } from '../src/refine/image.js';
 import { refineDetected } from '../src/refine/pipeline.js';
 import { MODELS } from '../src/artworks/artwork.js';
 import { BASELINES } from './lib/baselines.js';
-import { DEGRADATIONS } from './lib/degrade.js';
+import { DEGRADATIONS, jpeg } from './lib/degrade.js';
 import { meanGradient, psnr } from './lib/metrics.js';
 import { benchPhotos } from './lib/photos.js';
 
@@ -19,6 +19,8 @@ const tuning: Tuning = { ...DEFAULT_TUNING, ...(JSON.parse(process.env.TUNING ??
 const levels = (process.env.BENCH_LEVELS ?? '3').split(',').map(Number);
 const half = process.env.BENCH_HALF === 'held' ? 'held back' : 'tuning';
 const only = process.env.BENCH_PHOTOS?.split(',');
+/** The benchmark's degradations, and JPEG quality 12 (the strength table's) when asked for by name. */
+const ALL: Record<string, (i: RgbImage) => Promise<RgbImage>> = { ...DEGRADATIONS, 'JPEG quality 12': (i) => jpeg(i, 12) };
 const degradations = process.env.BENCH_DEGRADATIONS?.split(',') ?? Object.keys(DEGRADATIONS);
 const withBaselines = process.env.BENCH_BASELINES === '1';
 const model = MODELS[0];
@@ -32,7 +34,7 @@ for (const photo of benchPhotos().photos.filter((p) => p.half === half && (!only
   const reference = refineDetected(clean, faces, { model, denoising: 3 }, tuning);
   const mask = Uint8Array.from(reference.coverage, (c) => (c >= 0.5 ? 1 : 0));
   for (const name of degradations) {
-    const degraded = await (DEGRADATIONS[name] as (i: RgbImage) => Promise<RgbImage>)(clean);
+    const degraded = await (ALL[name] as (i: RgbImage) => Promise<RgbImage>)(clean);
     const base = psnr(degraded, clean, mask);
     const cells: string[] = [];
     for (const level of levels) {

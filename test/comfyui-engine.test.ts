@@ -249,8 +249,8 @@ describe('ComfyUI engine against a stand-in built from ComfyUI server.py', () =>
     // both at once: the interrupt only takes effect at the next sampler step, so the second is still pending
     cancelRunning.abort(new Error('canceled'));
     cancelPending.abort(new Error('canceled'));
-    await assert.rejects(running);
-    await assert.rejects(pending);
+    // both rejections awaited together: the pending one may settle while the running one is still awaited
+    await Promise.all([assert.rejects(running), assert.rejects(pending)]);
     assert.deepEqual(comfy.interrupts, [{ promptId: comfy.received[0]?.promptId, hit: true }]);
     assert.deepEqual(comfy.dequeued, [comfy.received[1]?.promptId]);
     await waitFor(() => !comfy.busy);

@@ -1,18 +1,40 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { loadRgb } from '../bench/lib/degrade.js';
+import { DEGRADATIONS, jpeg, loadRgb } from '../bench/lib/degrade.js';
+import { meanGradient, psnr } from '../bench/lib/metrics.js';
+import { benchPhotos } from '../bench/lib/photos.js';
 import { diagnoseFace } from '../src/refine/analyze.js';
 import { estimateJpegQuality } from '../src/refine/dct.js';
 import { deconvolveGaussian } from '../src/refine/deconvolve.js';
+import { detectFaces, type DetectedFace } from '../src/refine/detect.js';
+import { DEFAULT_TUNING } from '../src/refine/enhance.js';
+import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
 import { gaussianBlur } from '../src/refine/filters.js';
 import type { Plane, RgbImage } from '../src/refine/image.js';
+import { refineDetected } from '../src/refine/pipeline.js';
+import { highToMidBand } from '../src/refine/spectrum.js';
 import { fixture } from './helpers/paths.js';
 
+const MODEL = 'tengrai-20231128-m-d.safetensors' as const;
 let clean: RgbImage;
+let detector: MeshCheckedFaceDetector;
 
 before(async () => {
   clean = await loadRgb(fixture('faces/astronaut.png'));
+  detector = await MeshCheckedFaceDetector.create();
 });
+
+/** A committed photo of the tuning half, its faces, and the mask where level 3 refines the clean photo. */
+async function tuningPhoto(name: string): Promise<{ photo: RgbImage; faces: DetectedFace[]; mask: Uint8Array }> {
+  const entry = benchPhotos().photos.find((p) => p.name === name && p.half === 'tuning' && !p.devOnly);
+  assert.ok(entry, `${name} is a committed photo of the tuning half`);
+  const photo = await entry.load();
+  const faces = await detectFaces(detector, photo);
+  const reference = refineDetected(photo, faces, { model: MODEL, denoising: 3 }, DEFAULT_TUNING);
+  return { photo, faces, mask: Uint8Array.from(reference.coverage, (c) => (c >= 0.5 ? 1 : 0)) };
+}
+
+const degrade = (name: string, image: RgbImage): Promise<RgbImage> => (DEGRADATIONS[name] as (i: RgbImage) => Promise<RgbImage>)(image);
 
 const lumaOf = (image: RgbImage): Plane => ({
   data: Float32Array.from({ length: image.width * image.height }, (_, i) => {
@@ -45,5 +67,64 @@ describe('deblurring', () => {
     const fit = estimateJpegQuality(lumaOf(image), 0, 0);
     assert.ok(fit && fit.quality < 15, `the plain fit finds a very low quality: ${JSON.stringify(fit)}`);
     assert.equal(diagnoseFace(image, { x: 160, y: 60, width: 144, height: 144 }, whole, { x: 0, y: 0 }).jpegQuality, undefined);
+  });
+});
+
+describe('blur told from resampling', () => {
+  test('the spectrum above half the sampling rate: flat for white noise, emptied by a gaussian blur', () => {
+    let state = 7;
+    const noise: Plane = {
+      data: Float32Array.from({ length: 128 * 128 }, () => {
+        state = (state * 1103515245 + 12345) % 2147483648;
+        return 128 + 40 * (state / 2147483648 - 0.5);
+      }),
+      width: 128,
+      height: 128,
+    };
+    const white = highToMidBand(noise);
+    const blurred = highToMidBand(gaussianBlur(noise, 1.5));
+    assert.ok(white !== undefined && Math.abs(white) < 0.3, `white noise: ${white}`);
+    assert.ok(blurred !== undefined && blurred < -5, `blurred noise: ${blurred}`);
+    assert.equal(highToMidBand({ data: new Float32Array(20 * 20), width: 20, height: 20 }), undefined);
+  });
+
+  test('small faces blurred by 1.5 are deconvolved; the same faces shrunk 2x and enlarged again are left as they are', async () => {
+    // the tuning half's grey Solvay faces (about 40 px): their blurred and resampled versions read the same edge
+    // softness and fine-to-coarse ratio, which held the deblur back on both (2.0 dB)
+    const { photo, faces, mask } = await tuningPhoto('solvay-gray-left');
+    const gain = async (degradation: string): Promise<number> => {
+      const degraded = await degrade(degradation, photo);
+      const refined = refineDetected(degraded, faces, { model: MODEL, denoising: 3 }, DEFAULT_TUNING);
+      return psnr(refined.image, photo, mask) - psnr(degraded, photo, mask);
+    };
+    const blurred = await gain('blur sigma 1.5');
+    const resampled = await gain('2x down then up');
+    assert.ok(blurred > 3.5, `blur 1.5: ${blurred.toFixed(2)} dB`);
+    assert.ok(resampled >= -0.01, `2x down then up: ${resampled.toFixed(2)} dB`);
+  });
+});
+
+describe('strength', () => {
+  test('a soft but clean face is enhanced like a sharp one: 10% crisper, within 35 dB of its input', async () => {
+    // the sepia Solvay faces read as soft by their edges (an old photograph), but their spectrum reaches above
+    // half the sampling rate as a resampled face's does not: they were given no enhancement (+3% gradient)
+    const { photo, faces, mask } = await tuningPhoto('solvay-sepia-left');
+    const refined = refineDetected(photo, faces, { model: MODEL, denoising: 3 }, DEFAULT_TUNING);
+    const crisper = meanGradient(refined.image, mask) / meanGradient(photo, mask);
+    assert.ok(crisper >= 1.1, `gradient ratio ${crisper.toFixed(3)}`);
+    assert.ok(psnr(refined.image, photo, mask) >= 35, `PSNR to input ${psnr(refined.image, photo, mask).toFixed(2)}`);
+  });
+
+  test('on a JPEG quality 12 face, levels 4 and 5 gain at least as much as level 3 and change it visibly', async () => {
+    const faces = await detectFaces(detector, clean);
+    const reference = refineDetected(clean, faces, { model: MODEL, denoising: 3 }, DEFAULT_TUNING);
+    const mask = Uint8Array.from(reference.coverage, (c) => (c >= 0.5 ? 1 : 0));
+    const blocked = await jpeg(clean, 12);
+    const at = (level: number): RgbImage => refineDetected(blocked, faces, { model: MODEL, denoising: level }, DEFAULT_TUNING).image;
+    const [three, four, five] = [at(3), at(4), at(5)];
+    const gain = (image: RgbImage): number => psnr(image, clean, mask) - psnr(blocked, clean, mask);
+    assert.ok(gain(four) >= gain(three) && gain(five) >= gain(three), `gains ${[three, four, five].map((i) => gain(i).toFixed(3)).join(', ')}`);
+    // level 5 moves the face about as far from level 3 as level 3 moved it from its input (44 dB)
+    assert.ok(psnr(five, three, mask) < 46, `level 5 against level 3: ${psnr(five, three, mask).toFixed(2)} dB`);
   });
 });

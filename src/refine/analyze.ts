@@ -3,6 +3,7 @@ import { dct8x8, estimateJpegQuality, jpegTable, type JpegFit } from './dct.js';
 import { gaussianBlur, guidedFilter } from './filters.js';
 import type { Plane, Rect, RgbImage } from './image.js';
 import { estimateNoise } from './noise.js';
+import { highToMidBand } from './spectrum.js';
 
 /** What is wrong with one face, measured on its pixels at the input's own resolution. */
 export interface FaceDiagnosis {
@@ -21,14 +22,13 @@ export interface FaceDiagnosis {
   /** Gaussian sigma (input pixels) that the sharpest edges look blurred by; about 0.8-1.2 for a sharp photo. */
   blurSigma: number;
   /**
-   * RMS of the finest detail (under 0.7 px) over that of coarser detail (1.4-2.8 px): about 0.45-0.8 on a
-   * sharp face, 0.3-0.45 on one resampled from half its size (which keeps mid frequencies whole), 0.22-0.34
-   * on a gaussian-blurred one (which takes them down too). Tells blur an unsharp mask can undo from resampling
-   * it cannot.
+   * Log of the power at 0.25-0.35 cycles/px over that at 0.10-0.16 on the face's surroundings (spectrum.ts):
+   * about -4 to -2 on a sharp photo, -5.5 to -4 on one shrunk and enlarged again (the enlarging leaves mirrored
+   * copies of the content above the old Nyquist frequency), under -6.3 on one blurred by a gaussian of 1.5
+   * (which leaves nothing there). Tells blur a deconvolution can undo from resampling it cannot; 0 (sharp)
+   * when the surroundings hold no 32x32 tile.
    */
-  fineToCoarse: number;
-  /** RMS of the mid detail (0.7-1.4 px) over the coarse: resampling keeps it, a gaussian blur takes it down. */
-  midToCoarse: number;
+  highToMid: number;
 }
 
 /**
@@ -144,30 +144,11 @@ function blurSigma(luma: Plane, noiseSigma: number): number {
 
 /**
  * Diagnoses one face of `image`: noise, blocking and blur on its inner box `inner` (its own pixels, not hair or
- * background), the JPEG quality on its wider `surroundings` (more blocks, a surer fit). `origin` is where
+ * background), the JPEG quality and the spectrum's shape on its wider `surroundings` (more blocks and tiles, a
+ * surer reading; blur and resampling act on the whole picture). `origin` is where
  * `image` sits in the decoded picture, so that JPEG's 8x8 grid can be found: x is a block edge when
  * (origin.x + x) % 8 === 0.
  */
-export function fineToCoarse(luma: Plane): number {
-  return detailRatios(luma).fine;
-}
-
-/** RMS of the fine (under 0.7 px) and the mid (0.7-1.4 px) detail, each over that of the coarse (1.4-2.8 px). */
-export function detailRatios(luma: Plane): { fine: number; mid: number } {
-  const a = gaussianBlur(luma, 0.7).data;
-  const b = gaussianBlur(luma, 1.4).data;
-  const c = gaussianBlur(luma, 2.8).data;
-  let fine = 0;
-  let mid = 0;
-  let coarse = 0;
-  for (let i = 0; i < a.length; i++) {
-    fine += ((luma.data[i] as number) - (a[i] as number)) ** 2;
-    mid += ((a[i] as number) - (b[i] as number)) ** 2;
-    coarse += ((b[i] as number) - (c[i] as number)) ** 2;
-  }
-  return coarse > 0 ? { fine: Math.sqrt(fine / coarse), mid: Math.sqrt(mid / coarse) } : { fine: 1, mid: 1 };
-}
-
 export function diagnoseFace(image: RgbImage, inner: Rect, surroundings: Rect, origin: { x: number; y: number }): FaceDiagnosis {
   const planes = yccPlanesOf(image, inner);
   const noiseSigma = estimateNoise(planes.y);
@@ -184,6 +165,6 @@ export function diagnoseFace(image: RgbImage, inner: Rect, surroundings: Rect, o
     jpegTransposed: jpeg?.transposed ?? false,
     blockiness: blocks,
     blurSigma: blurSigma(planes.y, noiseSigma),
-    ...((r) => ({ fineToCoarse: r.fine, midToCoarse: r.mid }))(detailRatios(planes.y)),
+    highToMid: highToMidBand(wide) ?? 0,
   };
 }

@@ -96,7 +96,7 @@ export function refineOneFace(crop: FaceCrop, face: DetectedFace, strength: Refi
   // the repair goes back at input resolution; only the enhancement travels through the canonical crop
   const native = repaired === crop.image ? undefined : { native: { image: repaired, x: crop.x, y: crop.y } };
   const canonical = mapLandmarks(landmarks, (p) => applySimilarity(frame.toCanonical, p));
-  if (enhancementCare(defectsOf(diagnosis), tuning) <= 0) {
+  if (enhancementCare(defectsOf(diagnosis), tuning, strength.blockedCare) <= 0) {
     // refineCanonical would return the warped crop unchanged: no warp, no enhancement, only the mask
     return { frame, landmarks, diagnosis, delta: { ...unchangedDelta(faceMask(canonical, frame.size), strength.blend), ...native } };
   }

@@ -19,6 +19,13 @@ export const softnessOf = (blurSigma: number): number => Math.sqrt(Math.max(0, b
 
 const plane = (data: Float32Array, like: Plane): Plane => ({ data, width: like.width, height: like.height });
 
+/** `from` moved by `share` of the way to `to`. */
+function mix(from: Plane, to: Plane, share: number): Plane {
+  const out = new Float32Array(from.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = (from.data[i] as number) + share * ((to.data[i] as number) - (from.data[i] as number));
+  return plane(out, from);
+}
+
 function uniformThresholds(value: number): Float64Array {
   return new Float64Array(64).fill(value);
 }
@@ -54,12 +61,13 @@ export function repairCrop(
   if (quality !== undefined && quality <= t.jpegRepairBelow) {
     const table = jpegTable(quality, false, diagnosis.jpegTransposed);
     const thresholds = Float64Array.from(table, (q) => level * t.jpegThreshold * q);
-    const restored = slidingDctShrink(y, thresholds, t.dctStep);
+    const restored = slidingDctShrink(y, thresholds, strength.thorough.jpegDctStep ?? t.dctStep);
     y = projectOnQuantization(restored, y, table, origin.x, origin.y);
     const chromaStep = (jpegTable(quality, true)[0] as number) / 2;
     const eps = (level * t.jpegChroma * chromaStep) ** 2;
-    cb = guidedFilter(cb, t.chromaRadius, eps);
-    cr = guidedFilter(cr, t.chromaRadius, eps);
+    const reach = Math.round(t.chromaRadius * (quality <= t.wideChromaBelow ? strength.thorough.jpegChromaReach : 1));
+    cb = guidedFilter(cb, reach, eps);
+    cr = guidedFilter(cr, reach, eps);
     changed = true;
   } else if (noise > t.noiseFrom) {
     // the threshold follows all the noise measured: the texture floor only decides whether there is any
@@ -73,17 +81,21 @@ export function repairCrop(
 
   const softness = softnessOf(diagnosis.blurSigma);
   // Resampling softens edges as blur does but keeps mid frequencies whole, and a soft photo looks blurred:
-  // deconvolving either overshoots. So only a face whose spectrum says gaussian blur is deconvolved, and only
-  // as far as its fine-to-coarse detail ratio stays under what a sharp face shows.
-  const gaussianLike = Math.max(0, Math.min(1, (t.resampledFrom - diagnosis.fineToCoarse) / (t.resampledFrom - t.blurredBelow)));
+  // deconvolving either overshoots. So only a face whose spectrum says gaussian blur (nothing left above half
+  // the sampling rate, spectrum.ts) is deconvolved, and only as far as its fine-to-coarse detail ratio stays
+  // under what a sharp face shows.
+  const gaussianLike = Math.max(0, Math.min(1, (t.resampledFrom - diagnosis.highToMid) / (t.resampledFrom - t.blurredBelow)));
   if (softness >= t.blurredFrom && noise <= t.noiseFrom && gaussianLike > 0) {
-    const sigma = Math.min(t.deblurSigmaMax, t.deblurSigmaScale * softness);
+    const sigma = Math.min(t.deblurSigmaMax, Math.max(t.deblurSigmaMin * gaussianLike, t.deblurSigmaScale * softness));
     const deconvolved = deconvolveGaussian(y, sigma, t.deblurRegularise);
     const share = sharpShare(y, deconvolved, level * gaussianLike, t.sharpRatio);
-      if (share > 0) {
-      const out = new Float32Array(y.data.length);
-      for (let i = 0; i < out.length; i++) out[i] = (y.data[i] as number) + share * ((deconvolved.data[i] as number) - (y.data[i] as number));
-      y = plane(out, y);
+    if (share > 0) {
+      y = mix(y, deconvolved, share);
+      // the blur softened colour as much as luminance, and the same share of the same filter restores it
+      if (t.deblurChroma > 0) {
+        cb = mix(cb, deconvolveGaussian(cb, sigma, t.deblurRegularise), share * t.deblurChroma);
+        cr = mix(cr, deconvolveGaussian(cr, sigma, t.deblurRegularise), share * t.deblurChroma);
+      }
       changed = true;
     }
   }
