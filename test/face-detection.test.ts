@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { before, describe, test } from 'node:test';
-import { loadRgb } from '../bench/lib/degrade.js';
-import { detectFaces, iou } from '../src/refine/detect.js';
+import { DEGRADATIONS, loadRgb } from '../bench/lib/degrade.js';
+import { detectFaces, iou, type DetectedFace } from '../src/refine/detect.js';
 import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
-import type { Rect } from '../src/refine/image.js';
+import type { Rect, RgbImage } from '../src/refine/image.js';
 import { caricature } from './helpers/caricature.js';
 import { drawnMark, MARKS } from './helpers/drawn-marks.js';
 import { damagedOldPrint } from './helpers/old-print.js';
@@ -127,6 +127,17 @@ describe('face detection', () => {
       assert.equal(found.length, labels.length);
     });
   }
+
+  test('a grey near-profile face under noise sigma 10 and saved at JPEG quality 20 is still found, with its clean box', async () => {
+    const clean = await loadRgb(fixture('faces/camera-gray-turned.png'));
+    const [label] = await detectFaces(detector, clean);
+    assert.ok(label, 'the clean photo has its face');
+    for (const name of ['noise sigma 10', 'JPEG quality 20'] as const) {
+      const found = await detectFaces(detector, await (DEGRADATIONS[name] as (image: RgbImage) => Promise<RgbImage>)(clean));
+      assert.equal(found.length, 1, `${name}: ${JSON.stringify(found.map((f) => f.box))}`);
+      assert.ok(iou((found[0] as DetectedFace).box, label.box) >= 0.7, `${name}: ${JSON.stringify(found[0]?.box)} against ${JSON.stringify(label.box)}`);
+    }
+  });
 
   test('the sepia 2126 px group photo: at least 27 of its 29 faces found, no more than 29', async () => {
     const found = await detectFaces(detector, await loadRgb(fixture('faces/solvay-1927-2126.jpg')));
