@@ -21,7 +21,7 @@ export const ERROR_CATALOGUE = {
   MALFORMED_JSON: { status: 400, meaning: 'the body is not valid JSON' },
   JSON_TOO_DEEP: { status: 400, meaning: `the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels` },
   UNAUTHORIZED: { status: 401, meaning: 'no `Authorization` header, not a Bearer token, or an unknown or revoked key' },
-  FORBIDDEN: { status: 403, meaning: "the key's scope is too low for the route (credits and limits need operator), or a signed URL is invalid or expired" },
+  FORBIDDEN: { status: 403, meaning: "the key's scope is too low for the route (credits and limits need operator) or for revoking a key of higher scope, or a signed URL is invalid or expired" },
   NO_CREDITS: { status: 403, meaning: 'the organization has no credits left' },
   UPLOAD_QUOTA_EXCEEDED: { status: 403, meaning: "the organization's live uploads would exceed `UPLOAD_QUOTA_BYTES`" },
   NOT_FOUND: { status: 404, meaning: "no such artwork, result, upload or organization for this key (another organization's too)" },

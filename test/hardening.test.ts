@@ -242,6 +242,22 @@ describe('tenants do not control their own limits; keys are listed and revoked (
     assertErrorBody(await ci.request('GET', '/v2/artworks'), 401, /revoked/);
   });
 
+  test("a key cannot revoke a key of higher scope: an admin of the operator's organization cannot revoke the operator key", async () => {
+    const created = await operator.request('POST', `/v2/organizations/${orgA}/api-keys`, { name: 'admin a', scope: 'admin' });
+    const adminA = operator.withKey((created.body as { secret: string }).secret);
+    const operatorKeyId = ((await operator.request('GET', '/v2/me')).body as { keyId: string }).keyId;
+    const refused = await adminA.request('DELETE', `/v2/organizations/${orgA}/api-keys/${operatorKeyId}`);
+    assertErrorBody(refused, 403, /Expected scope operator or higher to revoke a key of scope operator but this API key has scope admin/);
+    assert.equal((await operator.request('GET', '/v2/me')).status, 200, 'the operator key still works');
+    const listed = (await operator.request('GET', `/v2/organizations/${orgA}/api-keys`)).body as Array<{ id: string; revokedAt: string | null }>;
+    assert.equal(listed.find((k) => k.id === operatorKeyId)?.revokedAt, null);
+    // equal or lower scope may be revoked: an admin replaces a leaked admin key
+    const other = await operator.request('POST', `/v2/organizations/${orgA}/api-keys`, { name: 'admin a2', scope: 'admin' });
+    const otherId = (other.body as { id: string }).id;
+    assert.equal((await adminA.request('DELETE', `/v2/organizations/${orgA}/api-keys/${otherId}`)).status, 200);
+    assertErrorBody(await adminA.request('DELETE', `/v2/organizations/${orgA}/api-keys/00000000-0000-4000-8000-000000000000`), 404);
+  });
+
   test('keys list and revoke on the command line; the running API refuses the key at once', async () => {
     const created = await adminB.request('POST', `/v2/organizations/${orgB.organizationId}/api-keys`, { name: 'cli-victim', scope: 'manager' });
     const key = created.body as { id: string; secret: string };
