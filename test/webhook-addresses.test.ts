@@ -28,6 +28,7 @@ const literals = () => [
   `https://0x7f.1:${port}/hook`,
   `https://[::1]:${port}/hook`,
   `https://[::ffff:127.0.0.1]:${port}/hook`,
+  `https://[::127.0.0.1]:${port}/hook`,
 ];
 /** Artworks created while private networks were allowed, one per literal webhook. */
 const stored: Array<{ id: string; webhook: string }> = [];
