@@ -117,6 +117,18 @@ describe('fetching imageUrl: hostile and faulty servers', () => {
   }
 });
 
+describe('a refusal does not tell the address a name resolves to', () => {
+  for (const name of ['private.test', 'metadata.test', 'mapped.test']) {
+    test(name, async () => {
+      const refused = await fetchImage(`http://${name}:${port}/image.png`, testOptions()).catch((error: unknown) => error);
+      assert.ok(refused instanceof JobError);
+      assert.equal(refused.code, 'FETCH_BLOCKED_ADDRESS');
+      assert.match(refused.message, new RegExp(`${name} resolves to a loopback, private or otherwise non-public address`));
+      for (const { address } of NAMES[name] ?? []) assert.equal(refused.message.includes(address), false, refused.message);
+    });
+  }
+});
+
 describe('the production rule (ALLOW_PRIVATE_NETWORKS off)', () => {
   for (const host of ['127.0.0.1', 'localhost', '2130706433', '[::ffff:127.0.0.1]', '[::127.0.0.1]', '0.0.0.0']) {
     test(`${host} is refused`, async () => {

@@ -102,4 +102,18 @@ describe('ALLOW_PRIVATE_NETWORKS=false: literal private webhooks are refused', (
     }
     assert.equal(connections, before, 'no delivery connected to the receiver');
   });
+
+  test('a host name resolving to loopback is refused when the delivery connects, without naming the address', async () => {
+    const before = connections;
+    const webhook = `https://localhost:${port}/hook`;
+    const created = await api.create({ imageUrl: 'https://example.com/never-fetched.png', webhook });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    const { id } = created.body as { id: string };
+    assert.equal((await api.request('POST', `/v2/artworks/${id}/cancel`)).status, 200);
+    const attempt = await firstAttempt(api, id);
+    assert.equal(attempt.statusCode, null);
+    assert.match(attempt.error ?? '', /localhost resolves to a loopback, private or otherwise non-public address/);
+    assert.doesNotMatch(attempt.error ?? '', /127\.0\.0\.1|::1/, 'the resolved address is not told');
+    assert.equal(connections, before);
+  });
 });

@@ -34,9 +34,13 @@ export function isPublicAddress(address: string): boolean {
   return v6.range() === 'unicast' && v6.match(GLOBAL_UNICAST_V6);
 }
 
+/**
+ * A host name that resolves to an address the policy refuses. The message does not name the address: it reaches
+ * users (an artwork's error, a webhook attempt), and would tell them what internal names resolve to.
+ */
 export class BlockedAddressError extends Error {
-  constructor(readonly host: string, readonly address: string) {
-    super(`${host} resolves to ${address}, a loopback, private or otherwise non-public address`);
+  constructor(readonly host: string) {
+    super(`${host} resolves to a loopback, private or otherwise non-public address`);
     this.name = 'BlockedAddressError';
   }
 }
