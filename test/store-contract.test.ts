@@ -265,21 +265,21 @@ for (const [name, open, skipReason] of BACKENDS) {
     });
 
     test('rate tokens: a burst of perMinute, refilled over the minute, one bucket shared by every process', async () => {
-      const keyId = randomUUID();
+      const orgId = randomUUID();
       const t = Date.now();
       const other = await backend.other();
       const decisions = [];
       // two processes draw alternately from the same bucket
-      for (let i = 0; i < 4; i++) decisions.push(await (i % 2 ? other.store : backend.store).takeRateToken(keyId, 3, t));
+      for (let i = 0; i < 4; i++) decisions.push(await (i % 2 ? other.store : backend.store).takeRateToken(orgId, 3, t));
       assert.deepEqual(decisions.map((d) => d.allowed), [true, true, true, false]);
       assert.deepEqual(decisions.map((d) => d.remaining), [2, 1, 0, 0]);
       assert.equal(decisions[3]?.retryAfter, 20, 'one token comes back every 60/3 s');
       assert.equal(decisions[2]?.reset, 60);
-      assert.equal((await other.store.takeRateToken(keyId, 3, t + 19_000)).allowed, false);
-      const refilled = await backend.store.takeRateToken(keyId, 3, t + 20_000);
+      assert.equal((await other.store.takeRateToken(orgId, 3, t + 19_000)).allowed, false);
+      const refilled = await backend.store.takeRateToken(orgId, 3, t + 20_000);
       assert.deepEqual([refilled.allowed, refilled.remaining], [true, 0]);
-      assert.equal((await backend.store.takeRateToken(randomUUID(), 3, t)).remaining, 2, 'buckets are per key');
-      const full = await other.store.takeRateToken(keyId, 3, t + 10 * 60_000);
+      assert.equal((await backend.store.takeRateToken(randomUUID(), 3, t)).remaining, 2, 'buckets are per organization');
+      const full = await other.store.takeRateToken(orgId, 3, t + 10 * 60_000);
       assert.equal(full.remaining, 2, 'a bucket never holds more than perMinute');
     });
 
