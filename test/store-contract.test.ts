@@ -164,6 +164,31 @@ for (const [name, open, skipReason] of BACKENDS) {
       assert.equal(again?.attempts, 1);
     });
 
+    test('claims are fair across organizations: the oldest ready job of the organization with the fewest running', async () => {
+      // past every lease earlier tests left, and with their jobs drained, so only this test's jobs are ready
+      const now = Date.now() + 100_000_000;
+      for (let job = await backend.queue.claim(now, 60_000); job; job = await backend.queue.claim(now, 60_000)) {
+        await backend.queue.finish(job, success, new Date());
+      }
+      const busy = await backend.store.createOrganization('busy', 'whsec_f');
+      const quiet = await backend.store.createOrganization('quiet', 'whsec_f');
+      const late = await backend.store.createOrganization('late', 'whsec_f');
+      const t = Date.now();
+      const jobOf = async (owner: Organization, ms: number) => {
+        const created = newArtwork(owner.id, { imageUrl: 'https://example.com/a.png', model: 'tengrai-20231128-m-d.safetensors', denoising: 3, outputFormat: 'png' }, new Date(t + ms), 8);
+        await backend.store.insertArtwork(created);
+        return created.id;
+      };
+      const busyJobs = [await jobOf(busy, 0), await jobOf(busy, 1), await jobOf(busy, 2), await jobOf(busy, 3)];
+      const quietJob = await jobOf(quiet, 10);
+      const lateJob = await jobOf(late, 20);
+      const order: string[] = [];
+      for (let i = 0; i < 6; i++) order.push((await backend.queue.claim(now, 60_000))?.artworkId ?? 'none');
+      // none running: the oldest (busy); then quiet and late have none running; then one each: oldest first
+      assert.deepEqual(order, [busyJobs[0], quietJob, lateJob, busyJobs[1], busyJobs[2], busyJobs[3]]);
+      assert.equal(await backend.queue.claim(now, 60_000), null);
+    });
+
     test('expired artworks are listed for deletion and deleted with their jobs', async () => {
       const old = await artwork(undefined, new Date(Date.now() - 9 * 86_400_000));
       const expired = await backend.store.listExpiredArtworks(new Date(), 100);
