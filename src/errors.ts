@@ -21,7 +21,7 @@ export const ERROR_CATALOGUE = {
   MALFORMED_JSON: { status: 400, meaning: 'the body is not valid JSON' },
   JSON_TOO_DEEP: { status: 400, meaning: `the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels` },
   UNAUTHORIZED: { status: 401, meaning: 'no `Authorization` header, not a Bearer token, or an unknown or revoked key' },
-  FORBIDDEN: { status: 403, meaning: "the key's scope is too low for the route (credits and limits need operator), or a signed URL is invalid or expired" },
+  FORBIDDEN: { status: 403, meaning: "the key's scope is too low for the route (credits and limits need operator) or for revoking a key of higher scope, or a signed URL is invalid or expired" },
   NO_CREDITS: { status: 403, meaning: 'the organization has no credits left' },
   UPLOAD_QUOTA_EXCEEDED: { status: 403, meaning: "the organization's live uploads would exceed `UPLOAD_QUOTA_BYTES`" },
   NOT_FOUND: { status: 404, meaning: "no such artwork, result, upload or organization for this key (another organization's too)" },
@@ -32,7 +32,7 @@ export const ERROR_CATALOGUE = {
   URI_TOO_LONG: { status: 414, meaning: 'a path segment of the URL is longer than the server accepts' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'a Content-Type the route does not accept' },
   IDEMPOTENCY_MISMATCH: { status: 422, meaning: 'an `Idempotency-Key` reused with another body' },
-  RATE_LIMITED: { status: 429, meaning: "over the key's requests a minute; `Retry-After` says when to retry" },
+  RATE_LIMITED: { status: 429, meaning: "over the organization's requests a minute (all its keys together); `Retry-After` says when to retry" },
   TOO_MANY_UNFINISHED: { status: 429, meaning: 'the organization has its maximum of artworks starting or processing' },
   HEADERS_TOO_LARGE: { status: 431, meaning: 'the request headers are larger than the server accepts' },
   INTERNAL: { status: 500, artwork: true, meaning: 'anything unexpected; the log has the details under the request or artwork id' },
@@ -149,7 +149,7 @@ export const errors = {
     new AppError('JSON_TOO_DEEP', `Expected JSON nested at most ${maxDepth} levels deep but the body is nested deeper`),
   uriTooLong: () => new AppError('URI_TOO_LONG', 'A path segment of the request URL is longer than the server accepts'),
   rateLimited: (perMinute: number, retryAfterSeconds: number, headers: Record<string, string>) =>
-    new AppError('RATE_LIMITED', `Rate limit of ${perMinute} requests a minute for this API key exceeded; retry in ${retryAfterSeconds} s`, {
+    new AppError('RATE_LIMITED', `Rate limit of ${perMinute} requests a minute for this organization exceeded; retry in ${retryAfterSeconds} s`, {
       ...headers,
       'retry-after': String(retryAfterSeconds),
     }),

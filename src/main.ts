@@ -70,6 +70,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     logger,
     timeoutMs: config.webhookTimeoutMs,
     retryDelaysMs: config.webhookRetryDelaysMs,
+    policy,
     allowHttp: config.allowPrivateNetworks,
     metrics,
   });

@@ -242,6 +242,44 @@ describe('tenants do not control their own limits; keys are listed and revoked (
     assertErrorBody(await ci.request('GET', '/v2/artworks'), 401, /revoked/);
   });
 
+  test("a key cannot revoke a key of higher scope: an admin of the operator's organization cannot revoke the operator key", async () => {
+    const created = await operator.request('POST', `/v2/organizations/${orgA}/api-keys`, { name: 'admin a', scope: 'admin' });
+    const adminA = operator.withKey((created.body as { secret: string }).secret);
+    const operatorKeyId = ((await operator.request('GET', '/v2/me')).body as { keyId: string }).keyId;
+    const refused = await adminA.request('DELETE', `/v2/organizations/${orgA}/api-keys/${operatorKeyId}`);
+    assertErrorBody(refused, 403, /Expected scope operator or higher to revoke a key of scope operator but this API key has scope admin/);
+    assert.equal((await operator.request('GET', '/v2/me')).status, 200, 'the operator key still works');
+    const listed = (await operator.request('GET', `/v2/organizations/${orgA}/api-keys`)).body as Array<{ id: string; revokedAt: string | null }>;
+    assert.equal(listed.find((k) => k.id === operatorKeyId)?.revokedAt, null);
+    // equal or lower scope may be revoked: an admin replaces a leaked admin key
+    const other = await operator.request('POST', `/v2/organizations/${orgA}/api-keys`, { name: 'admin a2', scope: 'admin' });
+    const otherId = (other.body as { id: string }).id;
+    assert.equal((await adminA.request('DELETE', `/v2/organizations/${orgA}/api-keys/${otherId}`)).status, 200);
+    assertErrorBody(await adminA.request('DELETE', `/v2/organizations/${orgA}/api-keys/00000000-0000-4000-8000-000000000000`), 404);
+  });
+
+  test("an organization's rate limit is one bucket shared by all its keys: more keys do not raise it", async () => {
+    const c = (await operator.request('POST', '/v2/organizations', { name: 'tenant c' })).body as { organizationId: string; secret: string };
+    // 4 a minute: one token back every 15 s, far longer than the 8 requests below take
+    const limits = { rateLimitPerMinute: 4, maxUnfinishedArtworks: null };
+    assert.equal((await operator.request('POST', `/v2/organizations/${c.organizationId}/limits`, limits)).status, 200);
+    const adminC = operator.withKey(c.secret);
+    const keys = [adminC];
+    for (const name of ['second', 'third']) {
+      const created = await adminC.request('POST', `/v2/organizations/${c.organizationId}/api-keys`, { name, scope: 'generator' });
+      keys.push(adminC.withKey((created.body as { secret: string }).secret));
+    }
+    const statuses: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const response = await (keys[i % keys.length] as ApiClient).request('GET', '/v2/me');
+      assert.equal(response.headers.get('ratelimit-policy'), '"per-organization";q=4;w=60');
+      statuses.push(response.status);
+    }
+    // the two key creations spent two of the four tokens
+    assert.deepEqual(statuses, [200, 200, 429, 429, 429, 429, 429, 429, 429]);
+    assert.equal((await operator.request('GET', '/v2/me')).status, 200, "another organization's bucket is its own");
+  });
+
   test('keys list and revoke on the command line; the running API refuses the key at once', async () => {
     const created = await adminB.request('POST', `/v2/organizations/${orgB.organizationId}/api-keys`, { name: 'cli-victim', scope: 'manager' });
     const key = created.body as { id: string; secret: string };

@@ -142,14 +142,14 @@ describe('limits', () => {
     assert.equal((await admin(`/v2/organizations/${orgId}/limits`, { rateLimitPerMinute: null, maxUnfinishedArtworks: null })).status, 200);
   });
 
-  test('over the per-key rate limit: 429 with Retry-After and RateLimit headers; the bucket refills', async () => {
+  test('over the organization rate limit: 429 with Retry-After and RateLimit headers; the bucket refills', async () => {
     // 60 a minute for this organization: the bucket holds 60 and refills one a second
     assert.equal((await admin(`/v2/organizations/${orgId}/limits`, { rateLimitPerMinute: 60, maxUnfinishedArtworks: null })).status, 200);
     let limited: Response | undefined;
     for (let i = 0; i < 70 && !limited; i++) {
       const response = await fetch(`${service.url}/v2/me`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
-      assert.equal(response.headers.get('ratelimit-policy'), '"per-key";q=60;w=60');
-      assert.match(response.headers.get('ratelimit') ?? '', /^"per-key";r=\d+;t=\d+$/);
+      assert.equal(response.headers.get('ratelimit-policy'), '"per-organization";q=60;w=60');
+      assert.match(response.headers.get('ratelimit') ?? '', /^"per-organization";r=\d+;t=\d+$/);
       if (response.status === 429) limited = response;
     }
     assert.ok(limited, 'no 429 within 70 requests');

@@ -117,8 +117,20 @@ describe('fetching imageUrl: hostile and faulty servers', () => {
   }
 });
 
+describe('a refusal does not tell the address a name resolves to', () => {
+  for (const name of ['private.test', 'metadata.test', 'mapped.test']) {
+    test(name, async () => {
+      const refused = await fetchImage(`http://${name}:${port}/image.png`, testOptions()).catch((error: unknown) => error);
+      assert.ok(refused instanceof JobError);
+      assert.equal(refused.code, 'FETCH_BLOCKED_ADDRESS');
+      assert.match(refused.message, new RegExp(`${name} resolves to a loopback, private or otherwise non-public address`));
+      for (const { address } of NAMES[name] ?? []) assert.equal(refused.message.includes(address), false, refused.message);
+    });
+  }
+});
+
 describe('the production rule (ALLOW_PRIVATE_NETWORKS off)', () => {
-  for (const host of ['127.0.0.1', 'localhost', '2130706433', '[::ffff:127.0.0.1]', '0.0.0.0']) {
+  for (const host of ['127.0.0.1', 'localhost', '2130706433', '[::ffff:127.0.0.1]', '[::127.0.0.1]', '0.0.0.0']) {
     test(`${host} is refused`, async () => {
       assert.equal(await outcome(`http://${host}:${port}/image.png`, productionOptions()), 'FETCH_BLOCKED_ADDRESS');
     });
@@ -158,6 +170,17 @@ describe('address ranges', () => {
     ['2001:db8::1', false],
     ['::ffff:127.0.0.1', false],
     ['::ffff:169.254.169.254', false],
+    // IPv4-compatible (::/96, deprecated), as a URL writes it, as inet_ntop writes it, and around a public address
+    ['::7f00:1', false],
+    ['::127.0.0.1', false],
+    ['::8.8.8.8', false],
+    ['::808:808', false],
+    ['64:ff9b::7f00:1', false],
+    ['2002:7f00:1::1', false],
+    ['100::1', false],
+    ['fec0::1', false],
+    ['4000::1', false],
+    ['2001:4860:4860::8888', true],
     ['not an ip', false],
   ];
   for (const [address, expected] of cases) {

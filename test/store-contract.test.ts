@@ -164,6 +164,31 @@ for (const [name, open, skipReason] of BACKENDS) {
       assert.equal(again?.attempts, 1);
     });
 
+    test('claims are fair across organizations: the oldest ready job of the organization with the fewest running', async () => {
+      // past every lease earlier tests left, and with their jobs drained, so only this test's jobs are ready
+      const now = Date.now() + 100_000_000;
+      for (let job = await backend.queue.claim(now, 60_000); job; job = await backend.queue.claim(now, 60_000)) {
+        await backend.queue.finish(job, success, new Date());
+      }
+      const busy = await backend.store.createOrganization('busy', 'whsec_f');
+      const quiet = await backend.store.createOrganization('quiet', 'whsec_f');
+      const late = await backend.store.createOrganization('late', 'whsec_f');
+      const t = Date.now();
+      const jobOf = async (owner: Organization, ms: number) => {
+        const created = newArtwork(owner.id, { imageUrl: 'https://example.com/a.png', model: 'tengrai-20231128-m-d.safetensors', denoising: 3, outputFormat: 'png' }, new Date(t + ms), 8);
+        await backend.store.insertArtwork(created);
+        return created.id;
+      };
+      const busyJobs = [await jobOf(busy, 0), await jobOf(busy, 1), await jobOf(busy, 2), await jobOf(busy, 3)];
+      const quietJob = await jobOf(quiet, 10);
+      const lateJob = await jobOf(late, 20);
+      const order: string[] = [];
+      for (let i = 0; i < 6; i++) order.push((await backend.queue.claim(now, 60_000))?.artworkId ?? 'none');
+      // none running: the oldest (busy); then quiet and late have none running; then one each: oldest first
+      assert.deepEqual(order, [busyJobs[0], quietJob, lateJob, busyJobs[1], busyJobs[2], busyJobs[3]]);
+      assert.equal(await backend.queue.claim(now, 60_000), null);
+    });
+
     test('expired artworks are listed for deletion and deleted with their jobs', async () => {
       const old = await artwork(undefined, new Date(Date.now() - 9 * 86_400_000));
       const expired = await backend.store.listExpiredArtworks(new Date(), 100);
@@ -265,21 +290,21 @@ for (const [name, open, skipReason] of BACKENDS) {
     });
 
     test('rate tokens: a burst of perMinute, refilled over the minute, one bucket shared by every process', async () => {
-      const keyId = randomUUID();
+      const orgId = randomUUID();
       const t = Date.now();
       const other = await backend.other();
       const decisions = [];
       // two processes draw alternately from the same bucket
-      for (let i = 0; i < 4; i++) decisions.push(await (i % 2 ? other.store : backend.store).takeRateToken(keyId, 3, t));
+      for (let i = 0; i < 4; i++) decisions.push(await (i % 2 ? other.store : backend.store).takeRateToken(orgId, 3, t));
       assert.deepEqual(decisions.map((d) => d.allowed), [true, true, true, false]);
       assert.deepEqual(decisions.map((d) => d.remaining), [2, 1, 0, 0]);
       assert.equal(decisions[3]?.retryAfter, 20, 'one token comes back every 60/3 s');
       assert.equal(decisions[2]?.reset, 60);
-      assert.equal((await other.store.takeRateToken(keyId, 3, t + 19_000)).allowed, false);
-      const refilled = await backend.store.takeRateToken(keyId, 3, t + 20_000);
+      assert.equal((await other.store.takeRateToken(orgId, 3, t + 19_000)).allowed, false);
+      const refilled = await backend.store.takeRateToken(orgId, 3, t + 20_000);
       assert.deepEqual([refilled.allowed, refilled.remaining], [true, 0]);
-      assert.equal((await backend.store.takeRateToken(randomUUID(), 3, t)).remaining, 2, 'buckets are per key');
-      const full = await other.store.takeRateToken(keyId, 3, t + 10 * 60_000);
+      assert.equal((await backend.store.takeRateToken(randomUUID(), 3, t)).remaining, 2, 'buckets are per organization');
+      const full = await other.store.takeRateToken(orgId, 3, t + 10 * 60_000);
       assert.equal(full.remaining, 2, 'a bucket never holds more than perMinute');
     });
 

@@ -49,7 +49,7 @@ const insertSql = ([table, columns]: [string, string[], unknown[]], placeholder:
   `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((_, i) => placeholder(i)).join(', ')})`;
 
 async function assertReadsBack({ db, store, queue }: StoreOn): Promise<void> {
-  assert.deepEqual(await migrate(db), [100], 'only the shared migrations are new');
+  assert.deepEqual(await migrate(db), [100, 101], 'only the shared migrations are new');
   assert.deepEqual(await migrate(db), [], 'and applied once');
   try {
     assert.deepEqual(await store.getOrganization(ORG), {
@@ -70,7 +70,7 @@ async function assertReadsBack({ db, store, queue }: StoreOn): Promise<void> {
     assert.deepEqual(await store.beginIdempotent(ORG, 'legacy-key', 'hash', Date.now(), 1000), { state: 'done', statusCode: 202, body: '{"id":"legacy"}' });
     assert.deepEqual(await store.getUpload(UPLOAD), { id: UPLOAD, orgId: ORG, contentType: 'image/png', bytes: 1234, createdAt: at(5), expiresAt: at(3_600_000) });
     assert.equal(await store.getOrInitSetting('result-url-secret', 'new'), 'legacy-secret');
-    assert.equal((await store.takeRateToken(KEY, 10, Date.now())).remaining, 9);
+    assert.equal((await store.takeRateToken(ORG, 10, Date.now())).remaining, 9);
     const job = await queue.claim(Date.now(), 10_000);
     assert.equal(job?.artworkId, WAITING, 'the waiting job is still queued');
     assert.equal(await store.insertArtwork({ ...done, id: randomUUID(), status: 'starting', createdAt: at(50) }), 'inserted');
@@ -99,7 +99,7 @@ describe('existing databases migrate forward without losing data', () => {
     try {
       assert.equal(after.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE name = 'rate_buckets'`).pluck().get(), 0);
       const versions = after.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all();
-      assert.deepEqual(versions, [1, 2, 3, 4, 5, 6, 100]);
+      assert.deepEqual(versions, [1, 2, 3, 4, 5, 6, 100, 101]);
     } finally {
       after.close();
     }

@@ -13,14 +13,15 @@ import type { ApiDeps } from './deps.js';
  */
 const localBuckets = new Map<string, { tokens: number; updatedAt: number }>();
 
-function takeLocalToken(keyId: string, perMinute: number, now: number): RateDecision {
-  const { decision, tokens } = takeToken(localBuckets.get(keyId), perMinute, now);
-  localBuckets.set(keyId, { tokens, updatedAt: now });
+function takeLocalToken(orgId: string, perMinute: number, now: number): RateDecision {
+  const { decision, tokens } = takeToken(localBuckets.get(orgId), perMinute, now);
+  localBuckets.set(orgId, { tokens, updatedAt: now });
   return decision;
 }
 
 /**
- * Token bucket per API key, kept in the store so every API process draws from the same bucket. Every answer
+ * One token bucket per organization, whichever of its keys calls (so an admin cannot raise the organization's
+ * limit by making keys), kept in the store so every API process draws from the same bucket. Every answer
  * carries the IETF RateLimit-Policy and RateLimit headers; over the limit is a 429 with Retry-After.
  */
 export async function enforceRateLimit(deps: ApiDeps, key: Caller, request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -28,16 +29,16 @@ export async function enforceRateLimit(deps: ApiDeps, key: Caller, request: Fast
   const now = Date.now();
   let decision: RateDecision;
   try {
-    decision = await deps.store.takeRateToken(key.id, perMinute, now);
+    decision = await deps.store.takeRateToken(key.orgId, perMinute, now);
   } catch (error) {
     if (!isDiskFull(error)) throw error;
     deps.storage.reportFull(now);
     request.log.warn({ err: error }, 'rate-limit bucket not saved (storage full): limiting in this process only');
-    decision = takeLocalToken(key.id, perMinute, now);
+    decision = takeLocalToken(key.orgId, perMinute, now);
   }
   const headers = {
-    'ratelimit-policy': `"per-key";q=${perMinute};w=60`,
-    ratelimit: `"per-key";r=${decision.remaining};t=${decision.allowed ? decision.reset : decision.retryAfter}`,
+    'ratelimit-policy': `"per-organization";q=${perMinute};w=60`,
+    ratelimit: `"per-organization";r=${decision.remaining};t=${decision.allowed ? decision.reset : decision.retryAfter}`,
   };
   reply.headers(headers);
   if (!decision.allowed) {

@@ -33,7 +33,7 @@ function guardedLookup(policy: AddressPolicy) {
       const wanted =
         options.family === 4 || options.family === 6 ? addresses.filter((a) => a.family === options.family) : addresses;
       const blocked = wanted.find((entry) => !policy.isAllowed(entry.address));
-      if (blocked) return callback(new BlockedAddressError(hostname, blocked.address), []);
+      if (blocked) return callback(new BlockedAddressError(hostname), []);
       if (options.all) return callback(null, wanted);
       const first = wanted[0];
       if (!first) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), []);

@@ -4,7 +4,10 @@ import { literalAddressBlocked, type AddressPolicy } from './guarded-agent.js';
 export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
 /** A URL that may be fetched, or why not: not an http(s) URL, or an IP literal the address policy refuses. */
-export type OutboundUrlCheck = { url: URL } | { problem: 'bad-url' | 'blocked'; message: string };
+export type OutboundUrlCheck =
+  | { url: URL }
+  | { problem: 'bad-url'; message: string }
+  | { problem: 'blocked'; message: string; host: string };
 
 /**
  * The checks every outbound fetch of a URL someone gave us makes before connecting (images, model files):
@@ -21,7 +24,7 @@ export function checkOutboundUrl(raw: string, policy: AddressPolicy): OutboundUr
     return { problem: 'bad-url', message: `Expected an http or https URL but received ${url.protocol} (${url.href})` };
   }
   if (literalAddressBlocked(url, policy)) {
-    return { problem: 'blocked', message: `${url.host} is a loopback, private or otherwise non-public address` };
+    return { problem: 'blocked', host: url.host, message: `${url.host} is a loopback, private or otherwise non-public address` };
   }
   return { url };
 }

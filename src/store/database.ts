@@ -97,8 +97,8 @@ export interface IdempotencyKeysTable {
   held_until: number;
 }
 
-export interface RateBucketsTable {
-  key_id: string;
+export interface OrgRateBucketsTable {
+  org_id: string;
   tokens: number;
   updated_at: number;
 }
@@ -131,7 +131,7 @@ export interface Tables {
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
   idempotency_keys: IdempotencyKeysTable;
-  rate_buckets: RateBucketsTable;
+  org_rate_buckets: OrgRateBucketsTable;
   uploads: UploadsTable;
   settings: SettingsTable;
   schema_migrations: SchemaMigrationsTable;

@@ -22,21 +22,33 @@ export async function enqueueJob(on: Db, artworkId: string, runAfter: number): P
 }
 
 /**
- * Leases the next due job. The one per-dialect part of the queue: PostgreSQL picks the row with FOR UPDATE
- * SKIP LOCKED so claimers never wait on each other; SQLite has no row locks, the caller's BEGIN IMMEDIATE
- * already serializes claimers.
+ * Leases the next due job, fairly across organizations: the oldest ready job of the organization with the fewest
+ * running jobs (unexpired leases), ties to the oldest job. Plain FIFO let one organization's backlog hold every
+ * worker while the others waited behind it. The one per-dialect part of the queue: PostgreSQL locks the picked
+ * row with FOR UPDATE SKIP LOCKED so claimers never wait on each other; SQLite has no row locks, the caller's
+ * BEGIN IMMEDIATE already serializes claimers.
  */
 export async function claimNextJob({ db, dialect }: Db, now: number, leaseMs: number): Promise<JobRow | null> {
   const token = randomUUID();
+  const running = db
+    .selectFrom('jobs as leased')
+    .innerJoin('artworks as owner', 'owner.id', 'leased.artwork_id')
+    .select((eb) => ['owner.org_id', eb.fn.countAll<number>().as('jobs')])
+    .where('leased.lease_until', '>=', now)
+    .groupBy('owner.org_id')
+    .as('running');
   const next = db
     .selectFrom('jobs')
-    .select('id')
-    .where('run_after', '<=', now)
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-    .orderBy('run_after')
-    .orderBy('id')
+    .innerJoin('artworks', 'artworks.id', 'jobs.artwork_id')
+    .leftJoin(running, 'running.org_id', 'artworks.org_id')
+    .select('jobs.id')
+    .where('jobs.run_after', '<=', now)
+    .where((eb) => eb.or([eb('jobs.lease_until', 'is', null), eb('jobs.lease_until', '<', now)]))
+    .orderBy((eb) => eb.fn.coalesce('running.jobs', sql<number>`0`))
+    .orderBy('jobs.run_after')
+    .orderBy('jobs.id')
     .limit(1)
-    .$if(dialect === 'postgres', (query) => query.forUpdate().skipLocked());
+    .$if(dialect === 'postgres', (query) => query.forUpdate('jobs').skipLocked());
   const row = await db
     .updateTable('jobs')
     .set((eb) => ({ lease_token: token, lease_until: now + leaseMs, attempts: eb('attempts', '+', 1) }))

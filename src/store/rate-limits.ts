@@ -4,37 +4,40 @@ import { takeToken } from './rate-bucket.js';
 import { inWriteTransaction } from './transaction.js';
 
 /**
- * Token buckets per API key. SQLite keeps them in their own unsynced file (see openRateLimitFile), PostgreSQL
- * in a table of the main database; either way the load, the arithmetic and the save are one transaction, so
- * processes sharing the buckets never spend the same token twice.
+ * Token buckets per organization (all its keys draw from one, so more keys never mean more requests). SQLite
+ * keeps them in their own unsynced file (see openRateLimitFile), PostgreSQL in a table of the main database;
+ * either way the load, the arithmetic and the save are one transaction, so processes sharing the buckets never
+ * spend the same token twice.
  */
-export async function takeRateToken(rates: Db, keyId: string, perMinute: number, now: number): Promise<RateDecision> {
+export async function takeRateToken(rates: Db, orgId: string, perMinute: number, now: number): Promise<RateDecision> {
   return inWriteTransaction(rates, async (tx) => {
     await tx.db
-      .insertInto('rate_buckets')
-      .values({ key_id: keyId, tokens: perMinute, updated_at: now })
-      .onConflict((oc) => oc.column('key_id').doNothing())
+      .insertInto('org_rate_buckets')
+      .values({ org_id: orgId, tokens: perMinute, updated_at: now })
+      .onConflict((oc) => oc.column('org_id').doNothing())
       .execute();
     const row = await tx.db
-      .selectFrom('rate_buckets')
+      .selectFrom('org_rate_buckets')
       .select(['tokens', 'updated_at'])
-      .where('key_id', '=', keyId)
+      .where('org_id', '=', orgId)
       .$if(tx.dialect === 'postgres', (query) => query.forUpdate())
       .executeTakeFirstOrThrow();
     const { decision, tokens } = takeToken({ tokens: row.tokens, updatedAt: Number(row.updated_at) }, perMinute, now);
-    await tx.db.updateTable('rate_buckets').set({ tokens, updated_at: now }).where('key_id', '=', keyId).execute();
+    await tx.db.updateTable('org_rate_buckets').set({ tokens, updated_at: now }).where('org_id', '=', orgId).execute();
     return decision;
   });
 }
 
 /**
  * SQLite's buckets live in their own file without fsync (synchronous=OFF): every authenticated request writes
- * its key's bucket, and losing the last few refills in a power cut is harmless, while an fsync per request
+ * its organization's bucket, and losing the last few refills in a power cut is harmless, while an fsync per request
  * would cap the whole API at the disk's flush rate. Processes on one machine still share the buckets. It is a
  * cache, not data: the table is created here, outside the numbered migrations.
  */
 export function openRateLimitFile(file: string): Db {
   const database = openSqliteFile(file, 'OFF');
-  database.exec('CREATE TABLE IF NOT EXISTS rate_buckets (key_id TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at INTEGER NOT NULL)');
+  // a file of an earlier release may still hold rate_buckets (per key): left alone, as a process of that release
+  // on this machine may still use it
+  database.exec('CREATE TABLE IF NOT EXISTS org_rate_buckets (org_id TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at INTEGER NOT NULL)');
   return sqliteDb(database);
 }

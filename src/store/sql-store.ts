@@ -74,8 +74,8 @@ export class SqlStore implements Store {
     return organizations.setLimits(this.db, orgId, limits);
   }
 
-  takeRateToken(keyId: string, perMinute: number, now: number): Promise<RateDecision> {
-    return takeRateToken(this.rates, keyId, perMinute, now);
+  takeRateToken(orgId: string, perMinute: number, now: number): Promise<RateDecision> {
+    return takeRateToken(this.rates, orgId, perMinute, now);
   }
 
   beginIdempotent(orgId: string, key: string, requestHash: string, now: number, holdMs: number): Promise<IdempotencyBegin> {

@@ -126,8 +126,8 @@ export interface Store {
   setCredits(orgId: string, change: { add: number } | { unlimited: true }): Promise<void>;
   setLimits(orgId: string, limits: { rateLimitPerMinute: number | null; maxUnfinished: number | null }): Promise<void>;
 
-  /** Token bucket per API key: `perMinute` requests a minute, bursts up to `perMinute`. */
-  takeRateToken(keyId: string, perMinute: number, now: number): Promise<RateDecision>;
+  /** Token bucket per organization, shared by its keys: `perMinute` requests a minute, bursts up to `perMinute`. */
+  takeRateToken(orgId: string, perMinute: number, now: number): Promise<RateDecision>;
 
   /**
    * Stripe-style idempotency: records the key with the request's hash, held until `now + holdMs`, or tells what

@@ -5,7 +5,9 @@ import { presentArtwork } from '../artworks/present.js';
 import { Backoff } from '../jobs/backoff.js';
 import type { Metrics } from '../metrics.js';
 import type { ResultLinks } from '../artworks/signed-urls.js';
+import type { AddressPolicy } from '../net/guarded-agent.js';
 import type { Organization, Store, WebhookDelivery } from '../store/store.js';
+import { checkWebhookUrl } from './webhook-url.js';
 
 export interface DispatcherOptions {
   store: Store;
@@ -15,6 +17,8 @@ export interface DispatcherOptions {
   timeoutMs: number;
   /** Delays before the 2nd, 3rd, ... attempt; after the last, the delivery is given up as failed. */
   retryDelaysMs: number[];
+  /** The images' address rule: IP literals are checked before connecting, host names by the agent's lookup. */
+  policy: AddressPolicy;
   /** Plain http webhooks are refused unless this is set (private deployments, tests). */
   allowHttp: boolean;
   pollMs?: number;
@@ -124,13 +128,23 @@ export class WebhookDispatcher {
       );
       return;
     }
+    const checked = checkWebhookUrl(delivery.url, this.options.policy, this.options.allowHttp);
+    if ('message' in checked) {
+      // never connected; the URL and the rule are what they will be on a retry, so the refusal is final
+      await store.recordDeliveryAttempt(
+        { deliveryId: delivery.id, attemptedAt: attemptedAt.toISOString(), statusCode: null, error: checked.message, durationMs: 0 },
+        { status: 'failed', nextAttemptAt: attemptedAt.getTime() },
+      );
+      this.options.metrics?.webhookAttempts.inc({ outcome: 'failed' });
+      logger.warn({ artworkId: artwork.id, deliveryId: delivery.id, error: checked.message }, 'webhook delivery refused');
+      return;
+    }
     const payload = JSON.stringify(await presentArtwork(artwork, this.options.links));
     const signature = signWithCurrentSecrets(org, delivery.id, attemptedAt, payload);
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
-      if (!this.options.allowHttp && new URL(delivery.url).protocol !== 'https:') throw new Error('webhook URL is not https');
-      const response = await request(delivery.url, {
+      const response = await request(checked.url, {
         method: 'POST',
         dispatcher: this.options.agent,
         body: payload,

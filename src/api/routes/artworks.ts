@@ -7,6 +7,8 @@ import type { Store } from '../../store/store.js';
 import { newArtwork } from '../../artworks/new-artwork.js';
 import { presentArtwork } from '../../artworks/present.js';
 import { errors } from '../../errors.js';
+import { addressPolicy } from '../../net/guarded-agent.js';
+import { checkWebhookUrl } from '../../webhooks/webhook-url.js';
 import { callerOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { route } from '../route-contract.js';
@@ -78,6 +80,8 @@ async function waitUntilFinal(store: Store, artwork: Artwork, seconds: number): 
 /** The artworks of the caller's organization: create, list, read, cancel, and their webhook deliveries. */
 export const artworkRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { store, links } = deps;
+  // the delivery checks the same rule again, with the policy the process was started with
+  const policy = addressPolicy(deps.allowPrivateNetworks);
 
   route(
     app,
@@ -118,9 +122,8 @@ export const artworkRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, 
       }
       try {
         const input = body();
-        if (input.webhook !== undefined && new URL(input.webhook).protocol !== 'https:' && !deps.allowPrivateNetworks) {
-          throw errors.validation([`webhook must be an https URL (received ${JSON.stringify(input.webhook)})`]);
-        }
+        const webhook = input.webhook === undefined ? undefined : checkWebhookUrl(input.webhook, policy, deps.allowPrivateNetworks);
+        if (webhook && 'message' in webhook) throw errors.validation([webhook.message]);
         await checkUploadBelongs(deps, key.orgId, input.imageUrl);
         const maxUnfinished = key.org.maxUnfinished ?? deps.limits.maxUnfinished;
         let artwork = newArtwork(key.orgId, toParameters(input), new Date(), deps.retentionDays);

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { issueApiKey } from '../../auth/api-keys.js';
+import { issueApiKey, scopeAllows } from '../../auth/api-keys.js';
 import { errors } from '../../errors.js';
 import type { ApiKey } from '../../store/store.js';
 import { newWebhookSecret } from '../../webhooks/secret.js';
@@ -142,7 +142,16 @@ export const organizationRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (
       errors: ['NOT_FOUND'],
     },
     async ({ request, params }) => {
-      const revoked = await store.revokeApiKey(organizationOf(request).id, params.keyId, new Date());
+      const orgId = organizationOf(request).id;
+      const caller = callerOf(request);
+      // a key's scope never changes, so reading it first and revoking after leaves no gap to exploit
+      const target = (await store.listApiKeys(orgId)).find((key) => key.id === params.keyId);
+      if (target && !scopeAllows(caller.scope, target.scope)) {
+        throw errors.forbidden(
+          `Expected scope ${target.scope} or higher to revoke a key of scope ${target.scope} but this API key has scope ${caller.scope}`,
+        );
+      }
+      const revoked = target ? await store.revokeApiKey(orgId, params.keyId, new Date()) : null;
       if (!revoked) throw errors.notFound(`API key ${params.keyId} not found`);
       request.log.info({ revokedKeyId: revoked.id }, 'api key revoked');
       return presentKey(revoked);
