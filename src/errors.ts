@@ -1,5 +1,14 @@
 import { STATUS_CODES } from 'node:http';
-import { BODY_LIMIT_BYTES, GENERATOR_ROUNDS, JPEG_MAX_SIDE, MAX_IMAGE_REDIRECTS, MAX_JOB_ATTEMPTS, MAX_JSON_DEPTH, WEBP_MAX_SIDE } from './limits.js';
+import {
+  BODY_LIMIT_BYTES,
+  GENERATOR_ROUNDS,
+  JPEG_MAX_SIDE,
+  MAX_ASPECT_RATIO,
+  MAX_IMAGE_REDIRECTS,
+  MAX_JOB_ATTEMPTS,
+  MAX_JSON_DEPTH,
+  WEBP_MAX_SIDE,
+} from './limits.js';
 
 /** One row of the catalogue: where a code can be seen, and what it means (for people: the README lists them). */
 export interface ErrorEntry {
@@ -49,6 +58,7 @@ export const ERROR_CATALOGUE = {
   NOT_AN_IMAGE: { status: 400, artwork: true, meaning: 'the bytes are not an image (400 on `POST /v2/uploads`)' },
   UNSUPPORTED_IMAGE_FORMAT: { status: 400, artwork: true, meaning: 'an image, but not JPEG, PNG, WebP, AVIF, TIFF or GIF (400 on uploads)' },
   IMAGE_TOO_MANY_PIXELS: { status: 400, artwork: true, meaning: 'the image is over `MAX_IMAGE_PIXELS` (400 on uploads)' },
+  IMAGE_TOO_ELONGATED: { status: 400, artwork: true, meaning: `the image's long side is more than ${MAX_ASPECT_RATIO} times its short side (400 on uploads)` },
   IMAGE_TOO_LARGE_FOR_WEBP: { artwork: true, meaning: `\`outputFormat: webp\` and the image is over ${WEBP_MAX_SIDE} px a side (\`auto\` gives PNG then)` },
   IMAGE_TOO_LARGE_FOR_JPEG: { artwork: true, meaning: `\`outputFormat: jpeg\` and the image is over ${JPEG_MAX_SIDE} px a side` },
   IMAGE_DECODE_FAILED: { artwork: true, meaning: 'the image header was readable but its pixels were not (truncated, corrupt)' },

@@ -46,7 +46,7 @@ export const uploadRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, {
       rawBody: { mediaTypes: ['image/*', 'application/octet-stream'], accepts },
       bodyLimit: deps.maxImageBytes,
       success: { status: 201, body: uploadResponse, description: 'the upload and its signed URL' },
-      errors: ['BAD_REQUEST', 'NOT_AN_IMAGE', 'UNSUPPORTED_IMAGE_FORMAT', 'IMAGE_TOO_MANY_PIXELS', 'UPLOAD_QUOTA_EXCEEDED', 'INSUFFICIENT_STORAGE'],
+      errors: ['BAD_REQUEST', 'NOT_AN_IMAGE', 'UNSUPPORTED_IMAGE_FORMAT', 'IMAGE_TOO_MANY_PIXELS', 'IMAGE_TOO_ELONGATED', 'UPLOAD_QUOTA_EXCEEDED', 'INSUFFICIENT_STORAGE'],
     },
     async ({ request }) => {
       const key = callerOf(request);
