@@ -45,7 +45,10 @@ export const ERROR_CATALOGUE = {
   TOO_MANY_UNFINISHED: { status: 429, meaning: 'the organization has its maximum of artworks starting or processing' },
   HEADERS_TOO_LARGE: { status: 431, meaning: 'the request headers are larger than the server accepts' },
   INTERNAL: { status: 500, artwork: true, meaning: 'anything unexpected; the log has the details under the request or artwork id' },
-  UNAVAILABLE: { status: 503, meaning: 'the store or the queue cannot be reached, or the storage is full (`/readyz`)' },
+  UNAVAILABLE: {
+    status: 503,
+    meaning: 'the store or the queue cannot be reached, the storage is full (`/readyz`), or the process already receives `UPLOADS_IN_FLIGHT` uploads (`Retry-After` says when to retry)',
+  },
   INSUFFICIENT_STORAGE: { status: 507, meaning: 'a write failed for lack of storage space; nothing was saved, reads still work' },
   FETCH_BAD_URL: { artwork: true, meaning: '`imageUrl` is not an absolute http or https URL' },
   FETCH_BLOCKED_ADDRESS: { artwork: true, meaning: '`imageUrl` leads to a loopback, private or otherwise non-public address' },
@@ -145,15 +148,21 @@ export const errors = {
   payloadTooLarge: (limit: number) =>
     new AppError('PAYLOAD_TOO_LARGE', `Request body is larger than the accepted ${limit} bytes`),
   unavailable: (message: string) => new AppError('UNAVAILABLE', message),
+  uploadsBusy: (max: number, retryAfterSeconds: number, headers: Record<string, string> = {}) =>
+    new AppError('UNAVAILABLE', `This server already receives ${max} uploads at once; retry in ${retryAfterSeconds} s`, {
+      ...headers,
+      'retry-after': String(retryAfterSeconds),
+    }),
   insufficientStorage: () =>
     new AppError(
       'INSUFFICIENT_STORAGE',
       'The server has no storage space left, so nothing was saved; reads still work. Retry later (the operator has been told)',
     ),
-  uploadQuotaExceeded: (quotaBytes: number) =>
+  uploadQuotaExceeded: (quotaBytes: number, headers: Record<string, string> = {}) =>
     new AppError(
       'UPLOAD_QUOTA_EXCEEDED',
       `This organization's uploads would exceed its quota of ${quotaBytes} bytes; uploads count until they expire`,
+      headers,
     ),
   jsonTooDeep: (maxDepth: number) =>
     new AppError('JSON_TOO_DEEP', `Expected JSON nested at most ${maxDepth} levels deep but the body is nested deeper`),
