@@ -6,6 +6,7 @@ import { inspectImage } from '../../ingest/decode.js';
 import { callerOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { InFlightLimit } from '../in-flight.js';
+import { sendBlob } from '../send-blob.js';
 import { route } from '../route-contract.js';
 import { signedUrlQuery, uploadParams, uploadResponse } from '../schemas.js';
 
@@ -131,9 +132,9 @@ export const uploadRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, {
         throw errors.forbidden('The upload URL signature is invalid or has expired');
       }
       const upload = await deps.store.getUpload(id);
-      const blob = upload ? await deps.blobs.get(`${uploadBlobPrefix(id)}image`) : null;
+      const blob = upload ? await deps.blobs.open(`${uploadBlobPrefix(id)}image`) : null;
       if (!blob) throw errors.notFound(`Upload ${id} not found`);
-      return reply.header('content-type', blob.contentType).header('cache-control', 'private, max-age=3600').send(blob.body);
+      return sendBlob(reply, blob, deps.downloadIdleTimeoutMs, { 'cache-control': 'private, max-age=3600' });
     },
   );
 };
