@@ -1,5 +1,14 @@
 import { STATUS_CODES } from 'node:http';
-import { BODY_LIMIT_BYTES, GENERATOR_ROUNDS, JPEG_MAX_SIDE, MAX_IMAGE_REDIRECTS, MAX_JOB_ATTEMPTS, MAX_JSON_DEPTH, WEBP_MAX_SIDE } from './limits.js';
+import {
+  BODY_LIMIT_BYTES,
+  GENERATOR_ROUNDS,
+  JPEG_MAX_SIDE,
+  MAX_ASPECT_RATIO,
+  MAX_IMAGE_REDIRECTS,
+  MAX_JOB_ATTEMPTS,
+  MAX_JSON_DEPTH,
+  WEBP_MAX_SIDE,
+} from './limits.js';
 
 /** One row of the catalogue: where a code can be seen, and what it means (for people: the README lists them). */
 export interface ErrorEntry {
@@ -36,7 +45,10 @@ export const ERROR_CATALOGUE = {
   TOO_MANY_UNFINISHED: { status: 429, meaning: 'the organization has its maximum of artworks starting or processing' },
   HEADERS_TOO_LARGE: { status: 431, meaning: 'the request headers are larger than the server accepts' },
   INTERNAL: { status: 500, artwork: true, meaning: 'anything unexpected; the log has the details under the request or artwork id' },
-  UNAVAILABLE: { status: 503, meaning: 'the store or the queue cannot be reached, or the storage is full (`/readyz`)' },
+  UNAVAILABLE: {
+    status: 503,
+    meaning: 'the store or the queue cannot be reached, the storage is full (`/readyz`), or the process already receives `UPLOADS_IN_FLIGHT` uploads (`Retry-After` says when to retry)',
+  },
   INSUFFICIENT_STORAGE: { status: 507, meaning: 'a write failed for lack of storage space; nothing was saved, reads still work' },
   FETCH_BAD_URL: { artwork: true, meaning: '`imageUrl` is not an absolute http or https URL' },
   FETCH_BLOCKED_ADDRESS: { artwork: true, meaning: '`imageUrl` leads to a loopback, private or otherwise non-public address' },
@@ -49,6 +61,7 @@ export const ERROR_CATALOGUE = {
   NOT_AN_IMAGE: { status: 400, artwork: true, meaning: 'the bytes are not an image (400 on `POST /v2/uploads`)' },
   UNSUPPORTED_IMAGE_FORMAT: { status: 400, artwork: true, meaning: 'an image, but not JPEG, PNG, WebP, AVIF, TIFF or GIF (400 on uploads)' },
   IMAGE_TOO_MANY_PIXELS: { status: 400, artwork: true, meaning: 'the image is over `MAX_IMAGE_PIXELS` (400 on uploads)' },
+  IMAGE_TOO_ELONGATED: { status: 400, artwork: true, meaning: `the image's long side is more than ${MAX_ASPECT_RATIO} times its short side (400 on uploads)` },
   IMAGE_TOO_LARGE_FOR_WEBP: { artwork: true, meaning: `\`outputFormat: webp\` and the image is over ${WEBP_MAX_SIDE} px a side (\`auto\` gives PNG then)` },
   IMAGE_TOO_LARGE_FOR_JPEG: { artwork: true, meaning: `\`outputFormat: jpeg\` and the image is over ${JPEG_MAX_SIDE} px a side` },
   IMAGE_DECODE_FAILED: { artwork: true, meaning: 'the image header was readable but its pixels were not (truncated, corrupt)' },
@@ -135,15 +148,21 @@ export const errors = {
   payloadTooLarge: (limit: number) =>
     new AppError('PAYLOAD_TOO_LARGE', `Request body is larger than the accepted ${limit} bytes`),
   unavailable: (message: string) => new AppError('UNAVAILABLE', message),
+  uploadsBusy: (max: number, retryAfterSeconds: number, headers: Record<string, string> = {}) =>
+    new AppError('UNAVAILABLE', `This server already receives ${max} uploads at once; retry in ${retryAfterSeconds} s`, {
+      ...headers,
+      'retry-after': String(retryAfterSeconds),
+    }),
   insufficientStorage: () =>
     new AppError(
       'INSUFFICIENT_STORAGE',
       'The server has no storage space left, so nothing was saved; reads still work. Retry later (the operator has been told)',
     ),
-  uploadQuotaExceeded: (quotaBytes: number) =>
+  uploadQuotaExceeded: (quotaBytes: number, headers: Record<string, string> = {}) =>
     new AppError(
       'UPLOAD_QUOTA_EXCEEDED',
       `This organization's uploads would exceed its quota of ${quotaBytes} bytes; uploads count until they expire`,
+      headers,
     ),
   jsonTooDeep: (maxDepth: number) =>
     new AppError('JSON_TOO_DEEP', `Expected JSON nested at most ${maxDepth} levels deep but the body is nested deeper`),

@@ -140,6 +140,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         models: registry,
         limits: { ratePerMinute: config.rateLimitPerMinute, maxUnfinished: config.maxUnfinishedArtworks },
         uploadQuotaBytes: config.uploadQuotaBytes,
+        uploadsInFlight: config.uploadsInFlight,
+        downloadIdleTimeoutMs: config.downloadIdleTimeoutMs,
         timeouts: { requestTimeoutMs: config.requestTimeoutMs, headersTimeoutMs: config.headersTimeoutMs },
         storage: new StorageHealth(config.databaseUrl && config.s3 ? undefined : config.dataDir, config.minFreeDiskBytes),
         onArtworkCreated: () => runner?.notify(),

@@ -51,6 +51,21 @@ for (const [name, open, skipReason] of BACKENDS) {
       assert.equal((await blobs.get('artworks/a2/input'))?.body.toString(), 'second');
     });
 
+    test('open streams the bytes as they are consumed, with the content type and length; a missing key is null', async () => {
+      // larger than one read (fs streams read 64 KiB at a time), so the bytes arrive in several chunks
+      const body = Buffer.from(Array.from({ length: 1024 * 1024 + 7 }, (_, i) => (i * 31) & 0xff));
+      await blobs.put('artworks/a4/result-0.png', body, 'image/png');
+      const opened = await blobs.open('artworks/a4/result-0.png');
+      assert.ok(opened);
+      assert.equal(opened.contentType, 'image/png');
+      assert.equal(opened.bytes, body.length);
+      const chunks: Buffer[] = [];
+      for await (const chunk of opened.body) chunks.push(chunk as Buffer);
+      assert.ok(chunks.length > 1, `read in ${chunks.length} chunk`);
+      assert.ok(Buffer.concat(chunks).equals(body));
+      assert.equal(await blobs.open('artworks/none/result-0.png'), null);
+    });
+
     test('deletePrefix deletes one artwork and nothing else', async () => {
       await blobs.put('artworks/a3/input', Buffer.from('x'), 'application/octet-stream');
       await blobs.put('artworks/a3/result-0.webp', Buffer.from('y'), 'image/webp');

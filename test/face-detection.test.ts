@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { before, describe, test } from 'node:test';
+import sharp from 'sharp';
 import { DEGRADATIONS, loadRgb } from '../bench/lib/degrade.js';
-import { detectFaces, iou, type DetectedFace } from '../src/refine/detect.js';
-import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
+import { DEFAULT_DETECT_OPTIONS, detectFaces, iou, type DetectedFace, type FaceDetector } from '../src/refine/detect.js';
+import { detectionWindows, MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
+import { MAX_ASPECT_RATIO } from '../src/limits.js';
 import type { Rect, RgbImage } from '../src/refine/image.js';
 import { caricature } from './helpers/caricature.js';
 import { drawnMark, MARKS } from './helpers/drawn-marks.js';
@@ -142,5 +144,46 @@ describe('face detection', () => {
   test('the sepia 2126 px group photo: at least 27 of its 29 faces found, no more than 29', async () => {
     const found = await detectFaces(detector, await loadRgb(fixture('faces/solvay-1927-2126.jpg')));
     assert.ok(found.length >= 27 && found.length <= 29, `found ${found.length}`);
+  });
+});
+
+describe('detection work is bounded by the pixels, not by the image length', () => {
+  /** The real detector, counting the images it is asked to look at. */
+  function counted(): FaceDetector & { calls: number } {
+    return {
+      calls: 0,
+      findFaces(image, options) {
+        this.calls++;
+        return detector.findFaces(image, options);
+      },
+    };
+  }
+  const strip = async (width: number, height: number) =>
+    loadRgb(await sharp(fixture('faces/astronaut.png')).resize(width, height, { fit: 'fill' }).png().toBuffer());
+
+  test('an image thinner than the smallest face looked for is not looked at: no face, no window', async () => {
+    const thin = counted();
+    const smallest = DEFAULT_DETECT_OPTIONS.smallestFacePx;
+    assert.deepEqual(await detectFaces(thin, await strip(20 * (smallest - 1), smallest - 1)), []);
+    assert.equal(thin.calls, 0);
+    // one pixel more and it is looked at
+    const justEnough = counted();
+    await detectFaces(justEnough, await strip(20 * smallest, smallest));
+    assert.equal(justEnough.calls, 1);
+  });
+
+  test('the most elongated image accepted costs at most 1.1x the windows of the square at the pixel cap', () => {
+    const maxPixels = 50_000_000; // MAX_IMAGE_PIXELS' default
+    const smallest = DEFAULT_DETECT_OPTIONS.smallestFacePx;
+    const side = Math.floor(Math.sqrt(maxPixels));
+    const square = detectionWindows(side, side, smallest);
+    let worst = { windows: 0, size: '' };
+    // every height from the smallest face up, at the longest width the ratio and the cap allow
+    for (let height = smallest; height <= side; height++) {
+      const width = Math.min(MAX_ASPECT_RATIO * height, Math.floor(maxPixels / height));
+      const windows = detectionWindows(width, height, smallest);
+      if (windows > worst.windows) worst = { windows, size: `${width}x${height}` };
+    }
+    assert.ok(worst.windows <= 1.1 * square, `${worst.size}: ${worst.windows} windows a pass, the ${side} px square ${square}`);
   });
 });

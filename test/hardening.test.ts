@@ -24,6 +24,7 @@ const service = new ServiceProcess(
     MAX_IMAGE_BYTES: String(MAX_IMAGE_BYTES),
     // room for two uploads of the test image, not three
     UPLOAD_QUOTA_BYTES: String(grace.length * 2 + 1000),
+    UPLOADS_IN_FLIGHT: '2',
     WEBHOOK_TIMEOUT_MS: '8000',
     WEBHOOK_RETRY_DELAYS_MS: '600000',
     RETENTION_SWEEP_SECONDS: '1',
@@ -315,6 +316,37 @@ describe('uploads (Medium, Low)', () => {
     assert.match(((await third.json()) as { message: string }).message, /exceed its quota of \d+ bytes/);
     assertErrorBody(await generator.create({ imageUrl: url }), 400, /upload that this organization does not have/);
     assert.equal((await adminB.create({ imageUrl: url })).status, 202);
+  });
+
+  test('a declared Content-Length over the quota is refused on the headers, before the body is sent', async () => {
+    const quota = grace.length * 2 + 1000;
+    const key = generator.apiKey ?? '';
+    const head = `POST /v2/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: image/jpeg\r\nContent-Length: ${quota + 1}\r\n\r\n`;
+    const response = await sendHeadUntil(service.url, head, '"statusCode":403', 5_000);
+    assert.match(response, /^HTTP\/1\.1 403 /, response.slice(0, 300));
+    assert.match(response, /exceed its quota of \d+ bytes/);
+    assert.match(response, /connection: close/i, 'the body is not received');
+  });
+
+  test('at most UPLOADS_IN_FLIGHT bodies are received at once: the next is a 503 with Retry-After before its body', async () => {
+    const key = generator.apiKey ?? '';
+    const head = `POST /v2/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: image/jpeg\r\nContent-Length: ${grace.length}\r\n\r\n`;
+    // two clients announce a body and stall: they hold both slots until REQUEST_TIMEOUT_MS closes them
+    const stalled = [sendHeadOnly(service.url, head, 10_000), sendHeadOnly(service.url, head, 10_000)];
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const third = await sendHeadUntil(service.url, head, '"statusCode":503', 5_000);
+    assert.match(third, /^HTTP\/1\.1 503 /, third.slice(0, 300));
+    assert.match(third, /retry-after: 2\r\n/i);
+    assert.match(third, /already receives 2 uploads at once/);
+    for (const exchange of await Promise.all(stalled)) assert.match(exchange.response, /^HTTP\/1\.1 408 /);
+    // the stalled bodies gave their slots back: the server sees their sockets close just after the clients do
+    const upload = () =>
+      fetch(`${service.url}/v2/uploads`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'image/jpeg' }, body: grace });
+    let answer = await upload();
+    for (const deadline = Date.now() + 5_000; answer.status === 503 && Date.now() < deadline; answer = await upload()) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(answer.status, 201, await answer.text());
   });
 
   test('files under DATA_DIR are owner-only; an orphaned temporary file is swept, a fresh one kept', async () => {

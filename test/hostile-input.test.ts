@@ -40,6 +40,13 @@ const FORMATS: Record<string, () => Promise<Buffer>> = {
 
 const HOSTILE_IMAGES: Array<[string, () => Promise<Buffer> | Buffer, string, string]> = [
   ['a 100000x100000 PNG header', () => pngClaiming(100_000, 100_000), 'image/png', 'IMAGE_TOO_MANY_PIXELS'],
+  ['a 1000000x1 PNG header', () => pngClaiming(1_000_000, 1), 'image/png', 'IMAGE_TOO_ELONGATED'],
+  [
+    'a 21:1 strip of a portrait',
+    () => sharp(astronaut).resize(840, 40, { fit: 'fill' }).png().toBuffer(),
+    'image/png',
+    'IMAGE_TOO_ELONGATED',
+  ],
   ['a truncated JPEG', () => grace.subarray(0, grace.length / 2), 'image/jpeg', 'IMAGE_DECODE_FAILED'],
   ['HTML served as image/png', () => Buffer.from('<!doctype html><html><body>hi</body></html>'), 'image/png', 'NOT_AN_IMAGE'],
   [
@@ -53,6 +60,7 @@ const HOSTILE_IMAGES: Array<[string, () => Promise<Buffer> | Buffer, string, str
 ];
 
 let failingHookCalls = 0;
+let thinStrip: Buffer;
 
 before(async () => {
   await outside.start();
@@ -63,6 +71,8 @@ before(async () => {
   HOSTILE_IMAGES.forEach(([, make, type], i) => {
     outside.route(`/hostile/${i}`, async (_req, res) => res.writeHead(200, { 'content-type': type }).end(await make()));
   });
+  thinStrip = await sharp(astronaut).resize(460, 23, { fit: 'fill' }).png().toBuffer();
+  outside.route('/thin-strip', (_req, res) => res.writeHead(200, { 'content-type': 'image/png' }).end(thinStrip));
   outside.route('/trickle', (_req, res) => {
     res.writeHead(200, { 'content-type': 'image/jpeg' });
     const timer = setInterval(() => res.write('x'), 1000);
@@ -113,6 +123,14 @@ describe('hostile and faulty images fail with an error that says why', () => {
       assert.equal(done.error.code, code, done.error.message);
       assert.ok(done.error.message.length > 10);
     });
+  });
+  test('a strip thinner than the smallest face: succeeds with no face, its pixels unchanged', async () => {
+    const done = await finalOf(`${outside.url}/thin-strip`, { outputFormat: 'png' });
+    assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+    assert.deepEqual(done.faces, []);
+    const result = Buffer.from(await (await fetch(done.results[0])).arrayBuffer());
+    const [input, output] = await Promise.all([thinStrip, result].map((bytes) => sharp(bytes).removeAlpha().raw().toBuffer()));
+    assert.ok(input && output && input.equals(output), 'the output has the input pixels');
   });
   test('a server that trickles a byte a second: FETCH_TIMEOUT', async () => {
     const done = await finalOf(`${outside.url}/trickle`);

@@ -349,6 +349,8 @@ for (const [name, open, skipReason] of BACKENDS) {
       assert.equal(await backend.store.insertUpload(upload(owner.id, 600), 1000), 'over-quota');
       assert.equal(await backend.store.insertUpload(upload(owner.id, 400), 1000), 'inserted', 'exactly the quota fits');
       assert.equal(await backend.store.insertUpload(upload(neighbour.id, 600), 1000), 'inserted', 'quotas are per organization');
+      assert.equal(await backend.store.uploadBytes(owner.id), 1000, 'what the quota counts, before a body is read');
+      assert.equal(await backend.store.uploadBytes(neighbour.id), 600);
       const first = upload(owner.id, 1);
       assert.equal(await backend.store.insertUpload(first, 1001), 'inserted');
       assert.equal((await backend.store.getUpload(first.id))?.bytes, 1);

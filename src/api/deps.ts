@@ -30,6 +30,10 @@ export interface ApiDeps {
   metrics: Metrics;
   /** Bytes of live uploads an organization may hold (they count until they expire). */
   uploadQuotaBytes: number;
+  /** Upload bodies this process receives at once. */
+  uploadsInFlight: number;
+  /** A download whose client reads nothing for this long is closed. */
+  downloadIdleTimeoutMs: number;
   /** Headers, and headers with the body, must arrive within these. */
   timeouts: { requestTimeoutMs: number; headersTimeoutMs: number };
   /** Free space and failed writes, for readiness and the 507 answers. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Blob, BlobStore } from './blobs.js';
+import type { Blob, BlobStore, BlobStream } from './blobs.js';
 
 const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*\/?$/;
 /** What put() writes before its rename: `<file>.<uuid>.tmp` and `<file>.<uuid>.tmp.type`. */
@@ -41,6 +41,26 @@ export class FsBlobStore implements BlobStore {
       const [body, contentType] = await Promise.all([fs.readFile(file), fs.readFile(`${file}.type`, 'utf8')]);
       return { body, contentType };
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  async open(key: string): Promise<BlobStream | null> {
+    const file = this.file(key);
+    let handle;
+    try {
+      // the open file stays the blob that was opened even if a put renames another over it meanwhile
+      handle = await fs.open(file, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+    try {
+      const [{ size }, contentType] = await Promise.all([handle.stat(), fs.readFile(`${file}.type`, 'utf8')]);
+      return { body: handle.createReadStream(), contentType, bytes: size };
+    } catch (error) {
+      await handle.close();
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;
     }

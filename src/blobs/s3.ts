@@ -8,7 +8,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { S3Config } from '../config.js';
-import type { Blob, BlobStore } from './blobs.js';
+import { Readable } from 'node:stream';
+import type { Blob, BlobStore, BlobStream } from './blobs.js';
 
 export type S3Options = S3Config;
 
@@ -36,6 +37,20 @@ export class S3BlobStore implements BlobStore {
       const bytes = await response.Body?.transformToByteArray();
       if (!bytes) return null;
       return { body: Buffer.from(bytes), contentType: response.ContentType ?? 'application/octet-stream' };
+    } catch (error) {
+      if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return null;
+      throw error;
+    }
+  }
+
+  async open(key: string): Promise<BlobStream | null> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
+      // in Node the SDK's body is the HTTP response itself, read as it is consumed
+      if (!(response.Body instanceof Readable)) return null;
+      const stream: BlobStream = { body: response.Body, contentType: response.ContentType ?? 'application/octet-stream' };
+      if (response.ContentLength !== undefined) stream.bytes = response.ContentLength;
+      return stream;
     } catch (error) {
       if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return null;
       throw error;

@@ -1,5 +1,6 @@
 import sharp, { type Metadata } from 'sharp';
 import { JobError } from '../errors.js';
+import { MAX_ASPECT_RATIO } from '../limits.js';
 import type { RgbImage } from '../refine/image.js';
 
 export interface DecodedImage {
@@ -18,8 +19,8 @@ export interface ImageInfo {
 }
 
 /**
- * What the bytes are, from the bytes alone (never a header or a file name): one of the accepted formats and
- * within the pixel cap, or a JobError saying why not. Reads the header only; decodes no pixels.
+ * What the bytes are, from the bytes alone (never a header or a file name): one of the accepted formats,
+ * within the pixel cap and the aspect ratio bound (MAX_ASPECT_RATIO says why), or a JobError saying why not. Reads the header only; decodes no pixels.
  */
 export async function inspectImage(bytes: Buffer, maxPixels: number): Promise<ImageInfo> {
   let meta: Metadata;
@@ -42,6 +43,13 @@ export async function inspectImage(bytes: Buffer, maxPixels: number): Promise<Im
     throw new JobError(
       'IMAGE_TOO_MANY_PIXELS',
       `Expected at most ${maxPixels} pixels but the image is ${width}x${height} (${width * height})`,
+    );
+  }
+  const [long, short] = width >= height ? [width, height] : [height, width];
+  if (long > MAX_ASPECT_RATIO * short) {
+    throw new JobError(
+      'IMAGE_TOO_ELONGATED',
+      `Expected an aspect ratio of at most ${MAX_ASPECT_RATIO}:1 but received ${width}x${height} (${(long / Math.max(1, short)).toFixed(1)}:1)`,
     );
   }
   return { format, width, height, hasAlpha: meta.hasAlpha === true };

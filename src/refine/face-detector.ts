@@ -239,9 +239,24 @@ export function windowsFor(width: number, height: number): Point[] {
   return starts(height).flatMap((y) => starts(width).map((x) => ({ x, y })));
 }
 
+/** The size of a pyramid level of a width x height image. */
+function levelSize(width: number, height: number, scale: number): { width: number; height: number } {
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
+
+/**
+ * BlazeFace runs of one upright pass over a width x height image: what detection costs (a run is most of it),
+ * counted rather than timed, for the bounds that keep it in proportion (MAX_ASPECT_RATIO in src/limits.ts).
+ */
+export function detectionWindows(width: number, height: number, smallestFacePx: number): number {
+  return pyramidScales(width, height, smallestFacePx).reduce((total, scale) => {
+    const level = levelSize(width, height, scale);
+    return total + windowsFor(level.width, level.height).length;
+  }, 0);
+}
+
 async function resized(image: RgbImage, scale: number): Promise<RgbImage> {
-  const width = Math.max(1, Math.round(image.width * scale));
-  const height = Math.max(1, Math.round(image.height * scale));
+  const { width, height } = levelSize(image.width, image.height, scale);
   if (width === image.width && height === image.height) return image;
   const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } })
     .resize(width, height, { fit: 'fill' })

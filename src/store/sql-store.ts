@@ -128,6 +128,9 @@ export class SqlStore implements Store {
   insertUpload(upload: Upload, quotaBytes: number): Promise<UploadInsertResult> {
     return inWriteTransaction(this.db, (tx) => uploads.insertUpload(tx, upload, quotaBytes));
   }
+  uploadBytes(orgId: string): Promise<number> {
+    return uploads.uploadBytes(this.db, orgId);
+  }
   getUpload(id: string): Promise<Upload | null> {
     return uploads.getUpload(this.db, id);
   }

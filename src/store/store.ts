@@ -162,6 +162,8 @@ export interface Store {
   /** An uploaded image's record (its bytes live in the blob store under `uploads/<id>/`). */
   /** Stores the record unless the organization's live uploads plus this one would exceed `quotaBytes`. */
   insertUpload(upload: Upload, quotaBytes: number): Promise<UploadInsertResult>;
+  /** Bytes of the organization's live uploads (what insertUpload counts against the quota). */
+  uploadBytes(orgId: string): Promise<number>;
   getUpload(id: string): Promise<Upload | null>;
   /** Ids of uploads whose retention ended before `now`; deleting removes the record. */
   listExpiredUploads(now: Date, limit: number): Promise<string[]>;

@@ -5,16 +5,21 @@ import { lockOrganization } from './organizations.js';
 
 /** Uploaded images' records (their bytes live in the blob store under `uploads/<id>/`). */
 
+/** Bytes of the organization's live uploads. */
+export async function uploadBytes({ db }: Db, orgId: string): Promise<number> {
+  const { used } = await db
+    .selectFrom('uploads')
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('bytes'), eb.lit(0)).as('used'))
+    .where('org_id', '=', orgId)
+    .executeTakeFirstOrThrow();
+  // PostgreSQL's sum of a bigint is a numeric, which arrives as text
+  return Number(used);
+}
+
 /** Call inside a write transaction: the quota check and the insert must not interleave with another upload. */
 export async function insertUpload(tx: Db, upload: Upload, quotaBytes: number): Promise<UploadInsertResult> {
   await lockOrganization(tx, upload.orgId);
-  const { used } = await tx.db
-    .selectFrom('uploads')
-    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('bytes'), eb.lit(0)).as('used'))
-    .where('org_id', '=', upload.orgId)
-    .executeTakeFirstOrThrow();
-  // PostgreSQL's sum of a bigint is a numeric, which arrives as text
-  if (Number(used) + upload.bytes > quotaBytes) return 'over-quota';
+  if ((await uploadBytes(tx, upload.orgId)) + upload.bytes > quotaBytes) return 'over-quota';
   await tx.db
     .insertInto('uploads')
     .values({

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { errors } from '../../errors.js';
 import type { ApiDeps } from '../deps.js';
 import { route } from '../route-contract.js';
+import { sendBlob } from '../send-blob.js';
 import { resultParams, signedUrlQuery } from '../schemas.js';
 
 /**
@@ -40,13 +41,12 @@ export const resultRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, {
       }
       const result = artwork?.status === 'succeeded' ? artwork.results[index] : undefined;
       if (!artwork || !result) throw errors.notFound(`Result ${n} of artwork ${id} not found`);
-      const blob = await deps.blobs.get(result.key);
+      const blob = await deps.blobs.open(result.key);
       if (!blob) throw errors.notFound(`Result ${n} of artwork ${id} not found`);
-      return reply
-        .header('content-type', blob.contentType)
-        .header('cache-control', 'private, max-age=3600')
-        .header('content-disposition', `inline; filename="${id}-${index}.${result.key.split('.').pop() ?? 'img'}"`)
-        .send(blob.body);
+      return sendBlob(reply, blob, deps.downloadIdleTimeoutMs, {
+        'cache-control': 'private, max-age=3600',
+        'content-disposition': `inline; filename="${id}-${index}.${result.key.split('.').pop() ?? 'img'}"`,
+      });
     },
   );
 };
