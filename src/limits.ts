@@ -37,3 +37,8 @@ export const MAX_JOB_ATTEMPTS = 3;
 
 /** Rounds over all ComfyUI instances before a face fails with GENERATOR_UNREACHABLE. */
 export const GENERATOR_ROUNDS = 3;
+
+/** The upload quota's rule, for the early check on a declared Content-Length and for the insert itself. */
+export function overUploadQuota(usedBytes: number, addedBytes: number, quotaBytes: number): boolean {
+  return usedBytes + addedBytes > quotaBytes;
+}

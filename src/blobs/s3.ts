@@ -47,7 +47,11 @@ export class S3BlobStore implements BlobStore {
     try {
       const response = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
       // in Node the SDK's body is the HTTP response itself, read as it is consumed
-      if (!(response.Body instanceof Readable)) return null;
+      if (!(response.Body instanceof Readable)) {
+        // not Node's stream (another runtime's SDK build): an existing blob must not read as missing
+        (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
+        throw new Error(`Expected a Node stream for the body of S3 object ${key} but received ${typeof response.Body}`);
+      }
       const stream: BlobStream = { body: response.Body, contentType: response.ContentType ?? 'application/octet-stream' };
       if (response.ContentLength !== undefined) stream.bytes = response.ContentLength;
       return stream;

@@ -31,9 +31,12 @@ export class JobListener {
     private readonly logger: Logger,
   ) {}
 
+  /** The connect in progress, so that stop() waits for it and closes what it opened. */
+  private connecting: Promise<void> | undefined;
+
   start(): void {
     this.running = true;
-    void this.connect();
+    this.connecting = this.connect();
   }
 
   private async connect(): Promise<void> {
@@ -68,13 +71,17 @@ export class JobListener {
     if (!this.running) return;
     const retryInMs = this.backoff.failed();
     this.logger.warn({ err: error, retryInMs }, `${what}; new jobs are found by polling until it listens again`);
-    this.retry = setTimeout(() => void this.connect(), retryInMs);
+    this.retry = setTimeout(() => {
+      this.connecting = this.connect();
+    }, retryInMs);
     this.retry.unref();
   }
 
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.retry);
+    // a connect still in flight closes its own connection once it sees running is false
+    await this.connecting;
     await this.connection?.close();
     this.connection = undefined;
   }

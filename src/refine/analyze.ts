@@ -23,7 +23,7 @@ export interface FaceDiagnosis {
   blurSigma: number;
   /**
    * Log of the power at 0.25-0.35 cycles/px over that at 0.10-0.16 on the face's surroundings (spectrum.ts):
-   * about -4 to -2 on a sharp photo, -5.5 to -4 on one shrunk and enlarged again (the enlarging leaves mirrored
+   * -4.1 to -2.2 on a sharp photo, -5.5 to -4 on one shrunk and enlarged again (the enlarging leaves mirrored
    * copies of the content above the old Nyquist frequency), under -6.3 on one blurred by a gaussian of 1.5
    * (which leaves nothing there). Tells blur a deconvolution can undo from resampling it cannot; 0 (sharp)
    * when the surroundings hold no 32x32 tile.

@@ -150,7 +150,7 @@ export const DEFAULT_TUNING: Tuning = {
   // found at the held-back check, where three 2x down-up Solvay faces read 0.53-0.57 and were enhanced a little
   // (-0.01 to -0.08 dB on those faces)
   softFrom: 0.45,
-  // clean faces' surroundings read -4.1 to -2.3 (tuning half and the dev-only photos outside the split), the same
+  // clean faces' surroundings read -4.1 to -2.2 (tuning half and the dev-only photos outside the split), the same
   // 2x down-up -5.5 to -4.06: the ramp starts a little above the highest down-up reading, so a resampled face is
   // not enhanced while most soft but clean ones are. Tuning half, clean at level 3, gradient gain per photo
   // before / after: astronaut 17 / 17%, solvay-sepia-left 3 / 17%, portrait-three-quarter 0 / 16%, group-1

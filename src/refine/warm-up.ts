@@ -54,9 +54,10 @@ async function asJpeg(picture: RgbImage, quality: number): Promise<RgbImage> {
 /**
  * Refines a synthetic face a few times, clean, noisy and saved as JPEG, so that V8 has compiled the
  * refinement's kernels before a thread's first job. Measured on the 800x532 one-face photo (a JPEG at quality
- * 90): a fresh thread's first refinement took 126 ms, its second 90, its third 62, its fifth and later about
- * 42; after it, about 60 and then 42. Run once per thread that refines faces (the job threads and the face
- * helpers).
+ * 90), two runs each: a fresh thread's first refinements took 136-142, 85-91 and 47-61 ms, then about 41;
+ * after this warm-up 55-76, 58-67, then about 40. Run once per thread that refines faces (the job threads and
+ * the face helpers). A replacement thread (after a crash, a cancel or JOB_TIMEOUT) pays it inside the next
+ * job's deadline, with its model loading: about 2 s of CPU in all.
  */
 export async function warmUpRefinement(): Promise<FaceDiagnosis[]> {
   const box = { x: SIDE * 0.3, y: SIDE * 0.25, width: SIDE * 0.4, height: SIDE * 0.5 };

@@ -2,6 +2,7 @@ import type { Upload, UploadInsertResult } from './store.js';
 import { iso, isUuid } from './columns.js';
 import type { Db } from './database.js';
 import { lockOrganization } from './organizations.js';
+import { overUploadQuota } from '../limits.js';
 
 /** Uploaded images' records (their bytes live in the blob store under `uploads/<id>/`). */
 
@@ -19,7 +20,7 @@ export async function uploadBytes({ db }: Db, orgId: string): Promise<number> {
 /** Call inside a write transaction: the quota check and the insert must not interleave with another upload. */
 export async function insertUpload(tx: Db, upload: Upload, quotaBytes: number): Promise<UploadInsertResult> {
   await lockOrganization(tx, upload.orgId);
-  if ((await uploadBytes(tx, upload.orgId)) + upload.bytes > quotaBytes) return 'over-quota';
+  if (overUploadQuota(await uploadBytes(tx, upload.orgId), upload.bytes, quotaBytes)) return 'over-quota';
   await tx.db
     .insertInto('uploads')
     .values({
