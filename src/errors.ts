@@ -41,7 +41,7 @@ export const ERROR_CATALOGUE = {
   URI_TOO_LONG: { status: 414, meaning: 'a path segment of the URL is longer than the server accepts' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'a Content-Type the route does not accept' },
   IDEMPOTENCY_MISMATCH: { status: 422, meaning: 'an `Idempotency-Key` reused with another body' },
-  RATE_LIMITED: { status: 429, meaning: "over the organization's requests a minute (all its keys together); `Retry-After` says when to retry" },
+  RATE_LIMITED: { status: 429, meaning: "over the organization's requests a minute (all its keys together), or its share of the uploads a server receives at once; `Retry-After` says when to retry" },
   TOO_MANY_UNFINISHED: { status: 429, meaning: 'the organization has its maximum of artworks starting or processing' },
   HEADERS_TOO_LARGE: { status: 431, meaning: 'the request headers are larger than the server accepts' },
   INTERNAL: { status: 500, artwork: true, meaning: 'anything unexpected; the log has the details under the request or artwork id' },
@@ -148,6 +148,11 @@ export const errors = {
   payloadTooLarge: (limit: number) =>
     new AppError('PAYLOAD_TOO_LARGE', `Request body is larger than the accepted ${limit} bytes`),
   unavailable: (message: string) => new AppError('UNAVAILABLE', message),
+  organizationUploadsBusy: (max: number, retryAfterSeconds: number, headers: Record<string, string> = {}) =>
+    new AppError('RATE_LIMITED', `This organization already sends its share of this server's uploads at once (${max}); retry in ${retryAfterSeconds} s`, {
+      ...headers,
+      'retry-after': String(retryAfterSeconds),
+    }),
   uploadsBusy: (max: number, retryAfterSeconds: number, headers: Record<string, string> = {}) =>
     new AppError('UNAVAILABLE', `This server already receives ${max} uploads at once; retry in ${retryAfterSeconds} s`, {
       ...headers,

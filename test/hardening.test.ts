@@ -62,6 +62,12 @@ before(async () => {
   orgB = b.body as { organizationId: string; secret: string };
   adminB = operator.withKey(orgB.secret);
 });
+/** The admin key of a new organization: its upload quota untouched by the other tests. */
+async function freshOrganizationKey(name: string): Promise<string> {
+  const created = await operator.request('POST', '/v2/organizations', { name });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  return (created.body as { secret: string }).secret;
+}
 after(async () => {
   await service.stop();
   await outside.stop();
@@ -330,9 +336,12 @@ describe('uploads (Medium, Low)', () => {
 
   test('at most UPLOADS_IN_FLIGHT bodies are received at once: the next is a 503 with Retry-After before its body', async () => {
     const key = generator.apiKey ?? '';
-    const head = `POST /v2/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: image/jpeg\r\nContent-Length: ${grace.length}\r\n\r\n`;
-    // two clients announce a body and stall: they hold both slots until REQUEST_TIMEOUT_MS closes them
-    const stalled = [sendHeadOnly(service.url, head, 10_000), sendHeadOnly(service.url, head, 10_000)];
+    const headOf = (apiKey: string) =>
+      `POST /v2/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${apiKey}\r\nContent-Type: image/jpeg\r\nContent-Length: ${grace.length}\r\n\r\n`;
+    const head = headOf(key);
+    // two clients of two organizations (each may hold half the slots) announce a body and stall: they hold both
+    // slots until REQUEST_TIMEOUT_MS closes them
+    const stalled = [sendHeadOnly(service.url, head, 10_000), sendHeadOnly(service.url, headOf(await freshOrganizationKey('stall')), 10_000)];
     await new Promise((resolve) => setTimeout(resolve, 500));
     const third = await sendHeadUntil(service.url, head, '"statusCode":503', 5_000);
     assert.match(third, /^HTTP\/1\.1 503 /, third.slice(0, 300));
@@ -347,6 +356,24 @@ describe('uploads (Medium, Low)', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     assert.equal(answer.status, 201, await answer.text());
+  });
+
+  test("one organization holds at most half the upload slots: its next body is a 429, another organization's is taken", async () => {
+    const key = await freshOrganizationKey('share');
+    const head = `POST /v2/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: image/jpeg\r\nContent-Length: ${grace.length}\r\n\r\n`;
+    const stalled = sendHeadOnly(service.url, head, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const second = await sendHeadUntil(service.url, head, '"statusCode":429', 5_000);
+    assert.match(second, /^HTTP\/1\.1 429 /, second.slice(0, 300));
+    assert.match(second, /retry-after: 2\r\n/i);
+    assert.match(second, /This organization already sends its share of this server's uploads at once \(1\)/);
+    const other = await fetch(`${service.url}/v2/uploads`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await freshOrganizationKey('other')}`, 'content-type': 'image/jpeg' },
+      body: grace,
+    });
+    assert.equal(other.status, 201, await other.text());
+    assert.match((await stalled).response, /^HTTP\/1\.1 408 /);
   });
 
   test('files under DATA_DIR are owner-only; an orphaned temporary file is swept, a fresh one kept', async () => {

@@ -44,12 +44,14 @@ export const uploadRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, {
   // Bodies are buffered whole before they can be looked at, so two things are settled on the headers, before a
   // byte is read: a declared Content-Length that would already exceed the quota, and how many bodies this
   // process receives at once (60 concurrent 31 MB uploads took one process to 2.41 GB, every one a 400 after).
-  const receiving = new InFlightLimit(deps.uploadsInFlight);
+  // an organization may hold half the slots (at least one): its stalled bodies cannot refuse every other one's
+  const receiving = new InFlightLimit(deps.uploadsInFlight, Math.max(1, Math.floor(deps.uploadsInFlight / 2)));
   app.addHook('preParsing', async (request, reply, payload) => {
     if (request.method !== 'POST') return payload;
     // the slot first: a refusal when busy costs no database query
-    const release = receiving.tryEnter();
-    if (!release) throw errors.uploadsBusy(receiving.max, BUSY_RETRY_AFTER_SECONDS, UNREAD);
+    const release = receiving.tryEnter(callerOf(request).orgId);
+    if (release === 'process') throw errors.uploadsBusy(receiving.max, BUSY_RETRY_AFTER_SECONDS, UNREAD);
+    if (release === 'key') throw errors.organizationUploadsBusy(receiving.maxPerKey, BUSY_RETRY_AFTER_SECONDS, UNREAD);
     // the response's close: sent, or the connection lost (a stalled body ends at REQUEST_TIMEOUT_MS)
     reply.raw.once('close', release);
     const declared = Number(request.headers['content-length'] ?? 0);
