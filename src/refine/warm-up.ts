@@ -55,8 +55,10 @@ async function asJpeg(picture: RgbImage, quality: number): Promise<RgbImage> {
  * Refines a synthetic face a few times, clean, noisy and saved as JPEG, so that V8 has compiled the
  * refinement's kernels before a thread's first job. Measured on the 800x532 one-face photo (a JPEG at quality
  * 90), two runs each: a fresh thread's first refinements took 136-142, 85-91 and 47-61 ms, then about 41;
- * after this warm-up 55-76, 58-67, then about 40. Run once per thread that refines faces (the job threads and
- * the face helpers). A replacement thread (after a crash, a cancel or JOB_TIMEOUT) pays it inside the next
+ * after this warm-up 55-76, 58-67, then about 40. Run once by each refine thread, which the service waits for
+ * before it listens. Not by the face helpers (FACE_THREADS): they start after the service is up, and their
+ * warm-ups (about 1.7 s each, side by side) slowed the first jobs of a WORKER_CONCURRENCY=1 service from about
+ * 150 to 600 ms; they get warm on their first faces instead. A replacement thread (after a crash, a cancel or JOB_TIMEOUT) pays it inside the next
  * job's deadline, with its model loading: about 2 s of CPU in all.
  */
 export async function warmUpRefinement(): Promise<FaceDiagnosis[]> {
