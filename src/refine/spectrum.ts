@@ -9,6 +9,10 @@ import type { Plane } from './image.js';
  * below its old Nyquist frequency (0.25 for 2x, 0.17 for 3x) above it (imaging), and no practical kernel
  * (Lanczos, bicubic) removes those copies. Measured as a Welch estimate: the mean power of Hann-windowed 32x32
  * tiles, in two rings of radial frequency.
+ *
+ * The FFT is written here rather than taken from a package: one fixed size (32 points, radix 2, in place on
+ * Float64Array rows and columns) and at most 64 tiles a face; a general FFT library would add a dependency and a
+ * copy into its own buffers for about 40 lines.
  */
 
 const TILE = 32;
