@@ -40,7 +40,7 @@ export interface Config {
   /** How long the previous webhook secret keeps signing after a rotation. */
   webhookSecretGraceHours: number;
   logLevel: string;
-  /** Helper threads that refine one image's faces side by side (per worker thread; 0 or 1 = none). */
+  /** Helper threads that take part of one image's detection and faces (per worker thread; 0 = none). */
   faceThreads: number;
   /** Requests a minute per API key (token bucket, bursts up to the same number). */
   rateLimitPerMinute: number;
@@ -286,8 +286,9 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
     modelDir: optional(env, 'MODEL_DIR'),
     maxFaces: integer(env, 'MAX_FACES', 100, 1, 1000),
-    // spare cores only: by default every core already runs a job of its own
-    faceThreads: integer(env, 'FACE_THREADS', Math.floor(cores / workerConcurrency), 0, 64),
+    // the cores a worker thread would otherwise leave idle, and at least one: when every core runs a job, the
+    // helpers only share the cores; when fewer jobs run, one image's windows and faces use the idle ones
+    faceThreads: integer(env, 'FACE_THREADS', Math.max(1, Math.floor(cores / workerConcurrency) - 1), 0, 64),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     maxUnfinishedArtworks: integer(env, 'MAX_UNFINISHED_ARTWORKS', 100, 1, 1_000_000),
     // a 30 MiB upload at 1 MB/s fits in 60 s; a client that stalls longer is closed

@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { DEGRADATIONS, loadRgb } from '../bench/lib/degrade.js';
 import { DEFAULT_DETECT_OPTIONS, detectFaces, iou, type DetectedFace, type FaceDetector } from '../src/refine/detect.js';
 import { detectionWindows, MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
+import { FacePool } from '../src/refine/face-pool.js';
 import { MAX_ASPECT_RATIO } from '../src/limits.js';
 import type { Rect, RgbImage } from '../src/refine/image.js';
 import { caricature } from './helpers/caricature.js';
@@ -144,6 +145,22 @@ describe('face detection', () => {
   test('the sepia 2126 px group photo: at least 27 of its 29 faces found, no more than 29', async () => {
     const found = await detectFaces(detector, await loadRgb(fixture('faces/solvay-1927-2126.jpg')));
     assert.ok(found.length >= 27 && found.length <= 29, `found ${found.length}`);
+  });
+
+  test('windows shared with a helper thread: the same faces, boxes, scores and landmarks as in one thread', async () => {
+    const helpers = new FacePool(1);
+    try {
+      const shared = await MeshCheckedFaceDetector.create({ helpers });
+      for (const file of ['solvay-1927-2126.jpg', 'astronaut.png']) {
+        const image = await loadRgb(fixture(`faces/${file}`));
+        const before = helpers.completed;
+        const withHelper = await detectFaces(shared, image);
+        assert.ok(helpers.completed > before, `${file}: the helper ran no window`);
+        assert.deepEqual(withHelper, await detectFaces(detector, image), file);
+      }
+    } finally {
+      await helpers.close();
+    }
   });
 });
 

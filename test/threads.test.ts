@@ -241,6 +241,47 @@ describe('a thread is never terminated inside an ONNX Runtime call (that aborts 
   });
 });
 
+describe('with helper threads, no thread is terminated inside an ONNX Runtime call either', () => {
+  const idleErrors: Error[] = [];
+  const outcomes: CancelOutcome[] = [];
+  let pool: RefinePool;
+  const options = { model: MODEL, denoising: 3, outputFormat: 'png' as const };
+
+  before(async () => {
+    pool = new RefinePool(1, { ...setupWith(), faceThreads: 1 }, {
+      onThreadError: (error) => idleErrors.push(error),
+      onCanceled: (outcome) => outcomes.push(outcome),
+    });
+    await pool.ready();
+  });
+  after(() => pool.close());
+
+  // The helper runs BlazeFace windows under the refine task's native gate. Without it, a cancel that lands while
+  // the helper is inside a run terminates the refine thread, and with it the helper, mid-call: this test process
+  // dies with "terminate called after throwing an instance of 'Napi::Error'".
+  test("cancels at many points of the group photo's detection: each thread is replaced, the next image succeeds", { timeout: 120_000 }, async () => {
+    const expected = await pool.run(astronaut, options);
+    for (const delayMs of [10, 40, 80, 120, 180, 250]) {
+      // a cancel terminates the thread only if its task is running: wait for the replacement to be set up
+      assert.deepEqual((await pool.run(astronaut, options)).faces, expected.faces);
+      const victim = pool.threads[0];
+      assert.ok(victim);
+      const exited = once(victim, 'exit');
+      const abort = new AbortController();
+      const running = pool.run(group, options, abort.signal);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      abort.abort();
+      await assert.rejects(running, JobCanceledError);
+      await exited;
+    }
+    assert.equal(outcomes.length, 6);
+    const next = await pool.run(astronaut, options);
+    assert.deepEqual(next.faces, expected.faces);
+    assert.ok(Buffer.from(next.body).equals(Buffer.from(expected.body)));
+    assert.deepEqual(idleErrors, []);
+  });
+});
+
 describe('the job deadline (JOB_TIMEOUT_SECONDS)', () => {
   const outside = new LoopbackServer();
   // one refine thread, so the job after the timed-out one runs on its replacement

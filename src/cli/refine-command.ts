@@ -55,15 +55,15 @@ export async function refineCommand(args: string[], config: Config): Promise<voi
   await checkExecutionProvider(config.executionProvider).catch((error: unknown) => {
     throw new ConfigError(error instanceof Error ? error.message : String(error));
   });
-  // one image on this machine: its faces may use every core
-  const facePool = new FacePool(Math.max(config.faceThreads, os.availableParallelism()));
+  // one image on this machine: it may use every core (this thread and the helpers)
+  const facePool = new FacePool(Math.max(config.faceThreads, os.availableParallelism() - 1, 1));
   const settings = engineSettings(config);
   const engines = engineRegistry(settings, { facePool });
   const engine = await engines.engineFor(values.model as ModelName).catch(async (error: unknown) => {
     await facePool.close();
     throw error;
   });
-  const detector = await MeshCheckedFaceDetector.create({ modelDir: config.modelDir });
+  const detector = await MeshCheckedFaceDetector.create({ modelDir: config.modelDir, helpers: facePool });
   const loadMs = performance.now() - started;
   const result = await refineImage(detector, bytes, {
     model: values.model as ModelName,

@@ -28,12 +28,12 @@ interface ThreadResources {
 async function setUpThread(setup: ThreadSetup, providersFor: ProvidersFor): Promise<ThreadResources> {
   // One thread, one image at a time: libvips' own thread pool would only compete with the other refine threads.
   sharp.concurrency(1);
-  const detector = await MeshCheckedFaceDetector.create({ modelDir: setup.modelDir });
+  const facePool = setup.faceThreads >= 1 ? new FacePool(setup.faceThreads) : undefined;
+  const detector = await MeshCheckedFaceDetector.create({ modelDir: setup.modelDir, helpers: facePool });
   // Here, not in the pool's warm-up task: piscina may hand two warm-up tasks to one thread, but every thread
   // (a replacement too) sets itself up once.
   await detector.warmUp();
   await warmUpRefinement();
-  const facePool = setup.faceThreads >= 2 ? new FacePool(setup.faceThreads) : undefined;
   const engines = new EngineRegistry(setup.engines, providersFor(setup.engines, { facePool }));
   return { detector, facePool, engines };
 }

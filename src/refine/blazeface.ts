@@ -41,9 +41,24 @@ const LAYERS = [
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
+/**
+ * Runs BlazeFace on windows in other threads (a refine thread's helpers), so one image's windows are looked at
+ * on more than one core. A window's candidates do not depend on the thread that ran it.
+ */
+export interface WindowHelpers {
+  /** Threads that can take a window at the same time. */
+  readonly size: number;
+  /** Runs the model at `modelPath` on `window` (transferred, and given back with the candidates). */
+  findCandidates(modelPath: string, window: Float32Array, minScore: number): Promise<{ candidates: Candidate[]; window: Float32Array }>;
+}
+
 /** BlazeFace on ONNX Runtime: a few milliseconds per 256 px window on one core. */
 export class BlazeFace {
-  private constructor(private readonly session: ort.InferenceSession) {}
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    /** The model file, so a helper thread can load the same model and give the same candidates. */
+    readonly modelPath: string,
+  ) {}
 
   static async create(modelPath = defaultBlazeFacePath()): Promise<BlazeFace> {
     // One thread: each refine thread runs its own session, and the machine's cores are the refine threads.
@@ -54,7 +69,7 @@ export class BlazeFace {
         logSeverityLevel: 3,
       }),
     );
-    return new BlazeFace(session);
+    return new BlazeFace(session, modelPath);
   }
 
   /** Candidates scoring at least `minScore` in one 256x256 RGB window given as floats in [-1, 1]. */

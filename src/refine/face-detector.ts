@@ -1,10 +1,11 @@
 import sharp from 'sharp';
-import { BLAZEFACE_INPUT, BlazeFace, type Candidate } from './blazeface.js';
+import { BLAZEFACE_INPUT, BlazeFace, type Candidate, type WindowHelpers } from './blazeface.js';
 import { DEFAULT_DETECT_OPTIONS, type DetectedFace, type DetectOptions, type FaceDetector } from './detect.js';
 import { faceExtent, tightFaceBox } from './face-box.js';
 import { FaceMesh, type MeshCrop, type MeshFit } from './face-mesh.js';
 import { eyeToMouthRatio } from './face-proportions.js';
 import { noseShading } from './face-texture.js';
+import { shareWork } from './share-work.js';
 import { centroid, type Point } from './geometry.js';
 import type { RgbImage } from './image.js';
 import { landmarksFromBox, landmarksFromMeshPoints, mapLandmarks } from './landmarks.js';
@@ -74,6 +75,15 @@ export interface FaceDetectorOptions {
   minMeshScore?: number;
   /** The eye-to-mouth ratio (see eyeToMouthRatio) a face needs: below it, a caricature or figurine. */
   minEyeToMouth?: number;
+  /** Helper threads that take some of BlazeFace's windows (none: every window runs in this thread). */
+  helpers?: WindowHelpers;
+}
+
+/** One 256 px window of a pyramid level: where its top-left corner sits in the level. */
+interface LevelWindow {
+  level: RgbImage;
+  x: number;
+  y: number;
 }
 
 /** A candidate in image coordinates, possibly blended from several windows and pyramid levels. */
@@ -97,6 +107,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     private readonly minCandidateScore: number,
     private readonly minMeshScore: number,
     private readonly minEyeToMouth: number,
+    private readonly helpers: WindowHelpers | undefined,
   ) {}
 
   static async create(options: FaceDetectorOptions = {}): Promise<MeshCheckedFaceDetector> {
@@ -107,6 +118,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
       options.minCandidateScore ?? MIN_CANDIDATE_SCORE,
       options.minMeshScore ?? MIN_MESH_SCORE,
       options.minEyeToMouth ?? MIN_EYE_TO_MOUTH,
+      options.helpers,
     );
   }
 
@@ -189,31 +201,47 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     });
   }
 
+  /**
+   * BlazeFace over every window of every pyramid level. With helper threads, the windows are shared between this
+   * thread and the helpers (shareWork): the candidates, and their order, are the same as in this thread alone.
+   */
   private async proposeCandidates(image: RgbImage, options: DetectOptions): Promise<ImageCandidate[]> {
-    const found: ImageCandidate[] = [];
-    const buffer = new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3);
+    const windows: LevelWindow[] = [];
     for (const scale of pyramidScales(image.width, image.height, options.smallestFacePx)) {
       const level = await resized(image, scale);
-      for (const window of windowsFor(level.width, level.height)) {
-        const input = windowInput(level, window.x, window.y, buffer);
-        for (const c of await this.blazeFace.run(input, this.minCandidateScore)) {
-          const sx = level.width / image.width;
-          const sy = level.height / image.height;
-          const toImage = (p: Point): Point => ({ x: (p.x + window.x) / sx, y: (p.y + window.y) / sy });
-          const center = toImage({ x: c.cx, y: c.cy });
-          found.push({
-            cx: center.x,
-            cy: center.y,
-            width: c.width / sx,
-            height: c.height / sy,
-            keypoints: c.keypoints.map(toImage) as Candidate['keypoints'],
-            score: c.score,
-            weight: c.score,
-          });
-        }
-      }
+      for (const { x, y } of windowsFor(level.width, level.height)) windows.push({ level, x, y });
     }
-    return found;
+    const minScore = this.minCandidateScore;
+    const local = new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3);
+    const lanes = [(i: number) => this.blazeFace.run(windowInput(windows[i] as LevelWindow, local), minScore)];
+    const helpers = this.helpers;
+    // a window's input is written here and moved to the helper, which moves it back with the candidates
+    for (let h = 0; helpers && h < helpers.size; h++) {
+      let buffer: Float32Array = new Float32Array(local.length);
+      lanes.push(async (i: number) => {
+        const answer = await helpers.findCandidates(this.blazeFace.modelPath, windowInput(windows[i] as LevelWindow, buffer), minScore);
+        buffer = answer.window;
+        return answer.candidates;
+      });
+    }
+    const perWindow = await shareWork(windows.length, lanes);
+    return windows.flatMap(({ level, x, y }, i) => {
+      const sx = level.width / image.width;
+      const sy = level.height / image.height;
+      const toImage = (p: Point): Point => ({ x: (p.x + x) / sx, y: (p.y + y) / sy });
+      return (perWindow[i] as Candidate[]).map((c) => {
+        const center = toImage({ x: c.cx, y: c.cy });
+        return {
+          cx: center.x,
+          cy: center.y,
+          width: c.width / sx,
+          height: c.height / sy,
+          keypoints: c.keypoints.map(toImage) as Candidate['keypoints'],
+          score: c.score,
+          weight: c.score,
+        };
+      });
+    });
   }
 }
 
@@ -274,9 +302,9 @@ const UNIT_RANGE = Float32Array.from({ length: 256 }, (_, v) => v / 127.5 - 1);
 
 /**
  * One 256 px window of a level as BlazeFace wants it: RGB in [-1, 1], black beyond the level's edges. Written into
- * `out`, which the caller reuses for every window (a run is awaited before the next window is written).
+ * `out`, which each lane reuses for its windows (a run is awaited before the lane writes its next window).
  */
-function windowInput(level: RgbImage, x0: number, y0: number, out: Float32Array): Float32Array {
+function windowInput({ level, x: x0, y: y0 }: LevelWindow, out: Float32Array): Float32Array {
   const { data, width, height, channels } = level;
   const rows = Math.min(BLAZEFACE_INPUT, height - y0);
   const cols = Math.min(BLAZEFACE_INPUT, width - x0);

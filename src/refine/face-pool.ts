@@ -1,9 +1,12 @@
 import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import type { Candidate, WindowHelpers } from './blazeface.js';
 import type { DetectedFace } from './detect.js';
 import type { Tuning } from './enhance.js';
-import type { FaceCrop, FaceWork } from './face-work.js';
+import { refineOneFace, type FaceCrop, type FaceWork } from './face-work.js';
+import { currentNativeGate, type NativeGate } from './native-gate.js';
 import type { RefineStrength } from './profiles.js';
+import { shareWork } from './share-work.js';
 
 export interface FaceJob {
   crop: FaceCrop;
@@ -12,28 +15,40 @@ export interface FaceJob {
   tuning: Tuning;
 }
 
+/** One BlazeFace window for a helper; its ONNX Runtime call goes through the refine task's native-call gate. */
+export interface WindowJob {
+  modelPath: string;
+  window: Float32Array;
+  minScore: number;
+  nativeGate: NativeGate | undefined;
+}
+
+export type HelperTask = ({ kind: 'face' } & FaceJob) | ({ kind: 'window' } & WindowJob);
+export type HelperAnswer = FaceWork | null | { candidates: Candidate[]; window: Float32Array };
+
 /**
- * Helper threads that refine the faces of one image side by side. Faces are independent until blending, which
- * stays in the calling thread and in a fixed order, so the result is the same bytes with or without helpers.
- * Worth it only where cores would otherwise idle (one image at a time on a machine with cores to spare): the
- * caller decides how many helpers, zero meaning none.
+ * Helper threads of a refine thread, which take part of one image's work so that it uses cores that would
+ * otherwise idle: BlazeFace's windows during detection, then the faces. The calling thread works alongside them
+ * (shareWork), and everything is put back in order, so the result is the same bytes with or without helpers:
+ * faces are independent until blending, which stays in the calling thread and in a fixed order. The caller
+ * decides how many helpers, zero meaning none.
  *
- * The threads are a piscina pool, like the job threads (see jobs/pool.ts): a helper that dies fails the face it
- * was refining and piscina starts a fresh one, so the next run does not wait on a dead thread.
+ * The threads are a piscina pool, like the job threads (see jobs/pool.ts): a helper that dies fails the task it
+ * was running and piscina starts a fresh one, so the next run does not wait on a dead thread.
  */
-export class FacePool {
-  private readonly piscina: Piscina<FaceJob, FaceWork | null>;
+export class FacePool implements WindowHelpers {
+  private readonly piscina: Piscina<HelperTask, HelperAnswer>;
 
   constructor(
     readonly size: number,
-    /** Told of a helper that failed with no face to fail (it died idle, or could not start); it is replaced. */
+    /** Told of a helper that failed with no task to fail (it died idle, or could not start); it is replaced. */
     onThreadError: (error: Error) => void = (error) => process.emitWarning(error),
   ) {
     this.piscina = new Piscina({
       filename: new URL('./face-thread.js', import.meta.url).href,
       minThreads: size,
       maxThreads: size,
-      // Tasks take tens of milliseconds, so piscina's Atomics.wait hand-off saves nothing worth blocking for.
+      // Tasks take milliseconds to tens of them, so piscina's Atomics.wait hand-off saves nothing worth blocking for.
       atomics: 'disabled',
     });
     this.piscina.on('error', onThreadError);
@@ -44,11 +59,31 @@ export class FacePool {
     return this.piscina.threads;
   }
 
-  /** Runs the jobs on the helpers, each helper taking the next job when it finishes one; results in job order. */
-  run(jobs: FaceJob[]): Promise<Array<FaceWork | null>> {
-    return Promise.all(
-      jobs.map((job) => this.piscina.run(job, { transferList: [job.crop.image.data.buffer as ArrayBuffer] })),
-    );
+  /** Tasks the helpers have finished since the pool started (for tests and diagnostics). */
+  get completed(): number {
+    return this.piscina.completed;
+  }
+
+  /**
+   * Refines the faces on the helpers and, with `inThisThread`, in this thread too; each takes the next face when
+   * it finishes one. Results in job order.
+   */
+  run(jobs: FaceJob[], inThisThread = false): Promise<Array<FaceWork | null>> {
+    const onHelper = (i: number): Promise<FaceWork | null> => {
+      const job = jobs[i] as FaceJob;
+      const task: HelperTask = { kind: 'face', ...job };
+      return this.piscina.run(task, { transferList: [job.crop.image.data.buffer as ArrayBuffer] }) as Promise<FaceWork | null>;
+    };
+    const here = (i: number): FaceWork | null => {
+      const job = jobs[i] as FaceJob;
+      return refineOneFace(job.crop, job.face, job.strength, job.tuning);
+    };
+    return shareWork(jobs.length, [...(inThisThread ? [here] : []), ...Array.from({ length: this.size }, () => onHelper)]);
+  }
+
+  async findCandidates(modelPath: string, window: Float32Array, minScore: number): Promise<{ candidates: Candidate[]; window: Float32Array }> {
+    const task: HelperTask = { kind: 'window', modelPath, window, minScore, nativeGate: currentNativeGate() };
+    return (await this.piscina.run(task, { transferList: [window.buffer as ArrayBuffer] })) as { candidates: Candidate[]; window: Float32Array };
   }
 
   async close(): Promise<void> {

@@ -43,6 +43,11 @@ export function useNativeGate(gate: NativeGate | undefined): void {
   current = gate;
 }
 
+/** The gate this thread's native calls go through now, to hand to a helper thread that makes calls for this task. */
+export function currentNativeGate(): NativeGate | undefined {
+  return current;
+}
+
 /**
  * Runs one native ONNX Runtime call (`what` names it for the error) unless the thread is closing. Without a gate
  * (the warm-up, or code outside a refine thread) the call just runs: nothing terminates such a thread mid-call.

@@ -6,7 +6,7 @@ import type { EngineProvider, FaceEngine, FaceEngineRequest } from './engine.js'
 
 /**
  * The built-in engine: hand-tuned filters on the canonical crop (face-work.ts), nothing to download. With a face
- * pool, faces are refined side by side on its helper threads; the result is the same bytes either way.
+ * pool, faces are refined side by side on its helper threads and this one; the result is the same bytes either way.
  */
 export class ClassicalEngine implements FaceEngine {
   readonly name = 'classical';
@@ -22,7 +22,10 @@ export class ClassicalEngine implements FaceEngine {
     if (!this.facePool || this.facePool.size === 0 || faces.length < 2) {
       return faces.map((face) => refineOneFace(cropFor(image, face), face, strength, this.tuning));
     }
-    return this.facePool.run(faces.map((face) => ({ crop: cropFor(image, face), face, strength, tuning: this.tuning })));
+    return this.facePool.run(
+      faces.map((face) => ({ crop: cropFor(image, face), face, strength, tuning: this.tuning })),
+      true,
+    );
   }
 }
 
