@@ -16,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { detectFaces, type FaceDetector } from '../src/refine/detect.js';
 import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
+import { FacePool } from '../src/refine/face-pool.js';
 import { refineImage, type RefineTimings } from '../src/refine/pipeline.js';
 import { ApiClient } from '../test/helpers/api.js';
 import { LoopbackServer } from '../test/helpers/loopback.js';
@@ -35,12 +36,21 @@ const DETECT_800X600_MAX_MS = 80;
 interface Build {
   label: string;
   detector: FaceDetector;
+  /** Helper threads that share the image's windows and faces (as each refine thread of the service has). */
+  facePool?: FacePool;
   refineImage: typeof refineImage;
   detectFaces: typeof detectFaces;
 }
 
 async function currentBuild(): Promise<Build> {
   return { label: 'now', detector: await MeshCheckedFaceDetector.create(), refineImage, detectFaces };
+}
+
+/** The current build with one helper thread: how a refine thread of the service (FACE_THREADS=1) works an image. */
+async function currentBuildWithHelper(): Promise<Build> {
+  const facePool = new FacePool(1);
+  const detector = await MeshCheckedFaceDetector.create({ helpers: facePool });
+  return { label: 'now, 1 helper', detector, facePool, refineImage, detectFaces };
 }
 
 async function beforeBuild(dir: string): Promise<Build> {
@@ -152,7 +162,12 @@ async function alternating<T>(bytes: Buffer, builds: Build[], run: (build: Build
 async function stageRows(builds: Build[], image: BenchImage): Promise<string[]> {
   const { baselineMs, runs } = await alternating(image.bytes, builds, async (build) =>
     build
-      .refineImage(build.detector, image.bytes, { model: 'tengrai-20231128-m-d.safetensors', denoising: 3, outputFormat: 'auto', maxPixels: 50_000_000 })
+      .refineImage(
+        build.detector,
+        image.bytes,
+        { model: 'tengrai-20231128-m-d.safetensors', denoising: 3, outputFormat: 'auto', maxPixels: 50_000_000 },
+        build.facePool,
+      )
       .then((result) => result.timings),
   );
   return builds.map((build, b) => {
@@ -165,7 +180,7 @@ async function stageRows(builds: Build[], image: BenchImage): Promise<string[]> 
 
 async function detectRows(builds: Build[], name: string, bytes: Buffer, rightAngles: boolean, target: boolean): Promise<string[]> {
   const image = await loadRgb(bytes);
-  // CPU time as well: detection runs on one thread, so on a busy machine its CPU time is what it would take alone.
+  // CPU time as well (every thread of this process, a helper's too): on a busy machine, what it would take alone.
   const { baselineMs, runs } = await alternating(bytes, builds, async (build) => {
     const cpu = process.cpuUsage();
     const started = performance.now();
@@ -187,7 +202,7 @@ async function main(): Promise<void> {
   const images = await benchImages();
   const jobs = await jobRows(images);
 
-  const builds = [await currentBuild(), ...(BEFORE_DIR ? [await beforeBuild(BEFORE_DIR)] : [])];
+  const builds = [await currentBuild(), await currentBuildWithHelper(), ...(BEFORE_DIR ? [await beforeBuild(BEFORE_DIR)] : [])];
   const stages: string[] = [];
   for (const image of images) stages.push(...(await stageRows(builds, image)));
 
@@ -212,13 +227,14 @@ async function main(): Promise<void> {
       '\nJob wall time (WORKER_CONCURRENCY = cores), POST to succeeded, against sharp decode + WebP encode of the same file:\n\n' +
       '| image | faces | job ms | sharp decode+encode ms | ratio | target |\n|---|---|---|---|---|---|\n' +
       `${jobs.join('\n')}\n\n` +
-      'Pipeline stages in one thread (refineImage, WebP output), ms:\n\n' +
+      'Pipeline stages in this process (refineImage, WebP output; "now, 1 helper": with one helper thread, as in the service), ms:\n\n' +
       '| image | build | decode | detect | refine | encode | total | sharp decode+encode | ratio |\n|---|---|---|---|---|---|---|---|---|\n' +
       `${stages.join('\n')}\n\n` +
-      'Detection alone (detectFaces on decoded pixels), 800x600 JPEG, ms:\n\n' +
+      'Detection alone (detectFaces on decoded pixels; CPU: every thread of the process), 800x600 JPEG, ms:\n\n' +
       '| photo | build | faces | detect (wall) | detect (CPU) | sharp decode+encode | ratio (wall) | target |\n|---|---|---|---|---|---|---|---|\n' +
       `${detection.join('\n')}\n`,
   );
+  await Promise.all(builds.map((build) => build.facePool?.close()));
 }
 
 await main();
