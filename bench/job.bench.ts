@@ -234,7 +234,7 @@ async function main(): Promise<void> {
       '| photo | build | faces | detect (wall) | detect (CPU) | sharp decode+encode | ratio (wall) | target |\n|---|---|---|---|---|---|---|---|\n' +
       `${detection.join('\n')}\n`,
   );
-  await Promise.all(builds.map((build) => build.facePool?.close()));
+  for (const build of builds) await build.facePool?.close();
 }
 
 await main();
