@@ -4,8 +4,10 @@ import { before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { DEGRADATIONS, loadRgb } from '../bench/lib/degrade.js';
 import { DEFAULT_DETECT_OPTIONS, detectFaces, iou, type DetectedFace, type FaceDetector } from '../src/refine/detect.js';
-import { detectionWindows, MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
+import { BlazeFace } from '../src/refine/blazeface.js';
+import { detectionWindows, MeshCheckedFaceDetector, NOISY_FROM } from '../src/refine/face-detector.js';
 import { FacePool } from '../src/refine/face-pool.js';
+import { estimateImageNoise } from '../src/refine/noise.js';
 import { MAX_ASPECT_RATIO } from '../src/limits.js';
 import type { Rect, RgbImage } from '../src/refine/image.js';
 import { caricature } from './helpers/caricature.js';
@@ -142,6 +144,34 @@ describe('face detection', () => {
     }
   });
 
+  // Faces of 31-43 px under noise: BlazeFace scores some under its bar and the mesh, seeing them magnified, fails
+  // others; the noisy photo's second look, in a smoothed copy, finds them (11 of the 14 without it).
+  test('the left half of the grey Solvay group under noise sigma 10: at least 13 of its 14 faces found, nothing else', async () => {
+    const clean = await loadRgb(await sharp(fixture('faces/solvay-1927-gray-1280.png')).extract({ left: 0, top: 0, width: 640, height: 926 }).png().toBuffer());
+    const faces = await detectFaces(detector, clean);
+    assert.equal(faces.length, 14);
+    const found = await detectFaces(detector, await (DEGRADATIONS['noise sigma 10'] as (image: RgbImage) => Promise<RgbImage>)(clean));
+    const hits = faces.filter((face) => found.some((f) => iou(f.box, face.box) >= 0.5)).length;
+    assert.ok(hits >= 13, `${hits} of 14 found`);
+    assert.deepEqual(found.filter((f) => !faces.some((face) => iou(f.box, face.box) >= 0.5)).map((f) => f.box), []);
+  });
+
+  test('the second look at a noisy photo adds nothing to the negatives and drawn marks with noise sigma 10', async () => {
+    const firstLookOnly = await MeshCheckedFaceDetector.create({ smallFacesUnderNoise: false });
+    const pictures: Array<[string, RgbImage]> = [];
+    for (const file of fs.readdirSync(`${FIXTURES}/negatives`)) pictures.push([file, await loadRgb(fixture(`negatives/${file}`))]);
+    for (const [name, mark] of Object.entries(MARKS)) for (const size of [60, 120, 200]) pictures.push([`${name} at ${size} px`, await drawnMark(mark, size)]);
+    const added: string[] = [];
+    for (const [name, picture] of pictures) {
+      const noisy = await (DEGRADATIONS['noise sigma 10'] as (image: RgbImage) => Promise<RgbImage>)(picture);
+      assert.ok(estimateImageNoise(noisy) >= NOISY_FROM, `${name} reads as noisy`);
+      const boxes = async (d: FaceDetector) => JSON.stringify((await detectFaces(d, noisy)).map((f) => f.box));
+      const [withLook, without] = [await boxes(detector), await boxes(firstLookOnly)];
+      if (withLook !== without) added.push(`${name}: ${withLook} against ${without}`);
+    }
+    assert.deepEqual(added, []);
+  });
+
   test('the sepia 2126 px group photo: at least 27 of its 29 faces found, no more than 29', async () => {
     const found = await detectFaces(detector, await loadRgb(fixture('faces/solvay-1927-2126.jpg')));
     assert.ok(found.length >= 27 && found.length <= 29, `found ${found.length}`);
@@ -187,6 +217,33 @@ describe('detection work is bounded by the pixels, not by the image length', () 
     const justEnough = counted();
     await detectFaces(justEnough, await strip(20 * smallest, smallest));
     assert.equal(justEnough.calls, 1);
+  });
+
+  // The second look at small faces is for noisy photos only: a clean one costs the noise estimate and one pass.
+  test('a clean photo is not taken for a noisy one: one BlazeFace run per window of one pass', async () => {
+    const photos: Array<[string, RgbImage]> = [];
+    for (const file of ['astronaut.png', 'grace-hopper.jpg', 'camera-gray-turned.png', 'solvay-1927-gray-1280.png', 'solvay-1927-2126.jpg']) {
+      photos.push([file, await loadRgb(fixture(`faces/${file}`))]);
+    }
+    // the 800x532 one-face job of issue 11's speed target
+    photos.push(['800x532 astronaut', await loadRgb(await sharp(fixture('faces/astronaut.png')).resize(800, 532, { fit: 'cover', position: 'top' }).jpeg({ quality: 90 }).toBuffer())]);
+    // the real model runs, counted: each call is passed through to it
+    const run = Reflect.get<BlazeFace, 'run'>(BlazeFace.prototype, 'run');
+    let runs = 0;
+    BlazeFace.prototype.run = function (this: BlazeFace, ...args: Parameters<BlazeFace['run']>) {
+      runs++;
+      return run.apply(this, args);
+    };
+    try {
+      for (const [name, photo] of photos) {
+        assert.ok(estimateImageNoise(photo) < NOISY_FROM, `${name}: noise ${estimateImageNoise(photo).toFixed(2)}`);
+        runs = 0;
+        assert.ok((await detectFaces(detector, photo)).length > 0, `${name}: a face found, so no turned pass`);
+        assert.equal(runs, detectionWindows(photo.width, photo.height, DEFAULT_DETECT_OPTIONS.smallestFacePx), name);
+      }
+    } finally {
+      BlazeFace.prototype.run = run;
+    }
   });
 
   test('the most elongated image accepted costs at most 1.1x the windows of the square at the pixel cap', () => {

@@ -53,12 +53,17 @@ function containment(a: Rect, b: Rect): number {
   return inter / Math.min(a.width * a.height, b.width * b.height);
 }
 
+/** Whether two face boxes are one face: they overlap, or one lies mostly inside the other. */
+export function overlapping(a: Rect, b: Rect): boolean {
+  return iou(a, b) > 0.3 || containment(a, b) > 0.7;
+}
+
 /** Keeps the best-scoring box of each cluster of overlapping boxes. */
 export function suppressOverlaps(faces: DetectedFace[]): DetectedFace[] {
   const sorted = [...faces].sort((a, b) => b.score - a.score);
   const kept: DetectedFace[] = [];
   for (const face of sorted) {
-    if (!kept.some((k) => iou(k.box, face.box) > 0.3 || containment(k.box, face.box) > 0.7)) kept.push(face);
+    if (!kept.some((k) => overlapping(k.box, face.box))) kept.push(face);
   }
   return kept;
 }
