@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { LAST_USE_RESOLUTION_MS, type ApiKey, type NewApiKey, type Organization, type Scope } from './store.js';
 import { iso, isoOrNull, isUuid } from './columns.js';
 import type { ApiKeysTable, Db, OrganizationsTable } from './database.js';
+import { prepared } from './prepared.js';
 import type { Selectable } from 'kysely';
 
 /** Organizations with their API keys, credits and per-organization limits. */
@@ -147,15 +148,18 @@ export async function findApiKeyBySecretHash({ db }: Db, secretHash: string): Pr
   return row ? apiKeyFromRow(row) : null;
 }
 
-/** The key and its organization in one statement: every authenticated request needs both. */
-export async function findApiKeyWithOrganization({ db }: Db, secretHash: string): Promise<{ key: ApiKey; org: Organization } | null> {
-  const row = await db
+const keyWithOrganization = prepared(({ db }, { secretHash }: { secretHash: string }) =>
+  db
     .selectFrom('api_keys as key')
     .innerJoin('organizations as org', 'org.id', 'key.org_id')
     .selectAll('org')
     .select(['key.id as key_id', 'key.name as key_name', 'key.scope', 'key.created_at as key_created_at', 'key.revoked_at', 'key.last_used_at'])
-    .where('key.secret_hash', '=', secretHash)
-    .executeTakeFirst();
+    .where('key.secret_hash', '=', secretHash),
+);
+
+/** The key and its organization in one statement: every authenticated request needs both. */
+export async function findApiKeyWithOrganization(on: Db, secretHash: string): Promise<{ key: ApiKey; org: Organization } | null> {
+  const [row] = (await keyWithOrganization(on, { secretHash })).rows;
   if (!row) return null;
   const key = apiKeyFromRow({
     id: row.key_id,
