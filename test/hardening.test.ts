@@ -201,6 +201,29 @@ describe('malformed input is a 400 that names it (Medium, Low)', () => {
     assert.match(service.output, /"url":"\/v2\/artworks\?limit=1"/);
     assert.equal(service.output.includes('sekrit-in-query'), false);
   });
+
+  test("a request's log lines name its own caller's organization and key, never another request's", async () => {
+    const lines = async (send: () => Promise<Response>) => {
+      const response = await send();
+      const id = response.headers.get('x-request-id');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return service.output
+        .split('\n')
+        .filter((line) => line.includes(`"reqId":"${id}"`))
+        .map((line) => JSON.parse(line) as { orgId?: string; keyId?: string });
+    };
+    const meOf = async (key: string) => (await operator.withKey(key).request('GET', '/v2/me')).body as { organizationId: string; keyId: string };
+    const [a, b] = [await meOf(generator.apiKey ?? ''), await meOf(orgB.secret)];
+    const auth = (key: string) => ({ headers: { authorization: `Bearer ${key}` } });
+    for (const [key, me] of [[generator.apiKey ?? '', a], [orgB.secret, b]] as const) {
+      const logged = await lines(() => fetch(`${service.url}/v2/artworks?limit=1`, auth(key)));
+      assert.ok(logged.some((line) => line.orgId !== undefined), 'the completed request is logged with its caller');
+      for (const line of logged.filter((l) => l.orgId !== undefined)) assert.deepEqual([line.orgId, line.keyId], [me.organizationId, me.keyId]);
+    }
+    const anonymous = await lines(() => fetch(`${service.url}/healthz`));
+    assert.ok(anonymous.length > 0);
+    assert.ok(anonymous.every((line) => line.orgId === undefined && line.keyId === undefined), 'no caller carried over');
+  });
 });
 
 describe('slow clients are closed (Medium)', () => {

@@ -66,6 +66,9 @@ for (const [name, open, skipReason] of BACKENDS) {
       const rotated = await backend.store.getOrganization(org.id);
       assert.equal(rotated?.webhookSecret, 'whsec_b');
       assert.equal(rotated?.previousWebhookSecret, 'whsec_a');
+      // the one read authentication makes: the same key and organization as the two separate reads
+      assert.deepEqual(await backend.store.findApiKeyWithOrganization(`h-${name}`), { key, org: rotated });
+      assert.equal(await backend.store.findApiKeyWithOrganization('nope'), null);
     });
 
     test('artworks round-trip and list newest first, ties in insertion order', async () => {

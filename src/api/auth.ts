@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { hashApiKeySecret, scopeAllows } from '../auth/api-keys.js';
 import { errors } from '../errors.js';
 import { isDiskFull } from '../store/disk-full.js';
-import type { ApiKey, Organization, Scope, Store } from '../store/store.js';
+import { lastUseDue, type ApiKey, type Organization, type Scope, type Store } from '../store/store.js';
 import type { ApiDeps } from './deps.js';
 import { enforceRateLimit } from './rate-limit.js';
 
@@ -32,21 +33,27 @@ async function authenticate(
   if (!header) throw errors.unauthorized('Missing Authorization header; expected "Authorization: Bearer <api key>"');
   const match = /^Bearer +(\S+) *$/i.exec(header);
   if (!match?.[1]) throw errors.unauthorized('Expected "Authorization: Bearer <api key>"; the header is not a Bearer token');
-  const key = await store.findApiKeyBySecretHash(hashApiKeySecret(match[1]));
-  if (!key || key.revokedAt !== null) throw errors.unauthorized('Invalid or revoked API key');
+  // read from the store on every request, so that a revocation refuses the very next one in every process
+  const found = await store.findApiKeyWithOrganization(hashApiKeySecret(match[1]));
+  if (!found || found.key.revokedAt !== null) throw errors.unauthorized('Invalid or revoked API key');
+  const { key, org } = found;
   if (!scopeAllows(key.scope, need)) {
     throw errors.forbidden(`This API key has scope ${key.scope}; this route needs ${need} or higher`);
   }
-  const org = await store.getOrganization(key.orgId);
-  if (!org) throw errors.unauthorized('Invalid or revoked API key');
-  request.log = request.log.child({ orgId: key.orgId, keyId: key.id });
+  // request.log is this request's own child of the service's pino logger (server.ts; Fastify makes one per request):
+  // binding the caller to it costs less than a second child per request
+  (request.log as Logger).setBindings({ orgId: key.orgId, keyId: key.id });
   const caller: Caller = { ...key, org };
   await enforceRateLimit(deps, caller, request, reply);
-  // "last used" is bookkeeping: a failure to record it (a full disk) must not refuse the request
-  await store.touchApiKey(key.id, new Date()).catch((error: unknown) => {
-    if (isDiskFull(error)) deps.storage.reportFull();
-    request.log.warn({ err: error }, 'last use of the API key not recorded');
-  });
+  const now = new Date();
+  // the key's row was just read: when it already records a use within the minute, the write would change nothing
+  if (lastUseDue(key.lastUsedAt, now)) {
+    // "last used" is bookkeeping: a failure to record it (a full disk) must not refuse the request
+    await store.touchApiKey(key.id, now).catch((error: unknown) => {
+      if (isDiskFull(error)) deps.storage.reportFull();
+      request.log.warn({ err: error }, 'last use of the API key not recorded');
+    });
+  }
   return caller;
 }
 

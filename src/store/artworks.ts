@@ -3,6 +3,7 @@ import type { Artwork, ArtworkStatus } from '../artworks/artwork.js';
 import type { JobOutcome } from './store.js';
 import { iso, isoOrNull, isUuid, json, jsonOrNull } from './columns.js';
 import type { ArtworksTable, Db } from './database.js';
+import { prepared } from './prepared.js';
 
 /** Artworks: insert, read, list, status changes and retention. Which change is allowed is the caller's rule. */
 
@@ -52,16 +53,16 @@ export async function countUnfinished({ db }: Db, orgId: string, unfinished: rea
   return Number(row.n);
 }
 
+const artworkById = prepared(({ db }, { id }: { id: string }) => db.selectFrom('artworks').selectAll().where('id', '=', id));
+const artworkOfOrganization = prepared(({ db }, { id, orgId }: { id: string; orgId: string }) =>
+  db.selectFrom('artworks').selectAll().where('id', '=', id).where('org_id', '=', orgId),
+);
+
 /** The artwork, only within its organization when `orgId` is given. */
-export async function getArtwork({ db }: Db, id: string, orgId?: string): Promise<Artwork | null> {
+export async function getArtwork(on: Db, id: string, orgId?: string): Promise<Artwork | null> {
   if (!isUuid(id) || (orgId !== undefined && !isUuid(orgId))) return null;
-  const row = await db
-    .selectFrom('artworks')
-    .selectAll()
-    .where('id', '=', id)
-    .$if(orgId !== undefined, (query) => query.where('org_id', '=', orgId as string))
-    .executeTakeFirst();
-  return row ? artworkFromRow(row) : null;
+  const { rows } = await (orgId === undefined ? artworkById(on, { id }) : artworkOfOrganization(on, { id, orgId }));
+  return rows[0] ? artworkFromRow(rows[0]) : null;
 }
 
 /** Newest first; artworks created in the same millisecond in reverse insertion order. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from './database.js';
 import { announceJob } from './job-notices.js';
+import { prepared } from './prepared.js';
 
 /**
  * Job rows: one per artwork waiting or running. A claim is a committed lease (lease_token, lease_until), so a
@@ -28,8 +29,13 @@ export async function enqueueJob(on: Db, artworkId: string, runAfter: number): P
  * row with FOR UPDATE SKIP LOCKED so claimers never wait on each other; SQLite has no row locks, the caller's
  * BEGIN IMMEDIATE already serializes claimers.
  */
-export async function claimNextJob({ db, dialect }: Db, now: number, leaseMs: number): Promise<JobRow | null> {
+export async function claimNextJob(on: Db, now: number, leaseMs: number): Promise<JobRow | null> {
   const token = randomUUID();
+  const [row] = (await claimNext(on, { now, leaseUntil: now + leaseMs, token })).rows;
+  return row ? { jobId: Number(row.id), artworkId: row.artwork_id, token, attempts: row.attempts } : null;
+}
+
+const claimNext = prepared(({ db, dialect }, { now, leaseUntil, token }: { now: number; leaseUntil: number; token: string }) => {
   const running = db
     .selectFrom('jobs as leased')
     .innerJoin('artworks as owner', 'owner.id', 'leased.artwork_id')
@@ -49,14 +55,12 @@ export async function claimNextJob({ db, dialect }: Db, now: number, leaseMs: nu
     .orderBy('jobs.id')
     .limit(1)
     .$if(dialect === 'postgres', (query) => query.forUpdate('jobs').skipLocked());
-  const row = await db
+  return db
     .updateTable('jobs')
-    .set((eb) => ({ lease_token: token, lease_until: now + leaseMs, attempts: eb('attempts', '+', 1) }))
+    .set((eb) => ({ lease_token: token, lease_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
     .where('id', '=', next)
-    .returning(['id', 'artwork_id', 'attempts'])
-    .executeTakeFirst();
-  return row ? { jobId: Number(row.id), artworkId: row.artwork_id, token, attempts: row.attempts } : null;
-}
+    .returning(['id', 'artwork_id', 'attempts']);
+});
 
 export async function renewJob({ db }: Db, job: JobRow, now: number, leaseMs: number): Promise<boolean> {
   const result = await db

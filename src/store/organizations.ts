@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import type { ApiKey, NewApiKey, Organization, Scope } from './store.js';
+import { LAST_USE_RESOLUTION_MS, type ApiKey, type NewApiKey, type Organization, type Scope } from './store.js';
 import { iso, isoOrNull, isUuid } from './columns.js';
 import type { ApiKeysTable, Db, OrganizationsTable } from './database.js';
+import { prepared } from './prepared.js';
 import type { Selectable } from 'kysely';
 
 /** Organizations with their API keys, credits and per-organization limits. */
@@ -147,6 +148,31 @@ export async function findApiKeyBySecretHash({ db }: Db, secretHash: string): Pr
   return row ? apiKeyFromRow(row) : null;
 }
 
+const keyWithOrganization = prepared(({ db }, { secretHash }: { secretHash: string }) =>
+  db
+    .selectFrom('api_keys as key')
+    .innerJoin('organizations as org', 'org.id', 'key.org_id')
+    .selectAll('org')
+    .select(['key.id as key_id', 'key.name as key_name', 'key.scope', 'key.created_at as key_created_at', 'key.revoked_at', 'key.last_used_at'])
+    .where('key.secret_hash', '=', secretHash),
+);
+
+/** The key and its organization in one statement: every authenticated request needs both. */
+export async function findApiKeyWithOrganization(on: Db, secretHash: string): Promise<{ key: ApiKey; org: Organization } | null> {
+  const [row] = (await keyWithOrganization(on, { secretHash })).rows;
+  if (!row) return null;
+  const key = apiKeyFromRow({
+    id: row.key_id,
+    org_id: row.id,
+    name: row.key_name,
+    scope: row.scope,
+    created_at: row.key_created_at,
+    revoked_at: row.revoked_at,
+    last_used_at: row.last_used_at,
+  });
+  return { key, org: organizationFromRow(row) };
+}
+
 export async function listApiKeys({ db, dialect }: Db, orgId: string): Promise<ApiKey[]> {
   if (!isUuid(orgId)) return [];
   const rows = await db
@@ -176,7 +202,7 @@ export async function revokeApiKey({ db }: Db, orgId: string, keyId: string, now
 /** Records that the key was used, at most once a minute (a write per request would cost every read a write). */
 export async function touchApiKey({ db }: Db, keyId: string, now: Date): Promise<void> {
   if (!isUuid(keyId)) return;
-  const minuteAgo = new Date(now.getTime() - 60_000).toISOString();
+  const minuteAgo = new Date(now.getTime() - LAST_USE_RESOLUTION_MS).toISOString();
   await db
     .updateTable('api_keys')
     .set({ last_used_at: now.toISOString() })

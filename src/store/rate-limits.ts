@@ -1,6 +1,7 @@
 import type { RateDecision } from './store.js';
 import { openSqliteFile, sqliteDb, type Db } from './database.js';
 import { takeToken } from './rate-bucket.js';
+import { prepared } from './prepared.js';
 import { inWriteTransaction } from './transaction.js';
 
 /**
@@ -11,21 +12,41 @@ import { inWriteTransaction } from './transaction.js';
  */
 export async function takeRateToken(rates: Db, orgId: string, perMinute: number, now: number): Promise<RateDecision> {
   return inWriteTransaction(rates, async (tx) => {
-    await tx.db
-      .insertInto('org_rate_buckets')
-      .values({ org_id: orgId, tokens: perMinute, updated_at: now })
-      .onConflict((oc) => oc.column('org_id').doNothing())
-      .execute();
-    const row = await tx.db
-      .selectFrom('org_rate_buckets')
-      .select(['tokens', 'updated_at'])
-      .where('org_id', '=', orgId)
-      .$if(tx.dialect === 'postgres', (query) => query.forUpdate())
-      .executeTakeFirstOrThrow();
+    // an organization's first request makes its bucket (full); every later one only loads and saves it
+    const row = (await loadBucket(tx, orgId)) ?? (await createBucket(tx, orgId, perMinute, now));
     const { decision, tokens } = takeToken({ tokens: row.tokens, updatedAt: Number(row.updated_at) }, perMinute, now);
-    await tx.db.updateTable('org_rate_buckets').set({ tokens, updated_at: now }).where('org_id', '=', orgId).execute();
+    await saveBucket(tx, { orgId, tokens, now });
     return decision;
   });
+}
+
+const selectBucket = prepared(({ db, dialect }, { orgId }: { orgId: string }) =>
+  db
+    .selectFrom('org_rate_buckets')
+    .select(['tokens', 'updated_at'])
+    .where('org_id', '=', orgId)
+    .$if(dialect === 'postgres', (query) => query.forUpdate()),
+);
+
+const saveBucket = prepared(({ db }, { orgId, tokens, now }: { orgId: string; tokens: number; now: number }) =>
+  db.updateTable('org_rate_buckets').set({ tokens, updated_at: now }).where('org_id', '=', orgId),
+);
+
+/** The bucket, locked until the transaction ends (PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the file). */
+async function loadBucket(tx: Db, orgId: string): Promise<{ tokens: number; updated_at: number } | undefined> {
+  return (await selectBucket(tx, { orgId })).rows[0];
+}
+
+/** Makes a full bucket unless a concurrent first request just made it, then loads (and locks) whichever won. */
+async function createBucket(tx: Db, orgId: string, perMinute: number, now: number): Promise<{ tokens: number; updated_at: number }> {
+  await tx.db
+    .insertInto('org_rate_buckets')
+    .values({ org_id: orgId, tokens: perMinute, updated_at: now })
+    .onConflict((oc) => oc.column('org_id').doNothing())
+    .execute();
+  const row = await loadBucket(tx, orgId);
+  if (!row) throw new Error(`the rate-limit bucket of organization ${orgId} was not created`);
+  return row;
 }
 
 /**

@@ -54,6 +54,9 @@ export class SqlStore implements Store {
   findApiKeyBySecretHash(secretHash: string): Promise<ApiKey | null> {
     return organizations.findApiKeyBySecretHash(this.db, secretHash);
   }
+  findApiKeyWithOrganization(secretHash: string): Promise<{ key: ApiKey; org: Organization } | null> {
+    return organizations.findApiKeyWithOrganization(this.db, secretHash);
+  }
   listApiKeys(orgId: string): Promise<ApiKey[]> {
     return organizations.listApiKeys(this.db, orgId);
   }

@@ -65,6 +65,17 @@ export interface ApiKey {
   lastUsedAt: string | null;
 }
 
+/**
+ * How finely a key's last use is recorded: at most one write a minute per key, so that reads stay reads.
+ * touchApiKey writes only when the stored time is older; a caller holding a fresher one may skip the call.
+ */
+export const LAST_USE_RESOLUTION_MS = 60_000;
+
+/** Whether a key last used at `lastUsedAt` (as read) is due a new record of its use at `now`. */
+export function lastUseDue(lastUsedAt: string | null, now: Date): boolean {
+  return lastUsedAt === null || Date.parse(lastUsedAt) < now.getTime() - LAST_USE_RESOLUTION_MS;
+}
+
 export interface NewApiKey {
   orgId: string;
   name: string;
@@ -110,10 +121,12 @@ export interface Store {
 
   createApiKey(key: NewApiKey): Promise<ApiKey>;
   findApiKeyBySecretHash(secretHash: string): Promise<ApiKey | null>;
+  /** The key with its organization (one read for what every authenticated request needs); null when unknown. */
+  findApiKeyWithOrganization(secretHash: string): Promise<{ key: ApiKey; org: Organization } | null>;
   listApiKeys(orgId: string): Promise<ApiKey[]>;
   /** Revokes the organization's key (idempotent); null when the organization has no such key. */
   revokeApiKey(orgId: string, keyId: string, now: Date): Promise<ApiKey | null>;
-  /** Records that the key was used, at most once a minute (a write per request would cost every read a write). */
+  /** Records that the key was used, at most once a minute (LAST_USE_RESOLUTION_MS; a write per request would cost every read a write). */
   touchApiKey(keyId: string, now: Date): Promise<void>;
 
   /**
