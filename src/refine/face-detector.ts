@@ -91,6 +91,12 @@ const MIN_MESH_FACE_PX = 24;
  * gives the landmarks and the tight face box.
  */
 export class MeshCheckedFaceDetector implements FaceDetector {
+  /**
+   * BlazeFace's input buffer, kept from one detection to the next rather than allocated per image (768 KB); taken
+   * while a detection uses it, so two detections at once (tests, benchmarks) each write their own.
+   */
+  private windowBuffer: Float32Array | undefined;
+
   private constructor(
     private readonly blazeFace: BlazeFace,
     private readonly mesh: FaceMesh,
@@ -168,7 +174,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     // mouth, the mouth at the eyes' height), and the mesh fits that crop at 0.9+; the same crop turned half round
     // holds the face the right way up and scores higher (grace-hopper.jpg turned 180: 1.00 against 0.63 at level,
     // an upright face 0.06 turned over). So every candidate that passed is also fitted the other way up.
-    const overturned = passed.map(({ crop }) => ({ ...crop, angle: crop.angle + Math.PI }));
+    const overturned = passed.map(({ crop }): MeshCrop => ({ center: crop.center, size: crop.size, angle: crop.angle + Math.PI }));
     const overturnedFits = await this.mesh.fit(image, overturned);
     const accepted = passed.flatMap((first, i) => {
       const other = overturnedFits[i] as MeshFit;
@@ -191,29 +197,39 @@ export class MeshCheckedFaceDetector implements FaceDetector {
 
   private async proposeCandidates(image: RgbImage, options: DetectOptions): Promise<ImageCandidate[]> {
     const found: ImageCandidate[] = [];
-    const buffer = new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3);
-    for (const scale of pyramidScales(image.width, image.height, options.smallestFacePx)) {
-      const level = await resized(image, scale);
-      for (const window of windowsFor(level.width, level.height)) {
-        const input = windowInput(level, window.x, window.y, buffer);
-        for (const c of await this.blazeFace.run(input, this.minCandidateScore)) {
-          const sx = level.width / image.width;
-          const sy = level.height / image.height;
-          const toImage = (p: Point): Point => ({ x: (p.x + window.x) / sx, y: (p.y + window.y) / sy });
-          const center = toImage({ x: c.cx, y: c.cy });
-          found.push({
-            cx: center.x,
-            cy: center.y,
-            width: c.width / sx,
-            height: c.height / sy,
-            keypoints: c.keypoints.map(toImage) as Candidate['keypoints'],
-            score: c.score,
-            weight: c.score,
-          });
-        }
+    const buffer = this.windowBuffer ?? new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3);
+    this.windowBuffer = undefined;
+    try {
+      for (const scale of pyramidScales(image.width, image.height, options.smallestFacePx)) {
+        await this.proposeAt(image, scale, buffer, found);
       }
+    } finally {
+      this.windowBuffer = buffer;
     }
     return found;
+  }
+
+  /** proposeCandidates' work at one pyramid level, adding to `found`. */
+  private async proposeAt(image: RgbImage, scale: number, buffer: Float32Array, found: ImageCandidate[]): Promise<void> {
+    const level = await resized(image, scale);
+    for (const window of windowsFor(level.width, level.height)) {
+      const input = windowInput(level, window.x, window.y, buffer);
+      for (const c of await this.blazeFace.run(input, this.minCandidateScore)) {
+        const sx = level.width / image.width;
+        const sy = level.height / image.height;
+        const toImage = (p: Point): Point => ({ x: (p.x + window.x) / sx, y: (p.y + window.y) / sy });
+        const center = toImage({ x: c.cx, y: c.cy });
+        found.push({
+          cx: center.x,
+          cy: center.y,
+          width: c.width / sx,
+          height: c.height / sy,
+          keypoints: c.keypoints.map(toImage) as Candidate['keypoints'],
+          score: c.score,
+          weight: c.score,
+        });
+      }
+    }
   }
 }
 
