@@ -7,9 +7,11 @@ import type { ModelName } from '../src/artworks/artwork.js';
 import { CANCEL_GRACE_MS, RefinePool, JobCanceledError, type CancelOutcome } from '../src/jobs/pool.js';
 import type { ThreadSetup } from '../src/jobs/thread-protocol.js';
 import { decodeImage } from '../src/ingest/decode.js';
-import type { DetectedFace } from '../src/refine/detect.js';
+import { DEGRADATIONS } from '../bench/lib/degrade.js';
+import { detectFaces, type DetectedFace } from '../src/refine/detect.js';
 import type { EngineSettings } from '../src/refine/engines/settings.js';
 import { DEFAULT_TUNING } from '../src/refine/enhance.js';
+import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
 import { FacePool, type FaceJob } from '../src/refine/face-pool.js';
 import { cropFor, refineOneFace } from '../src/refine/face-work.js';
 import type { RgbImage } from '../src/refine/image.js';
@@ -57,6 +59,39 @@ describe('face helper threads', () => {
   test('give the same work as this thread', async () => {
     const inThisThread = jobs().map((job) => refineOneFace(job.crop, job.face, job.strength, job.tuning));
     assert.deepEqual(await pool.run(jobs()), inThisThread);
+  });
+
+  test('a face refined after other faces gives the same work as in a fresh thread', { timeout: 60_000 }, async () => {
+    // Scratch planes (scratch.ts) are reused within a thread: nothing of one face may reach the next. Two faces of
+    // different sizes and repairs (a large clean face; a small one with noise, denoised and measured through more
+    // planes), each refined here after the other, and alone in a helper thread that has refined nothing before.
+    const detector = await MeshCheckedFaceDetector.create();
+    const noisy = await (DEGRADATIONS['noise sigma 10'] as (image: RgbImage) => Promise<RgbImage>)(image);
+    const grace = (await decodeImage(fs.readFileSync(fixture('faces/grace-hopper.jpg')), 50_000_000)).image;
+    const jobsFor = async (picture: RgbImage): Promise<FaceJob[]> =>
+      (await detectFaces(detector, picture)).map((face) => ({ crop: cropFor(picture, face), face, strength: strengthFor(MODEL, 3), tuning: DEFAULT_TUNING }));
+    const pictures = [grace, noisy];
+    const here = async (order: RgbImage[]) => {
+      const works = [];
+      for (const picture of order) works.push((await jobsFor(picture)).map((job) => refineOneFace(job.crop, job.face, job.strength, job.tuning)));
+      return works;
+    };
+    const [graceFirst, noisyAfterGrace] = await here(pictures);
+    const [noisyFirst, graceAfterNoisy] = await here([...pictures].reverse());
+    for (const [picture, afterOther, first] of [
+      [grace, graceAfterNoisy, graceFirst],
+      [noisy, noisyAfterGrace, noisyFirst],
+    ] as const) {
+      const fresh = new FacePool(1);
+      try {
+        const alone = await fresh.run(await jobsFor(picture));
+        assert.equal(alone.length, 1);
+        assert.deepEqual(afterOther, alone);
+        assert.deepEqual(first, alone);
+      } finally {
+        await fresh.close();
+      }
+    }
   });
 
   test('a helper that dies while idle is replaced, and the next run returns', { timeout: 30_000 }, async () => {

@@ -1,8 +1,10 @@
 import { channelOf, yccPlanesOf } from './color.js';
 import { dct8x8, estimateJpegQuality, jpegTable, type JpegFit } from './dct.js';
 import { gaussianBlur, guidedFilter } from './filters.js';
-import type { Plane, Rect, RgbImage } from './image.js';
+import { hypot2 } from './geometry.js';
+import { lumaOf, type Plane, type Rect, type RgbImage } from './image.js';
 import { estimateNoise } from './noise.js';
+import { lendPlane, takeBack } from './scratch.js';
 import { highToMidBand } from './spectrum.js';
 
 /** What is wrong with one face, measured on its pixels at the input's own resolution. */
@@ -103,13 +105,13 @@ function quantizedAway(luma: Plane, offsetX: number, offsetY: number, fit: JpegF
   return visible > 0 ? zeroed / visible : 1;
 }
 
-function gradientMagnitudes(plane: Plane): Float32Array {
+/** Into `out` (zeroed, the plane's size; its border stays 0). */
+function gradientMagnitudes(plane: Plane, out: Float32Array): Float32Array {
   const { data, width, height } = plane;
-  const out = new Float32Array(width * height);
   for (let y = 1; y < height - 1; y++) {
     for (let x = 1; x < width - 1; x++) {
       const i = y * width + x;
-      out[i] = Math.hypot(
+      out[i] = hypot2(
         ((data[i + 1] as number) - (data[i - 1] as number)) / 2,
         ((data[i + width] as number) - (data[i - width] as number)) / 2,
       );
@@ -124,22 +126,30 @@ function gradientMagnitudes(plane: Plane): Float32Array {
  */
 function blurSigma(luma: Plane, noiseSigma: number): number {
   const reblur = 1.0;
-  const clean = noiseSigma > 2 ? guidedFilter(luma, 2, (2 * noiseSigma) ** 2) : luma;
-  const g1 = gradientMagnitudes(clean);
-  const g2 = gradientMagnitudes(gaussianBlur(clean, reblur));
-  const sorted = Float32Array.from(g1).sort();
-  const threshold = sorted[Math.floor(sorted.length * 0.9)] as number;
-  if (!(threshold > 2)) return 1;
-  let sum1 = 0;
-  let sum2 = 0;
-  for (let i = 0; i < g1.length; i++) {
-    if ((g1[i] as number) >= threshold) {
-      sum1 += g1[i] as number;
-      sum2 += g2[i] as number;
+  const n = luma.data.length;
+  const scratch = [lendPlane(n), lendPlane(n), lendPlane(n), lendPlane(n), lendPlane(n)] as const;
+  try {
+    const [denoised, g1, reblurred, g2, sorted] = scratch;
+    const clean = noiseSigma > 2 ? guidedFilter(luma, 2, (2 * noiseSigma) ** 2, denoised) : luma;
+    gradientMagnitudes(clean, g1);
+    gradientMagnitudes(gaussianBlur(clean, reblur, reblurred), g2);
+    sorted.set(g1);
+    sorted.sort();
+    const threshold = sorted[Math.floor(sorted.length * 0.9)] as number;
+    if (!(threshold > 2)) return 1;
+    let sum1 = 0;
+    let sum2 = 0;
+    for (let i = 0; i < g1.length; i++) {
+      if ((g1[i] as number) >= threshold) {
+        sum1 += g1[i] as number;
+        sum2 += g2[i] as number;
+      }
     }
+    const ratio = Math.min(0.99, sum2 / sum1);
+    return (reblur * ratio) / Math.sqrt(1 - ratio * ratio);
+  } finally {
+    takeBack(...scratch);
   }
-  const ratio = Math.min(0.99, sum2 / sum1);
-  return (reblur * ratio) / Math.sqrt(1 - ratio * ratio);
 }
 
 /**
@@ -153,8 +163,9 @@ export function diagnoseFace(image: RgbImage, inner: Rect, surroundings: Rect, o
   const planes = yccPlanesOf(image, inner);
   const noiseSigma = estimateNoise(planes.y);
   const channelNoise = [0, 1, 2].map((c) => estimateNoise(channelOf(image, inner, c))) as [number, number, number];
-  const wide = yccPlanesOf(image, surroundings).y;
-  const blocks = blockiness(planes.y, { ...inner, x: origin.x + inner.x, y: origin.y + inner.y });
+  // luminance only: the same values as yccPlanesOf's Y
+  const wide = lumaOf(image, surroundings);
+  const blocks = blockiness(planes.y, { x: origin.x + inner.x, y: origin.y + inner.y, width: inner.width, height: inner.height });
   const fit = estimateJpegQuality(wide, origin.x + surroundings.x, origin.y + surroundings.y);
   const jpeg = fit && quantizedAway(wide, origin.x + surroundings.x, origin.y + surroundings.y, fit) < DEGENERATE_FIT ? fit : undefined;
   return {

@@ -56,6 +56,12 @@ export function faceDelta(original: YccPlanes, refined: YccPlanes, mask: Plane, 
   };
 }
 
+/** `delta` with the face's repaired crop, if it was repaired (a literal, not a spread: see withPixels in image.ts). */
+export function withNative(delta: FaceDelta, native: FaceDelta['native']): FaceDelta {
+  const { y, cb, cr, alpha } = delta;
+  return native ? { y, cb, cr, alpha, native } : { y, cb, cr, alpha };
+}
+
 /** faceDelta of a face whose canonical crop is left as it was: no change, only the mask (for the repair, coverage). */
 export function unchangedDelta(mask: Plane, opacity: number): FaceDelta {
   const n = mask.data.length;

@@ -1,10 +1,11 @@
 import type { CanonicalFrame, YccPlanes } from './align.js';
 import type { FaceDiagnosis } from './analyze.js';
 import { gaussianBlur, guidedFilter } from './filters.js';
+import { lendPlane, takeBack } from './scratch.js';
 import { excessNoise, softnessOf } from './repair.js';
 import type { Plane } from './image.js';
 import type { RegionMasks } from './mask.js';
-import type { RefineStrength } from './profiles.js';
+import { defectiveStrength, type RefineStrength } from './profiles.js';
 
 /** How much is wrong beyond what a clean photo shows, in the units the filters take. */
 export interface FaceDefects {
@@ -200,7 +201,7 @@ export function refineCanonical(
   const care = enhancementCare(defects, t, strength.blockedCare);
 
   const repaired = planes.y;
-  const level = care < 1 ? { ...strength, ...strength.defective } : strength;
+  const level = care < 1 ? defectiveStrength(strength) : strength;
   // at care 0 every step's weight is 0 and each pixel would come out as the repaired one, to the bit
   const enhanced = care > 0 ? enhanceSteps(repaired, masks, defects, level, frame, t, care) : repaired;
   if (care <= 0 || !(t.enhanceBudget > 0)) return { y: enhanced, cb, cr };
@@ -224,15 +225,19 @@ export function refineCanonical(
   // on a hair's difference in what is measured, e.g. the same face turned by a right angle.
   const maxScale = 1 + (t.enhanceMaxScale - 1) * Math.max(0, Math.min(1, (care - 0.9) / 0.1));
   const scale = rms > 0 ? Math.min(maxScale, budget / rms) : 1;
-  const out = new Float32Array(enhanced.data.length);
+  // in place: `enhanced` is enhanceSteps' own new plane (care > 0 here), read at i before it is written at i
+  const out = enhanced.data;
   for (let i = 0; i < out.length; i++) {
     const base = repairOnly.data[i] as number;
-    out[i] = base + scale * ((enhanced.data[i] as number) - base);
+    out[i] = base + scale * ((out[i] as number) - base);
   }
-  return { y: plane(out, enhanced), cb, cr };
+  return { y: enhanced, cb, cr };
 }
 
-/** Skin evening, detail (sharpening and deblurring) and local contrast; `care` scales what is enhancement. */
+/**
+ * Skin evening, detail (sharpening and deblurring) and local contrast; `care` scales what is enhancement. Returns
+ * a new plane; the steps' intermediate planes are scratch.
+ */
 function enhanceSteps(
   repaired: Plane,
   masks: RegionMasks,
@@ -241,6 +246,30 @@ function enhanceSteps(
   frame: CanonicalFrame,
   t: Tuning,
   care: number,
+): Plane {
+  const n = repaired.data.length;
+  const scratch = [lendPlane(n), lendPlane(n), lendPlane(n), lendPlane(n), lendPlane(n)] as const;
+  try {
+    return enhanceStepsWith(repaired, masks, defects, strength, frame, t, care, ...scratch);
+  } finally {
+    takeBack(...scratch);
+  }
+}
+
+/** enhanceSteps through five scratch planes of the face's size. */
+function enhanceStepsWith(
+  repaired: Plane,
+  masks: RegionMasks,
+  defects: FaceDefects,
+  strength: RefineStrength,
+  frame: CanonicalFrame,
+  t: Tuning,
+  care: number,
+  smoothScratch: Float32Array,
+  skinned: Float32Array,
+  blurScratch: Float32Array,
+  sharpened: Float32Array,
+  broadScratch: Float32Array,
 ): Plane {
   const k = frame.scale;
   const u = frame.unit;
@@ -251,9 +280,8 @@ function enhanceSteps(
   // the same radius in the image whether the face is refined upscaled or at its own resolution (align.ts,
   // NATIVE_FROM); for upscaled faces the radius it always had, 3 * u * min(k, 2)
   const skinRadius = Math.max(1, Math.round(Math.min(3 * Math.max(k, u), 6 * u)));
-  const skinSmooth = guidedFilter(y, skinRadius, skinThreshold * skinThreshold);
+  const skinSmooth = guidedFilter(y, skinRadius, skinThreshold * skinThreshold, smoothScratch);
   const evening = t.skinEvening * strength.skin * care;
-  const skinned = new Float32Array(y.data.length);
   for (let i = 0; i < skinned.length; i++) {
     const w = evening * (masks.skin.data[i] as number);
     skinned[i] = (y.data[i] as number) + w * ((skinSmooth.data[i] as number) - (y.data[i] as number));
@@ -262,9 +290,8 @@ function enhanceSteps(
 
   // 2. detail
   const detailSigma = k * Math.max(t.detailSigmaMin, Math.min(t.detailSigmaMax, defects.softness));
-  const blurred = gaussianBlur(y, detailSigma);
+  const blurred = gaussianBlur(y, detailSigma, blurScratch);
   const amount = t.sharpen * strength.sharpen * care;
-  const sharpened = new Float32Array(y.data.length);
   for (let i = 0; i < sharpened.length; i++) {
     const weight = amount * (1 + care * t.featureBoost * (masks.features.data[i] as number));
     sharpened[i] = (y.data[i] as number) + weight * ((y.data[i] as number) - (blurred.data[i] as number));
@@ -273,7 +300,7 @@ function enhanceSteps(
 
   // 3. local contrast
   const contrast = t.localContrast * strength.localContrast * care;
-  const broad = gaussianBlur(y, 20 * u);
+  const broad = gaussianBlur(y, 20 * u, broadScratch);
   const out = new Float32Array(y.data.length);
   for (let i = 0; i < out.length; i++) {
     out[i] = (y.data[i] as number) + contrast * ((y.data[i] as number) - (broad.data[i] as number));

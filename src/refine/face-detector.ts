@@ -128,6 +128,13 @@ const MIN_MESH_FACE_PX = 24;
  * gives the landmarks and the tight face box.
  */
 export class MeshCheckedFaceDetector implements FaceDetector {
+  /**
+   * BlazeFace's input buffers (one per lane, 768 KB each), kept from one detection to the next rather than
+   * allocated per image; taken while a detection uses them, so two detections at once (tests, benchmarks) each
+   * write their own.
+   */
+  private readonly spareWindows: Float32Array[] = [];
+
   private constructor(
     private readonly blazeFace: BlazeFace,
     private readonly mesh: FaceMesh,
@@ -222,7 +229,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     // mouth, the mouth at the eyes' height), and the mesh fits that crop at 0.9+; the same crop turned half round
     // holds the face the right way up and scores higher (grace-hopper.jpg turned 180: 1.00 against 0.63 at level,
     // an upright face 0.06 turned over). So every candidate that passed is also fitted the other way up.
-    const overturned = passed.map(({ crop }) => ({ ...crop, angle: crop.angle + Math.PI }));
+    const overturned = passed.map(({ crop }): MeshCrop => ({ center: crop.center, size: crop.size, angle: crop.angle + Math.PI }));
     const overturnedFits = await this.mesh.fit(image, overturned);
     const accepted = passed.flatMap((first, i) => {
       const other = overturnedFits[i] as MeshFit;
@@ -256,19 +263,25 @@ export class MeshCheckedFaceDetector implements FaceDetector {
       for (const { x, y } of windowsFor(level.width, level.height)) windows.push({ level, x, y });
     }
     const minScore = this.minCandidateScore;
-    const local = new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3);
-    const lanes = [(i: number) => this.blazeFace.run(windowInput(windows[i] as LevelWindow, local), minScore)];
+    // each lane writes its windows into a buffer of its own, kept for the next image (a call that overlaps
+    // another gets fresh ones); a helper's lane moves its buffer there and back with every window
+    const buffers = Array.from({ length: 1 + (this.helpers?.size ?? 0) }, () => this.spareWindows.pop() ?? new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3));
+    const lanes = [(i: number) => this.blazeFace.run(windowInput(windows[i] as LevelWindow, buffers[0] as Float32Array), minScore)];
     const helpers = this.helpers;
-    // a window's input is written here and moved to the helper, which moves it back with the candidates
-    for (let h = 0; helpers && h < helpers.size; h++) {
-      let buffer: Float32Array = new Float32Array(local.length);
+    for (let h = 1; helpers && h < buffers.length; h++) {
       lanes.push(async (i: number) => {
-        const answer = await helpers.findCandidates(this.blazeFace.modelPath, windowInput(windows[i] as LevelWindow, buffer), minScore);
-        buffer = answer.window;
+        const answer = await helpers.findCandidates(this.blazeFace.modelPath, windowInput(windows[i] as LevelWindow, buffers[h] as Float32Array), minScore);
+        buffers[h] = answer.window;
         return answer.candidates;
       });
     }
-    const perWindow = await shareWork(windows.length, lanes);
+    let perWindow: Candidate[][];
+    try {
+      perWindow = await shareWork(windows.length, lanes);
+    } finally {
+      // a buffer still away with a helper that failed is detached (empty): it is not kept
+      this.spareWindows.push(...buffers.filter((buffer) => buffer.length > 0));
+    }
     return windows.flatMap(({ level, x, y }, i) => {
       const sx = level.width / image.width;
       const sy = level.height / image.height;
@@ -287,6 +300,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
       });
     });
   }
+
 }
 
 /**

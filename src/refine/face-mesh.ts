@@ -109,6 +109,12 @@ function stretchContrast(crop: Float32Array): void {
  * to ONNX at load and run on ONNX Runtime, given crops in batches.
  */
 export class FaceMesh {
+  /**
+   * The last batch's input buffer, for the next batch of the same size (a face's fits come one crop at a time,
+   * 442 KB each) rather than a new one per call; taken while a batch uses it, as BlazeFace's window buffer is.
+   */
+  private spareInput: Float32Array | undefined;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly inputName: string,
@@ -134,7 +140,19 @@ export class FaceMesh {
   private async fitBatch(image: RgbImage, crops: MeshCrop[]): Promise<MeshFit[]> {
     if (crops.length === 0) return [];
     const perCrop = MESH_INPUT * MESH_INPUT * 3;
-    const values = new Float32Array(crops.length * perCrop);
+    // every value is written below (sampleCrop fills each crop's three planes whole)
+    const spare = this.spareInput;
+    const values = spare?.length === crops.length * perCrop ? spare : new Float32Array(crops.length * perCrop);
+    this.spareInput = undefined;
+    try {
+      return await this.runBatch(image, crops, values);
+    } finally {
+      this.spareInput = values;
+    }
+  }
+
+  private async runBatch(image: RgbImage, crops: MeshCrop[], values: Float32Array): Promise<MeshFit[]> {
+    const perCrop = MESH_INPUT * MESH_INPUT * 3;
     crops.forEach((crop, i) => {
       sampleCrop(image, crop, values, i * perCrop);
       stretchContrast(values.subarray(i * perCrop, (i + 1) * perCrop));

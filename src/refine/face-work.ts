@@ -1,6 +1,6 @@
 import { applySimilarity, canonicalFrame, warpToCanonical, type CanonicalFrame } from './align.js';
 import { diagnoseFace, type FaceDiagnosis } from './analyze.js';
-import { faceDelta, imageFootprint, unchangedDelta, type FaceDelta } from './blend.js';
+import { faceDelta, imageFootprint, unchangedDelta, withNative, type FaceDelta } from './blend.js';
 import type { DetectedFace } from './detect.js';
 import { defectsOf, enhancementCare, refineCanonical, type Tuning } from './enhance.js';
 import type { Similarity } from './geometry.js';
@@ -47,7 +47,8 @@ function measuredSquare(frame: CanonicalFrame): Rect {
   return { x: Math.round((centre.x - side / 2) / 8) * 8, y: Math.round((centre.y - side / 2) / 8) * 8, width: side, height: side };
 }
 
-const shift = (t: Similarity, dx: number, dy: number): Similarity => ({ ...t, tx: t.tx + dx, ty: t.ty + dy });
+// literals rather than spreads, so frames and rectangles keep one shape (see withPixels in image.ts)
+const shift = (t: Similarity, dx: number, dy: number): Similarity => ({ a: t.a, b: t.b, tx: t.tx + dx, ty: t.ty + dy });
 
 /** Cuts out what `face` needs: its canonical crop's footprint, plus the bicubic margin. */
 export function cropFor(source: RgbImage, face: DetectedFace): FaceCrop {
@@ -77,16 +78,21 @@ export function cropFor(source: RgbImage, face: DetectedFace): FaceCrop {
 export function refineOneFace(crop: FaceCrop, face: DetectedFace, strength: RefineStrength, tuning: Tuning): FaceWork | null {
   const { landmarks, frame } = crop;
   // the same frame, in the crop's coordinates
+  const { toCanonical } = frame;
   const local: CanonicalFrame = {
-    ...frame,
-    toImage: shift(frame.toImage, -crop.x, -crop.y),
+    size: frame.size,
     toCanonical: {
-      ...frame.toCanonical,
-      tx: frame.toCanonical.tx + frame.toCanonical.a * crop.x - frame.toCanonical.b * crop.y,
-      ty: frame.toCanonical.ty + frame.toCanonical.b * crop.x + frame.toCanonical.a * crop.y,
+      a: toCanonical.a,
+      b: toCanonical.b,
+      tx: toCanonical.tx + toCanonical.a * crop.x - toCanonical.b * crop.y,
+      ty: toCanonical.ty + toCanonical.b * crop.x + toCanonical.a * crop.y,
     },
+    toImage: shift(frame.toImage, -crop.x, -crop.y),
+    scale: frame.scale,
+    unit: frame.unit,
   };
-  const toCrop = (r: Rect): Rect => clampRect({ ...r, x: r.x - crop.x, y: r.y - crop.y }, crop.image.width, crop.image.height);
+  const toCrop = (r: Rect): Rect =>
+    clampRect({ x: r.x - crop.x, y: r.y - crop.y, width: r.width, height: r.height }, crop.image.width, crop.image.height);
   const measured = toCrop(measuredSquare(frame));
   if (measured.width < 4 || measured.height < 4) return null;
   const origin = { x: crop.x, y: crop.y };
@@ -94,14 +100,14 @@ export function refineOneFace(crop: FaceCrop, face: DetectedFace, strength: Refi
   const diagnosis = diagnoseFace(crop.image, measured, { x: 0, y: 0, width: crop.image.width, height: crop.image.height }, origin);
   const repaired = repairCrop(crop.image, origin, diagnosis, strength, tuning);
   // the repair goes back at input resolution; only the enhancement travels through the canonical crop
-  const native = repaired === crop.image ? undefined : { native: { image: repaired, x: crop.x, y: crop.y } };
+  const native = repaired === crop.image ? undefined : { image: repaired, x: crop.x, y: crop.y };
   const canonical = mapLandmarks(landmarks, (p) => applySimilarity(frame.toCanonical, p));
   if (enhancementCare(defectsOf(diagnosis), tuning, strength.blockedCare) <= 0) {
     // refineCanonical would return the warped crop unchanged: no warp, no enhancement, only the mask
-    return { frame, landmarks, diagnosis, delta: { ...unchangedDelta(faceMask(canonical, frame.size), strength.blend), ...native } };
+    return { frame, landmarks, diagnosis, delta: withNative(unchangedDelta(faceMask(canonical, frame.size), strength.blend), native) };
   }
   const start = warpToCanonical(repaired, local);
   const masks = regionMasks(canonical, frame.size);
   const refined = refineCanonical(start, masks, diagnosis, strength, frame, tuning);
-  return { frame, landmarks, diagnosis, delta: { ...faceDelta(start, refined, masks.face, strength.blend), ...native } };
+  return { frame, landmarks, diagnosis, delta: withNative(faceDelta(start, refined, masks.face, strength.blend), native) };
 }

@@ -1,4 +1,5 @@
 import type { Plane } from './image.js';
+import { lendPlane, takeBack } from './scratch.js';
 
 // Hand-written rather than sharp: these run on small float planes inside one face region, where a round trip
 // through libvips (8-bit buffers, a pipeline per call) would cost more than the arithmetic and lose precision.
@@ -92,8 +93,11 @@ export function boxMean(plane: Plane, radius: number): Plane {
   return { data: out, width, height };
 }
 
-/** Gaussian blur approximated by three box passes (error under 3%), radii chosen for the given sigma. */
-export function gaussianBlur(plane: Plane, sigma: number): Plane {
+/**
+ * Gaussian blur approximated by three box passes (error under 3%), radii chosen for the given sigma. Written into
+ * `out` (a plane of the same size, not `plane`'s own data) when given, e.g. a scratch plane for a blur used only briefly.
+ */
+export function gaussianBlur(plane: Plane, sigma: number, out?: Float32Array): Plane {
   if (sigma <= 0) return plane;
   const passes = 3;
   const ideal = Math.sqrt((12 * sigma * sigma) / passes + 1);
@@ -104,32 +108,60 @@ export function gaussianBlur(plane: Plane, sigma: number): Plane {
     (12 * sigma * sigma - passes * lower * lower - 4 * passes * lower - 3 * passes) / (-4 * lower - 4),
   );
   const { width, height } = plane;
-  // three passes through two buffers and one scratch plane, instead of two new planes per pass
-  const tmp = new Float32Array(width * height);
-  let from = plane.data;
-  let to = new Float32Array(width * height);
-  let spare = new Float32Array(width * height);
-  for (let i = 0; i < passes; i++) {
-    const size = i < m ? lower : upper;
-    boxMeanInto(from, to, tmp, width, height, (size - 1) / 2);
-    from = to;
-    [to, spare] = [spare, to];
+  const result = out ?? new Float32Array(width * height);
+  // three passes through the result and a scratch plane, each pass through a second scratch plane: the odd
+  // number of passes ends in the result
+  const tmp = lendPlane(width * height);
+  const spare = lendPlane(width * height);
+  try {
+    let from = plane.data;
+    let to = result;
+    let other = spare;
+    for (let i = 0; i < passes; i++) {
+      const size = i < m ? lower : upper;
+      boxMeanInto(from, to, tmp, width, height, (size - 1) / 2);
+      from = to;
+      [to, other] = [other, to];
+    }
+    return { data: from, width, height };
+  } finally {
+    takeBack(tmp, spare);
   }
-  return { data: from, width, height };
 }
 
 /**
  * Self-guided filter (He, Sun, Tang): smooths where local variance is below `eps` and keeps edges above it.
- * Edge-preserving like a bilateral filter but O(pixels) at any radius.
+ * Edge-preserving like a bilateral filter but O(pixels) at any radius. Written into `out` (the same size, not
+ * `plane`'s own data) when given.
  */
-export function guidedFilter(plane: Plane, radius: number, eps: number): Plane {
+export function guidedFilter(plane: Plane, radius: number, eps: number, out?: Float32Array): Plane {
   if (!(eps > 0)) return plane;
   const { width, height, data } = plane;
   const n = data.length;
-  const tmp = new Float32Array(n);
-  const mean = new Float32Array(n);
-  const meanSq = new Float32Array(n);
-  const squares = new Float32Array(n);
+  const result = out ?? new Float32Array(n);
+  const scratch = [lendPlane(n), lendPlane(n), lendPlane(n), lendPlane(n)] as const;
+  try {
+    guidedFilterInto(data, result, width, height, radius, eps, ...scratch);
+  } finally {
+    takeBack(...scratch);
+  }
+  return { data: result, width, height };
+}
+
+/** guidedFilter's arithmetic, into `out` through four scratch planes of the same size. */
+function guidedFilterInto(
+  data: Float32Array,
+  out: Float32Array,
+  width: number,
+  height: number,
+  radius: number,
+  eps: number,
+  tmp: Float32Array,
+  mean: Float32Array,
+  meanSq: Float32Array,
+  squares: Float32Array,
+): void {
+  const n = data.length;
   for (let i = 0; i < n; i++) squares[i] = (data[i] as number) * (data[i] as number);
   boxMeanInto(data, mean, tmp, width, height, radius);
   boxMeanInto(squares, meanSq, tmp, width, height, radius);
@@ -144,10 +176,9 @@ export function guidedFilter(plane: Plane, radius: number, eps: number): Plane {
     b[i] = m - ai * m;
   }
   const meanA = mean;
-  const meanB = new Float32Array(n);
+  // the mean of b goes straight into `out`, which then takes meanA * data on top, each read before it is written
+  const meanB = out;
   boxMeanInto(a, meanA, tmp, width, height, radius);
   boxMeanInto(b, meanB, tmp, width, height, radius);
-  const out = meanB;
   for (let i = 0; i < n; i++) out[i] = (meanA[i] as number) * (data[i] as number) + (meanB[i] as number);
-  return { data: out, width, height };
 }

@@ -6,6 +6,17 @@ export interface RgbImage {
   channels: 3 | 4;
 }
 
+/**
+ * `image` with other pixels (same size and channels). Written out rather than spread: refining the same photo job
+ * after job in one thread, objects built by spreads (images, strengths, frames, deltas) came out with new shapes
+ * (V8 maps) on later jobs, and the loops reading them were deoptimized ("wrong map", --trace-deopt) and compiled
+ * again every job; with object literals none was. The same goes for face-work.ts, profiles.ts, analyze.ts, blend.ts
+ * and face-detector.ts.
+ */
+export function withPixels(image: RgbImage, data: Uint8Array): RgbImage {
+  return { data, width: image.width, height: image.height, channels: image.channels };
+}
+
 /** A rectangle in pixels; x and y are the top-left corner. */
 export interface Rect {
   x: number;

@@ -2,11 +2,17 @@ import { gaussianBlur } from './filters.js';
 import type { Point } from './geometry.js';
 import type { Plane } from './image.js';
 import type { FaceLandmarks } from './landmarks.js';
-
+import { lendPlane, takeBack } from './scratch.js';
 
 /** Even-odd scanline fill of a polygon: 1 inside, 0 outside, sampled at pixel centres. */
 export function fillPolygon(polygon: Point[], width: number, height: number): Plane {
   const out = new Float32Array(width * height);
+  fillPolygonInto(polygon, out, width, height);
+  return { data: out, width, height };
+}
+
+/** fillPolygon into `out`, whose pixels outside the polygon are left as they are (so fills into one plane add up). */
+function fillPolygonInto(polygon: Point[], out: Float32Array, width: number, height: number): void {
   const crossings: number[] = [];
   for (let y = 0; y < height; y++) {
     const py = y + 0.5;
@@ -23,7 +29,6 @@ export function fillPolygon(polygon: Point[], width: number, height: number): Pl
       for (let x = from; x <= to; x++) out[y * width + x] = 1;
     }
   }
-  return { data: out, width, height };
 }
 
 /**
@@ -31,7 +36,16 @@ export function fillPolygon(polygon: Point[], width: number, height: number): Pl
  * (the blur is built from box filters, so its reach is finite).
  */
 export function polygonMask(polygon: Point[], width: number, height: number, feather: number): Plane {
-  return gaussianBlur(fillPolygon(polygon, width, height), feather / 2);
+  const sigma = feather / 2;
+  if (sigma <= 0) return fillPolygon(polygon, width, height);
+  // the filled polygon is needed only until it is blurred
+  const filled = lendPlane(width * height);
+  try {
+    fillPolygonInto(polygon, filled, width, height);
+    return gaussianBlur({ data: filled, width, height }, sigma);
+  } finally {
+    takeBack(filled);
+  }
 }
 
 export interface RegionMasks {
@@ -52,18 +66,23 @@ export function faceMask(landmarks: FaceLandmarks, size: number): Plane {
 export function regionMasks(landmarks: FaceLandmarks, size: number): RegionMasks {
   const u = size / 384;
   const face = faceMask(landmarks, size);
-  const features = fillPolygon(landmarks.rightEye, size, size);
-  for (const part of [landmarks.leftEye, landmarks.rightBrow, landmarks.leftBrow, landmarks.lips]) {
-    const filled = fillPolygon(part, size, size);
-    for (let i = 0; i < filled.data.length; i++) features.data[i] = Math.max(features.data[i] as number, filled.data[i] as number);
-  }
-  const soft = gaussianBlur(features, 6 * u);
   const featureWeight = new Float32Array(size * size);
   const skin = new Float32Array(size * size);
-  for (let i = 0; i < featureWeight.length; i++) {
-    const f = Math.min(1, 1.5 * (soft.data[i] as number));
-    featureWeight[i] = f * (face.data[i] as number);
-    skin[i] = (1 - f) * (face.data[i] as number);
+  // the features' union: every fill sets its pixels to 1 in one plane
+  const features = lendPlane(size * size);
+  const blurred = lendPlane(size * size);
+  try {
+    for (const part of [landmarks.rightEye, landmarks.leftEye, landmarks.rightBrow, landmarks.leftBrow, landmarks.lips]) {
+      fillPolygonInto(part, features, size, size);
+    }
+    const soft = gaussianBlur({ data: features, width: size, height: size }, 6 * u, blurred);
+    for (let i = 0; i < featureWeight.length; i++) {
+      const f = Math.min(1, 1.5 * (soft.data[i] as number));
+      featureWeight[i] = f * (face.data[i] as number);
+      skin[i] = (1 - f) * (face.data[i] as number);
+    }
+  } finally {
+    takeBack(features, blurred);
   }
   return {
     face,

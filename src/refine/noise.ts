@@ -1,5 +1,6 @@
 import { gaussianBlur } from './filters.js';
 import type { Plane, RgbImage } from './image.js';
+import { lendPlane, takeBack } from './scratch.js';
 
 /**
  * The median absolute deviation of a Gaussian is 0.6745 of its standard deviation. Pixels are integers, so
@@ -10,9 +11,10 @@ const CENTRAL_TO_SIGMA = 1 / 0.677;
 /** Share of the 8x8 tiles, the flattest ones, whose wavelet coefficients are used. */
 const FLAT_SHARE = 0.5;
 
+/** Sorts `values` in place. */
 function centralMean(values: Float32Array): number {
   if (values.length === 0) return 0;
-  const sorted = Float32Array.from(values).sort();
+  const sorted = values.sort();
   const from = Math.floor(sorted.length * 0.4);
   const to = Math.max(from + 1, Math.ceil(sorted.length * 0.6));
   let sum = 0;
@@ -20,18 +22,9 @@ function centralMean(values: Float32Array): number {
   return sum / (to - from);
 }
 
-/**
- * Standard deviation of white noise in a plane (Donoho and Johnstone's estimator): the median absolute value
- * of the finest diagonal (HH) Haar wavelet band, which structure barely reaches and noise fills, over 0.6745. Taken only over the flattest half of the 8x8 tiles (least gradient once smoothed), i.e. skin and
- * background rather than hair, eyes or edges, which would pass for noise. JPEG compression empties this band,
- * so blocking does not read as noise either.
- */
-export function estimateNoise(plane: Plane): number {
-  const { width, height, data } = plane;
-  const tilesX = Math.floor(width / 8);
-  const tilesY = Math.floor(height / 8);
-  if (tilesX < 1 || tilesY < 1) return 0;
-  const smooth = gaussianBlur(plane, 1.5).data;
+/** Each 8x8 tile's summed gradient on the smoothed plane: how much structure it holds. */
+function tileActivity(smoothed: Plane, tilesX: number, tilesY: number): Array<{ tile: number; value: number }> {
+  const { width, height, data: smooth } = smoothed;
   const activity: Array<{ tile: number; value: number }> = [];
   for (let ty = 0; ty < tilesY; ty++) {
     for (let tx = 0; tx < tilesX; tx++) {
@@ -47,6 +40,28 @@ export function estimateNoise(plane: Plane): number {
       }
       activity.push({ tile: ty * tilesX + tx, value: sum });
     }
+  }
+  return activity;
+}
+
+/**
+ * Standard deviation of white noise in a plane (Donoho and Johnstone's estimator): the median absolute value
+ * of the finest diagonal (HH) Haar wavelet band, which structure barely reaches and noise fills, over 0.6745. Taken only over the flattest half of the 8x8 tiles (least gradient once smoothed), i.e. skin and
+ * background rather than hair, eyes or edges, which would pass for noise. JPEG compression empties this band,
+ * so blocking does not read as noise either.
+ */
+export function estimateNoise(plane: Plane): number {
+  const { width, height, data } = plane;
+  const tilesX = Math.floor(width / 8);
+  const tilesY = Math.floor(height / 8);
+  if (tilesX < 1 || tilesY < 1) return 0;
+  // the smoothed plane only ranks the tiles
+  const smooth = lendPlane(data.length);
+  let activity: Array<{ tile: number; value: number }>;
+  try {
+    activity = tileActivity(gaussianBlur(plane, 1.5, smooth), tilesX, tilesY);
+  } finally {
+    takeBack(smooth);
   }
   activity.sort((a, b) => a.value - b.value);
   const flat = activity.slice(0, Math.max(1, Math.round(activity.length * FLAT_SHARE)));

@@ -10,7 +10,7 @@ import { ClassicalEngine } from './engines/classical.js';
 import type { FaceEngine } from './engines/engine.js';
 import type { FacePool } from './face-pool.js';
 import { cropFor, refineOneFace, type FaceWork } from './face-work.js';
-import type { RgbImage } from './image.js';
+import { withPixels, type RgbImage } from './image.js';
 import type { FaceLandmarks } from './landmarks.js';
 import { strengthFor } from './profiles.js';
 
@@ -126,7 +126,7 @@ function blendAll(
   works: Array<FaceWork | null>,
   started: number,
 ): Omit<RefinedImage, 'detectMs' | 'engine'> {
-  const target: RgbImage = { ...source, data: new Uint8Array(source.data) };
+  const target = withPixels(source, new Uint8Array(source.data));
   const coverage = new Float32Array(source.width * source.height);
   const faces: RefinedFace[] = [];
   works.forEach((work, i) => {

@@ -81,11 +81,36 @@ export function strengthFor(model: ModelName, denoising: number): RefineStrength
     enhanceRms: level.enhanceRms * character.enhance,
   });
   const level = LEVELS[at] as Level;
+  const own = enhancement(level);
+  const thorough = THOROUGH[at] as Pick<RefineStrength, 'thorough' | 'blockedCare'>;
+  // written out, not spread, so every strength has one shape (see withPixels in image.ts)
   return {
-    ...enhancement(level),
-    ...(THOROUGH[at] as Pick<RefineStrength, 'thorough' | 'blockedCare'>),
+    denoise: own.denoise,
+    sharpen: own.sharpen,
+    skin: own.skin,
+    localContrast: own.localContrast,
+    enhanceRms: own.enhanceRms,
+    thorough: thorough.thorough,
+    blockedCare: thorough.blockedCare,
     repair: level.repair * character.repair,
     blend: level.blend,
     defective: enhancement(LEVELS[Math.min(3, at)] as Level),
+  };
+}
+
+/** `strength` with the enhancement a face with something to repair gets (RefineStrength.defective). */
+export function defectiveStrength(strength: RefineStrength): RefineStrength {
+  const { defective } = strength;
+  return {
+    denoise: defective.denoise,
+    sharpen: defective.sharpen,
+    skin: defective.skin,
+    localContrast: defective.localContrast,
+    enhanceRms: defective.enhanceRms,
+    thorough: strength.thorough,
+    blockedCare: strength.blockedCare,
+    repair: strength.repair,
+    blend: strength.blend,
+    defective,
   };
 }

