@@ -29,11 +29,17 @@ async function setUpThread(setup: ThreadSetup, providersFor: ProvidersFor): Prom
   // One thread, one image at a time: libvips' own thread pool would only compete with the other refine threads.
   sharp.concurrency(1);
   const facePool = setup.faceThreads >= 1 ? new FacePool(setup.faceThreads) : undefined;
-  const detector = await MeshCheckedFaceDetector.create({ modelDir: setup.modelDir, helpers: facePool });
-  // Here, not in the pool's warm-up task: piscina may hand two warm-up tasks to one thread, but every thread
-  // (a replacement too) sets itself up once.
-  await detector.warmUp();
-  await warmUpRefinement();
+  let detector: MeshCheckedFaceDetector;
+  try {
+    detector = await MeshCheckedFaceDetector.create({ modelDir: setup.modelDir, helpers: facePool });
+    // Here, not in the pool's warm-up task: piscina may hand two warm-up tasks to one thread, but every thread
+    // (a replacement too) sets itself up once.
+    await detector.warmUp();
+    await warmUpRefinement();
+  } catch (error) {
+    await facePool?.close();
+    throw error;
+  }
   const engines = new EngineRegistry(setup.engines, providersFor(setup.engines, { facePool }));
   return { detector, facePool, engines };
 }

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, test } from 'node:test';
+import { shareWork } from '../src/refine/share-work.js';
+
+describe('work shared between lanes', () => {
+  test('results come in task order whichever lane ran them', async () => {
+    const ranBy: string[] = [];
+    const slow = async (i: number): Promise<number> => {
+      await sleep(5);
+      ranBy[i] = 'slow';
+      return i * 10;
+    };
+    const fast = (i: number): number => {
+      ranBy[i] = 'fast';
+      return i * 10;
+    };
+    assert.deepEqual(await shareWork(8, [fast, slow]), [0, 10, 20, 30, 40, 50, 60, 70]);
+    assert.ok(ranBy.includes('slow') && ranBy.includes('fast'), ranBy.join());
+  });
+
+  test('a failure stops the lanes from taking more, and rejects only once the tasks in flight have ended', async () => {
+    const started: number[] = [];
+    let inFlightEnded = false;
+    const failing = (i: number): never => {
+      started.push(i);
+      throw new Error(`task ${i} failed`);
+    };
+    const slow = async (i: number): Promise<number> => {
+      started.push(i);
+      await sleep(50);
+      inFlightEnded = true;
+      return i;
+    };
+    await assert.rejects(shareWork(10, [slow, failing]), /task 1 failed/);
+    assert.ok(inFlightEnded, 'rejected while a lane was still running its task');
+    assert.deepEqual(started, [0, 1]);
+  });
+});
