@@ -265,62 +265,48 @@ function enhanceSteps(
   care: number,
 ): Plane {
   const n = repaired.data.length;
-  const scratch = [lendPlane(n), lendPlane(n), lendPlane(n), lendPlane(n), lendPlane(n)] as const;
+  const smoothScratch = lendPlane(n);
+  const skinned = lendPlane(n);
+  const blurScratch = lendPlane(n);
+  const sharpened = lendPlane(n);
+  const broadScratch = lendPlane(n);
   try {
-    return enhanceStepsWith(repaired, masks, defects, strength, frame, t, care, ...scratch);
+    const k = frame.scale;
+    const u = frame.unit;
+    let y = repaired;
+    // 1. skin
+    const skinThreshold = 3 + 2 * strength.denoise;
+    // 3 input pixels (a pore's scale; 3/384 of a face larger than the canonical crop), at most 6/384 of the face:
+    // the same radius in the image whether the face is refined upscaled or at its own resolution (align.ts,
+    // NATIVE_FROM); for upscaled faces the radius it always had, 3 * u * min(k, 2)
+    const skinRadius = Math.max(1, Math.round(Math.min(3 * Math.max(k, u), 6 * u)));
+    const skinSmooth = guidedFilter(y, skinRadius, skinThreshold * skinThreshold, smoothScratch);
+    const evening = t.skinEvening * strength.skin * care;
+    for (let i = 0; i < skinned.length; i++) {
+      const w = evening * (masks.skin.data[i] as number);
+      skinned[i] = (y.data[i] as number) + w * ((skinSmooth.data[i] as number) - (y.data[i] as number));
+    }
+    y = plane(skinned, y);
+
+    // 2. detail
+    const detailSigma = k * Math.max(t.detailSigmaMin, Math.min(t.detailSigmaMax, defects.softness));
+    const blurred = gaussianBlur(y, detailSigma, blurScratch);
+    const amount = t.sharpen * strength.sharpen * care;
+    for (let i = 0; i < sharpened.length; i++) {
+      const weight = amount * (1 + care * t.featureBoost * (masks.features.data[i] as number));
+      sharpened[i] = (y.data[i] as number) + weight * ((y.data[i] as number) - (blurred.data[i] as number));
+    }
+    y = plane(sharpened, y);
+
+    // 3. local contrast
+    const contrast = t.localContrast * strength.localContrast * care;
+    const broad = gaussianBlur(y, 20 * u, broadScratch);
+    const out = new Float32Array(y.data.length);
+    for (let i = 0; i < out.length; i++) {
+      out[i] = (y.data[i] as number) + contrast * ((y.data[i] as number) - (broad.data[i] as number));
+    }
+    return plane(out, y);
   } finally {
-    takeBack(...scratch);
+    takeBack(smoothScratch, skinned, blurScratch, sharpened, broadScratch);
   }
-}
-
-/** enhanceSteps through five scratch planes of the face's size. */
-function enhanceStepsWith(
-  repaired: Plane,
-  masks: RegionMasks,
-  defects: FaceDefects,
-  strength: RefineStrength,
-  frame: CanonicalFrame,
-  t: Tuning,
-  care: number,
-  smoothScratch: Float32Array,
-  skinned: Float32Array,
-  blurScratch: Float32Array,
-  sharpened: Float32Array,
-  broadScratch: Float32Array,
-): Plane {
-  const k = frame.scale;
-  const u = frame.unit;
-  let y = repaired;
-  // 1. skin
-  const skinThreshold = 3 + 2 * strength.denoise;
-  // 3 input pixels (a pore's scale; 3/384 of a face larger than the canonical crop), at most 6/384 of the face:
-  // the same radius in the image whether the face is refined upscaled or at its own resolution (align.ts,
-  // NATIVE_FROM); for upscaled faces the radius it always had, 3 * u * min(k, 2)
-  const skinRadius = Math.max(1, Math.round(Math.min(3 * Math.max(k, u), 6 * u)));
-  const skinSmooth = guidedFilter(y, skinRadius, skinThreshold * skinThreshold, smoothScratch);
-  const evening = t.skinEvening * strength.skin * care;
-  for (let i = 0; i < skinned.length; i++) {
-    const w = evening * (masks.skin.data[i] as number);
-    skinned[i] = (y.data[i] as number) + w * ((skinSmooth.data[i] as number) - (y.data[i] as number));
-  }
-  y = plane(skinned, y);
-
-  // 2. detail
-  const detailSigma = k * Math.max(t.detailSigmaMin, Math.min(t.detailSigmaMax, defects.softness));
-  const blurred = gaussianBlur(y, detailSigma, blurScratch);
-  const amount = t.sharpen * strength.sharpen * care;
-  for (let i = 0; i < sharpened.length; i++) {
-    const weight = amount * (1 + care * t.featureBoost * (masks.features.data[i] as number));
-    sharpened[i] = (y.data[i] as number) + weight * ((y.data[i] as number) - (blurred.data[i] as number));
-  }
-  y = plane(sharpened, y);
-
-  // 3. local contrast
-  const contrast = t.localContrast * strength.localContrast * care;
-  const broad = gaussianBlur(y, 20 * u, broadScratch);
-  const out = new Float32Array(y.data.length);
-  for (let i = 0; i < out.length; i++) {
-    out[i] = (y.data[i] as number) + contrast * ((y.data[i] as number) - (broad.data[i] as number));
-  }
-  return plane(out, y);
 }
