@@ -194,6 +194,30 @@ describe('face detection', () => {
   });
 });
 
+describe('coarse to fine: faces of the first window are handed out early', () => {
+  test('a large face, found in the whole-image window, is handed out before detection ends and returned as it was', async () => {
+    const image = await loadRgb(fixture('faces/astronaut.png'));
+    const early: DetectedFace[] = [];
+    let ended = false;
+    const faces = await detectFaces(detector, image, {}, (found) => {
+      assert.equal(ended, false, 'handed out after detection had ended');
+      early.push(...found);
+    });
+    ended = true;
+    assert.equal(early.length, 1);
+    assert.deepEqual(faces, early);
+    assert.equal(faces[0], early[0], 'the face handed out early is not the object returned');
+  });
+
+  test('small faces (the 29 of the group photo) come only from the finer levels: nothing is handed out early', async () => {
+    const image = await loadRgb(fixture('faces/solvay-1927-2126.jpg'));
+    const early: DetectedFace[] = [];
+    const faces = await detectFaces(detector, image, {}, (found) => early.push(...found));
+    assert.equal(early.length, 0);
+    assert.equal(faces.length, 29);
+  });
+});
+
 describe('detection work is bounded by the pixels, not by the image length', () => {
   /** The real detector, counting the images it is asked to look at. */
   function counted(): FaceDetector & { calls: number } {

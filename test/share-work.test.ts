@@ -36,4 +36,24 @@ describe('work shared between lanes', () => {
     assert.ok(inFlightEnded, 'rejected while a lane was still running its task');
     assert.deepEqual(started, [0, 1]);
   });
+
+  test('a lane busy with other work takes no task until it is free, and stops waiting once every task is taken', async () => {
+    let free = (): void => undefined;
+    const busy = Object.assign((i: number) => `busy lane ran ${i}`, { whenFree: () => new Promise<void>((resolve) => (free = resolve)) });
+    const here = async (i: number): Promise<string> => {
+      await sleep(2);
+      return `here ran ${i}`;
+    };
+    // never freed: shareWork must not wait for it
+    assert.deepEqual(await shareWork(3, [here, busy]), ['here ran 0', 'here ran 1', 'here ran 2']);
+    // freed after the first task: it takes some of the rest
+    const freedSoon = Object.assign((i: number) => `busy lane ran ${i}`, {
+      whenFree: () => sleep(5),
+    });
+    const results = await shareWork(6, [here, freedSoon]);
+    assert.ok(results.includes('here ran 0'), results.join());
+    assert.ok(results.some((r) => r.startsWith('busy lane ran')), results.join());
+    free();
+  });
 });
+

@@ -8,13 +8,16 @@ import { CANCEL_GRACE_MS, RefinePool, JobCanceledError, type CancelOutcome } fro
 import type { ThreadSetup } from '../src/jobs/thread-protocol.js';
 import { decodeImage } from '../src/ingest/decode.js';
 import { DEGRADATIONS } from '../bench/lib/degrade.js';
-import { detectFaces, type DetectedFace } from '../src/refine/detect.js';
+import { detectFaces, type DetectedFace, type FaceDetector } from '../src/refine/detect.js';
+import { ClassicalEngine } from '../src/refine/engines/classical.js';
+import type { FaceEngine } from '../src/refine/engines/engine.js';
 import type { EngineSettings } from '../src/refine/engines/settings.js';
 import { DEFAULT_TUNING } from '../src/refine/enhance.js';
 import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
 import { FacePool, type FaceJob } from '../src/refine/face-pool.js';
 import { cropFor, refineOneFace } from '../src/refine/face-work.js';
 import type { RgbImage } from '../src/refine/image.js';
+import { refineFaces } from '../src/refine/pipeline.js';
 import { strengthFor } from '../src/refine/profiles.js';
 import { ApiClient } from './helpers/api.js';
 import { LoopbackServer } from './helpers/loopback.js';
@@ -112,6 +115,48 @@ describe('face helper threads', () => {
     await victim.terminate();
     await assert.rejects(running, /worker exited/);
     assert.deepEqual(await pool.run(jobs()), expected);
+  });
+});
+
+describe('a face found early is refined on a helper while detection goes on', () => {
+  test('the classical engine refines it aside, during detection, and the picture is the same bytes as in one thread', { timeout: 60_000 }, async () => {
+    const helpers = new FacePool(1);
+    try {
+      const image = (await decodeImage(astronaut, 50_000_000)).image;
+      const found = await MeshCheckedFaceDetector.create({ helpers });
+      let detectionEnded = false;
+      const detector: FaceDetector = {
+        findFaces: async (picture, options, early) => {
+          const faces = await found.findFaces(picture, options, early);
+          detectionEnded = true;
+          return faces;
+        },
+      };
+      const classical = new ClassicalEngine(helpers);
+      const aside = classical.refineFacesAside;
+      assert.ok(aside, 'the classical engine with helpers refines nothing aside');
+      const calls: string[] = [];
+      const engine: FaceEngine = {
+        name: classical.name,
+        refineFaces: (request) => {
+          calls.push(`after detection: ${request.faces.length}`);
+          return classical.refineFaces(request);
+        },
+        refineFacesAside: (request) => {
+          calls.push(`aside ${detectionEnded ? 'after' : 'during'} detection: ${request.faces.length}`);
+          return aside(request);
+        },
+      };
+      const options = { model: MODEL, denoising: 3 };
+      const shared = await refineFaces(detector, image, options, helpers, { engine });
+      assert.deepEqual(calls, ['aside during detection: 1']);
+      const alone = await refineFaces(await MeshCheckedFaceDetector.create(), image, options);
+      assert.equal(shared.faces.length, 1);
+      assert.deepEqual(shared.faces, alone.faces);
+      assert.ok(Buffer.from(shared.image.data).equals(Buffer.from(alone.image.data)), 'the pixels differ');
+    } finally {
+      await helpers.close();
+    }
   });
 });
 

@@ -48,6 +48,8 @@ const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 export interface WindowHelpers {
   /** Threads that can take a window at the same time. */
   readonly size: number;
+  /** Resolves once a helper has no task (it may be refining a face found early): a window sent before waits. */
+  whenFree(): Promise<void>;
   /** Runs the model at `modelPath` on `window` (transferred, and given back with the candidates). */
   findCandidates(modelPath: string, window: Float32Array, minScore: number): Promise<{ candidates: Candidate[]; window: Float32Array }>;
 }

@@ -1,13 +1,13 @@
 import sharp from 'sharp';
 import { BLAZEFACE_INPUT, BlazeFace, type Candidate, type WindowHelpers } from './blazeface.js';
-import { DEFAULT_DETECT_OPTIONS, overlapping, type DetectedFace, type DetectOptions, type FaceDetector } from './detect.js';
+import { DEFAULT_DETECT_OPTIONS, overlapping, type DetectedFace, type DetectOptions, type EarlyFaces, type FaceDetector } from './detect.js';
 import { faceExtent, tightFaceBox } from './face-box.js';
 import { FaceMesh, type MeshCrop, type MeshFit } from './face-mesh.js';
 import { eyeToMouthRatio } from './face-proportions.js';
 import { noseShading } from './face-texture.js';
-import { shareWork } from './share-work.js';
+import { shareWork, type Lane } from './share-work.js';
 import { centroid, type Point } from './geometry.js';
-import type { RgbImage } from './image.js';
+import type { Rect, RgbImage } from './image.js';
 import { landmarksFromBox, landmarksFromMeshPoints, mapLandmarks } from './landmarks.js';
 import { estimateImageNoise } from './noise.js';
 import { turnImage, unturnPoint, type QuarterTurns } from './turn.js';
@@ -170,8 +170,8 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     await this.mesh.fit(blank, [{ center: { x: side / 2, y: side / 2 }, size: side / 2, angle: 0 }]);
   }
 
-  async findFaces(image: RgbImage, options: DetectOptions): Promise<DetectedFace[]> {
-    const found = await this.findUpright(image, options);
+  async findFaces(image: RgbImage, options: DetectOptions, early?: EarlyFaces): Promise<DetectedFace[]> {
+    const found = await this.findUpright(image, options, 'all', early);
     const upright = [...found, ...(await this.findSmallUnderNoise(image, options, found))];
     if (upright.length > 0 || !options.rightAngles) return upright;
     // Nothing found: the photo may be stored upside down or sideways (and no EXIF tag says so). Faces turned 90
@@ -199,11 +199,32 @@ export class MeshCheckedFaceDetector implements FaceDetector {
   }
 
   /**
-   * Candidates from every window of every pyramid level (or of the finest only), checked by the mesh; a face the mesh accepted off its
-   * crop's centre is fitted once more in a crop centred on its first fit (as MediaPipe's tracker does).
+   * Faces in the image upright, coarse to fine: first the whole image in one window (the pyramid's coarsest
+   * level), whose faces are final at once and handed to `early` (so their refinement can start while the finer
+   * levels are looked at), then every finer level, whose candidates on a face already found are dropped before
+   * the mesh. With `levels` 'finest', only the finest level.
    */
-  async findUpright(image: RgbImage, options: DetectOptions, levels: 'all' | 'finest' = 'all'): Promise<DetectedFace[]> {
-    const candidates = mergeCandidates(await this.proposeCandidates(image, options, levels));
+  async findUpright(image: RgbImage, options: DetectOptions, levels: 'all' | 'finest' = 'all', early?: EarlyFaces): Promise<DetectedFace[]> {
+    const scales = pyramidScales(image.width, image.height, options.smallestFacePx);
+    if (levels === 'finest') return this.confirmed(image, mergeCandidates(await this.proposeCandidates(image, [resized(image, scales.at(-1) as number)])));
+    // every level is resized at once (libvips' threads, while this one runs the first window and the mesh)
+    const [coarsest, ...finer] = scales.map((scale) => resized(image, scale)) as [Promise<RgbImage>, ...Array<Promise<RgbImage>>];
+    // awaited below unless the first stage fails
+    for (const level of finer) level.catch(() => undefined);
+    const first = await this.confirmed(image, mergeCandidates(await this.proposeCandidates(image, [coarsest])));
+    if (first.length > 0) early?.(first);
+    if (finer.length === 0) return first;
+    const rest = mergeCandidates(await this.proposeCandidates(image, finer)).filter(
+      (candidate) => !first.some((face) => overlapping(face.box, candidateRect(candidate))),
+    );
+    return [...first, ...(await this.confirmed(image, rest))];
+  }
+
+  /**
+   * The candidates the mesh confirms, with every check; a face the mesh accepted off its crop's centre is
+   * fitted once more in a crop centred on its first fit (as MediaPipe's tracker does).
+   */
+  private async confirmed(image: RgbImage, candidates: ImageCandidate[]): Promise<DetectedFace[]> {
     const crops = candidates.map(meshCropFor);
     const firstFits = await this.mesh.fit(image, crops);
     const passed = firstFits.flatMap((fit, i) => {
@@ -251,29 +272,29 @@ export class MeshCheckedFaceDetector implements FaceDetector {
   }
 
   /**
-   * BlazeFace over every window of every pyramid level (or of the finest only). With helper threads, the windows
+   * BlazeFace over every window of the pyramid `levels`. With helper threads, the windows
    * are shared between this thread and the helpers (shareWork): the candidates, and their order, are the same as
    * in this thread alone.
    */
-  private async proposeCandidates(image: RgbImage, options: DetectOptions, levels: 'all' | 'finest'): Promise<ImageCandidate[]> {
+  private async proposeCandidates(image: RgbImage, levels: Array<Promise<RgbImage>>): Promise<ImageCandidate[]> {
     const windows: LevelWindow[] = [];
-    const scales = pyramidScales(image.width, image.height, options.smallestFacePx);
-    for (const scale of levels === 'all' ? scales : scales.slice(-1)) {
-      const level = await resized(image, scale);
+    for (const next of levels) {
+      const level = await next;
       for (const { x, y } of windowsFor(level.width, level.height)) windows.push({ level, x, y });
     }
     const minScore = this.minCandidateScore;
     // each lane writes its windows into a buffer of its own, kept for the next image (a call that overlaps
     // another gets fresh ones); a helper's lane moves its buffer there and back with every window
     const buffers = Array.from({ length: 1 + (this.helpers?.size ?? 0) }, () => this.spareWindows.pop() ?? new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3));
-    const lanes = [(i: number) => this.blazeFace.run(windowInput(windows[i] as LevelWindow, buffers[0] as Float32Array), minScore)];
+    const lanes: Array<Lane<Candidate[]>> = [(i: number) => this.blazeFace.run(windowInput(windows[i] as LevelWindow, buffers[0] as Float32Array), minScore)];
     const helpers = this.helpers;
     for (let h = 1; helpers && h < buffers.length; h++) {
-      lanes.push(async (i: number) => {
+      const lane = async (i: number): Promise<Candidate[]> => {
         const answer = await helpers.findCandidates(this.blazeFace.modelPath, windowInput(windows[i] as LevelWindow, buffers[h] as Float32Array), minScore);
         buffers[h] = answer.window;
         return answer.candidates;
-      });
+      };
+      lanes.push(Object.assign(lane, { whenFree: () => helpers.whenFree() }));
     }
     let perWindow: Candidate[][];
     try {
@@ -384,6 +405,11 @@ function windowInput({ level, x: x0, y: y0 }: LevelWindow, out: Float32Array): F
     }
   }
   return out;
+}
+
+/** A candidate's box as a rectangle. */
+function candidateRect(c: Candidate): Rect {
+  return { x: c.cx - c.width / 2, y: c.cy - c.height / 2, width: c.width, height: c.height };
 }
 
 function candidateIou(a: Candidate, b: Candidate): number {

@@ -38,6 +38,9 @@ export type HelperAnswer = FaceWork | null | { candidates: Candidate[]; window: 
  */
 export class FacePool implements WindowHelpers {
   private readonly piscina: Piscina<HelperTask, HelperAnswer>;
+  /** Tasks sent and not yet answered, and who waits for a helper to be free. */
+  private busy = 0;
+  private waitingForFree: Array<() => void> = [];
 
   constructor(
     readonly size: number,
@@ -72,7 +75,7 @@ export class FacePool implements WindowHelpers {
     const onHelper = (i: number): Promise<FaceWork | null> => {
       const job = jobs[i] as FaceJob;
       const task: HelperTask = { kind: 'face', ...job };
-      return this.piscina.run(task, { transferList: [job.crop.image.data.buffer as ArrayBuffer] }) as Promise<FaceWork | null>;
+      return this.track(this.piscina.run(task, { transferList: [job.crop.image.data.buffer as ArrayBuffer] }) as Promise<FaceWork | null>);
     };
     const here = (i: number): FaceWork | null => {
       const job = jobs[i] as FaceJob;
@@ -83,7 +86,21 @@ export class FacePool implements WindowHelpers {
 
   async findCandidates(modelPath: string, window: Float32Array, minScore: number): Promise<{ candidates: Candidate[]; window: Float32Array }> {
     const task: HelperTask = { kind: 'window', modelPath, window, minScore, nativeGate: currentNativeGate() };
-    return (await this.piscina.run(task, { transferList: [window.buffer as ArrayBuffer] })) as { candidates: Candidate[]; window: Float32Array };
+    return (await this.track(this.piscina.run(task, { transferList: [window.buffer as ArrayBuffer] }))) as { candidates: Candidate[]; window: Float32Array };
+  }
+
+  whenFree(): Promise<void> {
+    return this.busy < this.size ? Promise.resolve() : new Promise((resolve) => this.waitingForFree.push(resolve));
+  }
+
+  private async track<T>(task: Promise<T>): Promise<T> {
+    this.busy++;
+    try {
+      return await task;
+    } finally {
+      this.busy--;
+      for (const resolve of this.waitingForFree.splice(0)) resolve();
+    }
   }
 
   async close(): Promise<void> {

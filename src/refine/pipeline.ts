@@ -7,7 +7,7 @@ import { checkOutputFits, encodeImage } from './encode.js';
 import { renderDebugPicture } from './debug-picture.js';
 import type { Tuning } from './enhance.js';
 import { ClassicalEngine } from './engines/classical.js';
-import type { FaceEngine } from './engines/engine.js';
+import type { FaceEngine, FaceEngineRequest } from './engines/engine.js';
 import type { FacePool } from './face-pool.js';
 import { cropFor, refineOneFace, type FaceWork } from './face-work.js';
 import { withPixels, type RgbImage } from './image.js';
@@ -28,7 +28,9 @@ export interface RefineOptions {
 
 export interface RefineTimings {
   decodeMs: number;
+  /** Faces found early are refined meanwhile (see refineFaces): that part of their refinement is counted here. */
   detectMs: number;
+  /** From the end of detection to the last face's change written back. */
   refineMs: number;
   encodeMs: number;
 }
@@ -81,7 +83,9 @@ export function faceReport(face: DetectedFace): FaceReport {
 /**
  * Refines every detected face with the run's engine (the classical one, on the face pool's helpers if any, when
  * none is given): each face's change, in its aligned frame and already weighted by its feathered mask, is
- * written back. Pixels outside every mask are copied unchanged.
+ * written back. Pixels outside every mask are copied unchanged. Faces the detector finishes with early are
+ * refined while it looks for the rest, when the engine can work off this thread (refineFacesAside): a photo's
+ * large faces are found in the pyramid's first window, and the finer levels take as long again.
  */
 export async function refineFaces(
   detector: FaceDetector,
@@ -91,18 +95,43 @@ export async function refineFaces(
   run: EngineRun = { engine: new ClassicalEngine(facePool) },
 ): Promise<RefinedImage> {
   const started = performance.now();
-  const detectOptions: Partial<DetectOptions> = options.maxFaces ? { maxFaces: options.maxFaces } : {};
-  const detected = await detectFaces(detector, source, detectOptions);
-  const detectMs = performance.now() - started;
-  const refineStarted = performance.now();
-  const works = await run.engine.refineFaces({
+  const request = (faces: DetectedFace[]): FaceEngineRequest => ({
     image: source,
-    faces: detected,
+    faces,
     model: options.model,
     denoising: options.denoising,
     seed: options.seed,
     signal: run.signal,
   });
+  const aside = run.engine.refineFacesAside?.bind(run.engine);
+  const early = new Map<DetectedFace, Promise<FaceWork | null>>();
+  const onEarly = aside
+    ? (faces: DetectedFace[]): void => {
+        const works = aside(request(faces));
+        faces.forEach((face, i) => {
+          const work = works.then((all) => all[i] ?? null);
+          // awaited below if the face is kept; one dropped by detectFaces is only waited for
+          work.catch(() => undefined);
+          early.set(face, work);
+        });
+      }
+    : undefined;
+  const detectOptions: Partial<DetectOptions> = options.maxFaces ? { maxFaces: options.maxFaces } : {};
+  let detectMs: number;
+  let refineStarted: number;
+  let works: Array<FaceWork | null>;
+  let detected: DetectedFace[];
+  try {
+    detected = await detectFaces(detector, source, detectOptions, onEarly);
+    detectMs = performance.now() - started;
+    refineStarted = performance.now();
+    const later = detected.filter((face) => !early.has(face));
+    const laterWorks = later.length > 0 ? await run.engine.refineFaces(request(later)) : [];
+    works = await Promise.all(detected.map((face) => early.get(face) ?? Promise.resolve(laterWorks[later.indexOf(face)] ?? null)));
+  } finally {
+    // whatever happened, no helper is left refining for this job once it returns
+    await Promise.allSettled(early.values());
+  }
   return { ...blendAll(source, detected, works, refineStarted), engine: run.engine.name, detectMs };
 }
 

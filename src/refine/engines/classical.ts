@@ -1,5 +1,5 @@
 import { DEFAULT_TUNING, type Tuning } from '../enhance.js';
-import type { FacePool } from '../face-pool.js';
+import type { FaceJob, FacePool } from '../face-pool.js';
 import { cropFor, refineOneFace, type FaceWork } from '../face-work.js';
 import { strengthFor } from '../profiles.js';
 import type { EngineProvider, FaceEngine, FaceEngineRequest } from './engine.js';
@@ -10,11 +10,20 @@ import type { EngineProvider, FaceEngine, FaceEngineRequest } from './engine.js'
  */
 export class ClassicalEngine implements FaceEngine {
   readonly name = 'classical';
+  /** Only with helper threads: without them, "aside" would be this thread, busy with detection. */
+  readonly refineFacesAside?: (request: FaceEngineRequest) => Promise<Array<FaceWork | null>>;
 
   constructor(
     private readonly facePool?: FacePool,
     private readonly tuning: Tuning = DEFAULT_TUNING,
-  ) {}
+  ) {
+    if (facePool && facePool.size > 0) this.refineFacesAside = async (request) => facePool.run(this.jobsFor(request), false);
+  }
+
+  private jobsFor({ image, faces, model, denoising }: FaceEngineRequest): FaceJob[] {
+    const strength = strengthFor(model, denoising);
+    return faces.map((face) => ({ crop: cropFor(image, face), face, strength, tuning: this.tuning }));
+  }
 
   async refineFaces(request: FaceEngineRequest): Promise<Array<FaceWork | null>> {
     const { image, faces, model, denoising } = request;
@@ -22,10 +31,7 @@ export class ClassicalEngine implements FaceEngine {
     if (!this.facePool || this.facePool.size === 0 || faces.length < 2) {
       return faces.map((face) => refineOneFace(cropFor(image, face), face, strength, this.tuning));
     }
-    return this.facePool.run(
-      faces.map((face) => ({ crop: cropFor(image, face), face, strength, tuning: this.tuning })),
-      true,
-    );
+    return this.facePool.run(this.jobsFor(request), true);
   }
 }
 

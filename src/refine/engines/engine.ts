@@ -35,6 +35,12 @@ export interface FaceEngine {
   /** Reported on each artwork (`engine`) and by `refine --json`: the catalogue name, `classical`, `comfyui:<ckpt>`. */
   readonly name: string;
   refineFaces(request: FaceEngineRequest): Promise<Array<FaceWork | null>>;
+  /**
+   * The same as refineFaces, the same bytes, but off the calling thread (the classical engine on its helper
+   * threads): the pipeline gives it the faces a detector finished with early, while the calling thread goes on
+   * detecting. An engine without it is given every face once detection has ended.
+   */
+  refineFacesAside?(request: FaceEngineRequest): Promise<Array<FaceWork | null>>;
   /** Frees sessions, sockets and threads. */
   close?(): Promise<void>;
 }
