@@ -177,7 +177,7 @@ describe('face detection', () => {
     assert.ok(found.length >= 27 && found.length <= 29, `found ${found.length}`);
   });
 
-  test('windows shared with a helper thread: the same faces, boxes, scores and landmarks as in one thread', async () => {
+  test('windows and mesh crops shared with a helper thread: the same faces, boxes, scores and landmarks as in one thread', async () => {
     const helpers = new FacePool(1);
     try {
       const shared = await MeshCheckedFaceDetector.create({ helpers });

@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { BLAZEFACE_INPUT, BlazeFace, type Candidate, type WindowHelpers } from './blazeface.js';
 import { DEFAULT_DETECT_OPTIONS, overlapping, type DetectedFace, type DetectOptions, type EarlyFaces, type FaceDetector } from './detect.js';
 import { faceExtent, tightFaceBox } from './face-box.js';
-import { FaceMesh, type MeshCrop, type MeshFit } from './face-mesh.js';
+import { FaceMesh, MESH_CROP_VALUES, type MeshCrop, type MeshFit, type MeshHelpers } from './face-mesh.js';
 import { eyeToMouthRatio } from './face-proportions.js';
 import { noseShading } from './face-texture.js';
 import { shareWork, type Lane } from './share-work.js';
@@ -102,9 +102,12 @@ export interface FaceDetectorOptions {
   minEyeToMouth?: number;
   /** Whether a noisy photo's small faces get a second look in a smoothed copy (see SMALL_FACE_FACTOR); default true. */
   smallFacesUnderNoise?: boolean;
-  /** Helper threads that take some of BlazeFace's windows (none: every window runs in this thread). */
-  helpers?: WindowHelpers;
+  /** Helper threads that take some of BlazeFace's windows and the mesh's crops (none: all run in this thread). */
+  helpers?: DetectionHelpers;
 }
+
+/** Threads that share a detection's work with the detecting one. */
+export type DetectionHelpers = WindowHelpers & MeshHelpers;
 
 /** One 256 px window of a pyramid level: where its top-left corner sits in the level. */
 interface LevelWindow {
@@ -141,7 +144,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     private readonly minCandidateScore: number,
     private readonly minMeshScore: number,
     private readonly minEyeToMouth: number,
-    private readonly helpers: WindowHelpers | undefined,
+    private readonly helpers: DetectionHelpers | undefined,
     private readonly smallFacesUnderNoise: boolean,
   ) {}
 
@@ -159,7 +162,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
   }
 
   /**
-   * Runs detection once on a blank picture and the mesh on one crop of it, so that a thread's first real job does
+   * Runs detection once on a blank picture and the mesh on one crop of it (here and on each helper), so that a thread's first real job does
    * not pay the models' first-run set-up (ONNX Runtime's memory planning, sharp's and the JIT's first calls):
    * measured in the service, a refine thread's first job spent 300-500 ms more in detection than its next ones.
    */
@@ -167,7 +170,12 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     const side = 2 * BLAZEFACE_INPUT;
     const blank: RgbImage = { data: new Uint8Array(side * side * 3).fill(128), width: side, height: side, channels: 3 };
     await this.findUpright(blank, { ...DEFAULT_DETECT_OPTIONS, rightAngles: false });
-    await this.mesh.fit(blank, [{ center: { x: side / 2, y: side / 2 }, size: side / 2, angle: 0 }]);
+    const crop: MeshCrop = { center: { x: side / 2, y: side / 2 }, size: side / 2, angle: 0 };
+    await this.mesh.fit(blank, [crop]);
+    // each helper loads its own mesh on its first crop: one crop per helper at once, so each gets one
+    const helpers = this.helpers;
+    const input = FaceMesh.prepare(blank, crop, new Float32Array(MESH_CROP_VALUES));
+    if (helpers) await Promise.all(Array.from({ length: helpers.size }, () => helpers.fitMesh(this.mesh.modelDir, input.slice())));
   }
 
   async findFaces(image: RgbImage, options: DetectOptions, early?: EarlyFaces): Promise<DetectedFace[]> {
@@ -226,10 +234,18 @@ export class MeshCheckedFaceDetector implements FaceDetector {
    */
   private async confirmed(image: RgbImage, candidates: ImageCandidate[]): Promise<DetectedFace[]> {
     const crops = candidates.map(meshCropFor);
-    const firstFits = await this.mesh.fit(image, crops);
+    // BlazeFace takes an upside-down face for an upright one (its keypoints put the eyes between the real eyes and
+    // mouth, the mouth at the eyes' height), and the mesh fits that crop at 0.9+; the same crop turned half round
+    // holds the face the right way up and scores higher (grace-hopper.jpg turned 180: 1.00 against 0.63 at level,
+    // an upright face 0.06 turned over). So every candidate that passes is also fitted the other way up: fitted
+    // with its first fit rather than after it, so the two run side by side on a helper thread, at the price of
+    // a turned fit for candidates that then fail.
+    const both = await this.fitMeshes(image, [...crops, ...crops.map(overturnedCrop)]);
+    const firstFits = both.slice(0, crops.length);
     const passed = firstFits.flatMap((fit, i) => {
       const crop = crops[i] as MeshCrop;
-      return fit.confidence >= this.minMeshScore && isFaceShaped(fit, crop) ? [{ candidate: candidates[i] as ImageCandidate, fit, crop }] : [];
+      const overturned = { fit: both[crops.length + i] as MeshFit, crop: overturnedCrop(crop) };
+      return fit.confidence >= this.minMeshScore && isFaceShaped(fit, crop) ? [{ candidate: candidates[i] as ImageCandidate, fit, crop, overturned }] : [];
     });
     // A second chance for a candidate BlazeFace is sure of whose first fit the mesh doubted: fitted again in a
     // crop centred on that fit, as an accepted face's is below. Noise or JPEG blocks on a face off its first
@@ -241,25 +257,19 @@ export class MeshCheckedFaceDetector implements FaceDetector {
       const second = candidate.score >= SECOND_CHANCE_CANDIDATE_SCORE && fit.confidence < this.minMeshScore && fit.confidence >= SECOND_CHANCE_MESH_SCORE;
       return second && isFaceShaped(fit, crop) ? [{ candidate, crop: recentred(fit, crop) }] : [];
     });
-    const secondFits = await this.mesh.fit(image, doubted.map((d) => d.crop));
+    const secondFits = await this.fitMeshes(image, doubted.flatMap((d) => [d.crop, overturnedCrop(d.crop)]));
     doubted.forEach(({ candidate, crop }, i) => {
-      const fit = secondFits[i] as MeshFit;
-      if (fit.confidence >= this.minMeshScore && isFaceShaped(fit, crop)) passed.push({ candidate, fit, crop });
+      const fit = secondFits[2 * i] as MeshFit;
+      const overturned = { fit: secondFits[2 * i + 1] as MeshFit, crop: overturnedCrop(crop) };
+      if (fit.confidence >= this.minMeshScore && isFaceShaped(fit, crop)) passed.push({ candidate, fit, crop, overturned });
     });
-    // BlazeFace takes an upside-down face for an upright one (its keypoints put the eyes between the real eyes and
-    // mouth, the mouth at the eyes' height), and the mesh fits that crop at 0.9+; the same crop turned half round
-    // holds the face the right way up and scores higher (grace-hopper.jpg turned 180: 1.00 against 0.63 at level,
-    // an upright face 0.06 turned over). So every candidate that passed is also fitted the other way up.
-    const overturned = passed.map(({ crop }): MeshCrop => ({ center: crop.center, size: crop.size, angle: crop.angle + Math.PI }));
-    const overturnedFits = await this.mesh.fit(image, overturned);
-    const accepted = passed.flatMap((first, i) => {
-      const other = overturnedFits[i] as MeshFit;
-      const { fit, crop } = other.confidence > first.fit.confidence ? { fit: other, crop: overturned[i] as MeshCrop } : first;
+    const accepted = passed.flatMap((first) => {
+      const { fit, crop } = first.overturned.fit.confidence > first.fit.confidence ? first.overturned : first;
       if (!isFaceShaped(fit, crop)) return [];
       const better = recentred(fit, crop);
       return [{ candidate: first.candidate, fit, crop: better, refit: needsRefit(crop, better) }];
     });
-    const refits = await this.mesh.fit(image, accepted.filter((a) => a.refit).map((a) => a.crop));
+    const refits = await this.fitMeshes(image, accepted.filter((a) => a.refit).map((a) => a.crop));
     return accepted.flatMap(({ candidate, fit: first, crop, refit }) => {
       const fit = refit ? (refits.shift() as MeshFit) : first;
       const accept =
@@ -269,6 +279,27 @@ export class MeshCheckedFaceDetector implements FaceDetector {
         hasHumanProportions(fit, this.minEyeToMouth);
       return accept ? [faceFrom(fit, candidate)] : [];
     });
+  }
+
+  /**
+   * The mesh on every crop, shared with the helper threads as BlazeFace's windows are (one crop per task, the
+   * same fits whichever thread ran them); without helpers, in this thread in batches.
+   */
+  private async fitMeshes(image: RgbImage, crops: MeshCrop[]): Promise<MeshFit[]> {
+    const helpers = this.helpers;
+    if (!helpers || helpers.size === 0 || crops.length < 2) return this.mesh.fit(image, crops);
+    const lanes: Array<Lane<MeshFit>> = [async (i) => (await this.mesh.fit(image, [crops[i] as MeshCrop]))[0] as MeshFit];
+    for (let h = 0; h < helpers.size; h++) {
+      let input: Float32Array = new Float32Array(MESH_CROP_VALUES);
+      const lane = async (i: number): Promise<MeshFit> => {
+        const crop = crops[i] as MeshCrop;
+        const answer = await helpers.fitMesh(this.mesh.modelDir, FaceMesh.prepare(image, crop, input));
+        input = answer.input;
+        return FaceMesh.fitOf(crop, answer, 0);
+      };
+      lanes.push(Object.assign(lane, { whenFree: () => helpers.whenFree() }));
+    }
+    return shareWork(crops.length, lanes);
   }
 
   /**
@@ -457,6 +488,11 @@ function meshCropFor(c: Candidate): MeshCrop {
   const angle = Math.atan2(imageRightEye.y - imageLeftEye.y, imageRightEye.x - imageLeftEye.x);
   // @vladmandic/human enlarges BlazeFace's box 1.4x for the mesh; the mesh was trained on such crops.
   return { center: { x: c.cx, y: c.cy }, size: 1.4 * Math.max(c.width, c.height), angle };
+}
+
+/** The same crop turned half round: an upside-down face in it is upright. */
+function overturnedCrop(crop: MeshCrop): MeshCrop {
+  return { center: crop.center, size: crop.size, angle: crop.angle + Math.PI };
 }
 
 /** The crop for a second fit: the same size, centred on the first fit's mesh and turned to level its eyes. */

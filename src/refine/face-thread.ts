@@ -2,7 +2,8 @@ import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { BlazeFace } from './blazeface.js';
 import type { HelperAnswer, HelperTask } from './face-pool.js';
 import { refineOneFace } from './face-work.js';
-import { useNativeGate } from './native-gate.js';
+import { FaceMesh } from './face-mesh.js';
+import { useNativeGate, type NativeGate } from './native-gate.js';
 
 /** Loaded on a helper's first window, once per model file (a load that failed is tried again next time). */
 const blazeFaces = new Map<string, Promise<BlazeFace>>();
@@ -17,23 +18,46 @@ function blazeFaceFor(modelPath: string): Promise<BlazeFace> {
   return model;
 }
 
+/** Loaded on a helper's first crop, once per model directory (as BlazeFace per file). */
+const meshes = new Map<string, Promise<FaceMesh>>();
+
+function meshFor(modelDir: string): Promise<FaceMesh> {
+  let model = meshes.get(modelDir);
+  if (!model) {
+    model = FaceMesh.create(modelDir);
+    meshes.set(modelDir, model);
+    model.catch(() => meshes.delete(modelDir));
+  }
+  return model;
+}
+
 /**
- * A helper thread of a refine thread (a piscina task): refines one face, or runs BlazeFace on one window. Big
- * buffers travel back moved, not copied: a face's delta planes, a window's input (which its sender reuses).
+ * A helper thread of a refine thread (a piscina task): refines one face, runs BlazeFace on one window or the
+ * mesh on one crop. Big buffers travel back moved, not copied: a face's delta planes, a window's or crop's input
+ * (which its sender reuses).
  */
 export default async function helperTask(task: HelperTask): Promise<HelperAnswer> {
   if (task.kind === 'window') {
-    // the sender's task gate: its pool terminates threads only once every native call under the gate is done
-    useNativeGate(task.nativeGate);
-    try {
-      const candidates = await (await blazeFaceFor(task.modelPath)).run(task.window, task.minScore);
-      return move({ [transferableSymbol]: [task.window.buffer], [valueSymbol]: { candidates, window: task.window } }) as unknown as HelperAnswer;
-    } finally {
-      useNativeGate(undefined);
-    }
+    const candidates = await underGate(task.nativeGate, async () => (await blazeFaceFor(task.modelPath)).run(task.window, task.minScore));
+    return move({ [transferableSymbol]: [task.window.buffer], [valueSymbol]: { candidates, window: task.window } }) as unknown as HelperAnswer;
+  }
+  if (task.kind === 'mesh') {
+    const output = await underGate(task.nativeGate, async () => (await meshFor(task.modelDir)).run(task.input, 1));
+    const buffers = [task.input.buffer, output.mesh.buffer, output.flags.buffer];
+    return move({ [transferableSymbol]: buffers, [valueSymbol]: { ...output, input: task.input } }) as unknown as HelperAnswer;
   }
   const work = refineOneFace(task.crop, task.face, task.strength, task.tuning);
   if (!work) return null;
   const buffers = [work.delta.y, work.delta.cb, work.delta.cr, work.delta.alpha].map((plane) => plane.data.buffer);
   return move({ [transferableSymbol]: buffers, [valueSymbol]: work }) as unknown as HelperAnswer;
+}
+
+/** The sender's task gate: its pool terminates threads only once every native call under the gate is done. */
+async function underGate<T>(gate: NativeGate | undefined, work: () => Promise<T>): Promise<T> {
+  useNativeGate(gate);
+  try {
+    return await work();
+  } finally {
+    useNativeGate(undefined);
+  }
 }
