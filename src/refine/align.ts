@@ -1,6 +1,7 @@
 import { applySimilarity, fitSimilarity, invertSimilarity, similarityScale, type Similarity } from './geometry.js';
 import type { Plane, RgbImage } from './image.js';
 import { anchors, type FaceLandmarks } from './landmarks.js';
+import { luma } from './color.js';
 
 /** The canonical face crop: eyes level at 42% of the height, 25% of the width apart, the mouth at 69%. */
 export const CANONICAL_SIZE = 384;
@@ -115,8 +116,8 @@ export function warpToCanonical(image: RgbImage, frame: CanonicalFrame): YccPlan
         }
       }
       const k = v * size + u;
-      // rgbToYcc, written out
-      y[k] = 0.299 * r + 0.587 * g + 0.114 * bl;
+      // rgbToYcc, written out (its luma shared)
+      y[k] = luma(r, g, bl);
       cb[k] = -0.168736 * r - 0.331264 * g + 0.5 * bl;
       cr[k] = 0.5 * r - 0.418688 * g - 0.081312 * bl;
     }

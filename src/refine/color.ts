@@ -1,9 +1,12 @@
 import type { Plane, Rect, RgbImage } from './image.js';
 
+/** BT.601 luma, JPEG's Y: the one weighting of R, G and B that every brightness measure here uses. */
+export const luma = (r: number, g: number, b: number): number => 0.299 * r + 0.587 * g + 0.114 * b;
+
 /** BT.601 full-range YCbCr, the space JPEG uses: luminance apart from colour, and linear, so deltas convert too. */
 export function rgbToYcc(r: number, g: number, b: number): [number, number, number] {
   return [
-    0.299 * r + 0.587 * g + 0.114 * b,
+    luma(r, g, b),
     -0.168736 * r - 0.331264 * g + 0.5 * b,
     0.5 * r - 0.418688 * g - 0.081312 * b,
   ];

@@ -6,6 +6,7 @@ import type { RgbImage } from './image.js';
 import { defaultModelDir } from './model-files.js';
 import { nativeCall } from './native-gate.js';
 import { convertTfjsGraph } from './tfjs-graph-to-onnx.js';
+import { luma } from './color.js';
 
 /** The mesh model's square input, in pixels. */
 const MESH_INPUT = 192;
@@ -84,8 +85,7 @@ function stretchContrast(crop: Float32Array): void {
   const histogram = new Uint32Array(256);
   const pixels = crop.length / 3;
   for (let i = 0; i < pixels; i++) {
-    const luma = 0.299 * (crop[i] as number) + 0.587 * (crop[i + pixels] as number) + 0.114 * (crop[i + 2 * pixels] as number);
-    const bin = Math.min(255, Math.round(luma * 255));
+    const bin = Math.min(255, Math.round(luma(crop[i] as number, crop[i + pixels] as number, crop[i + 2 * pixels] as number) * 255));
     histogram[bin] = (histogram[bin] ?? 0) + 1;
   }
   const level = (share: number): number => {

@@ -1,5 +1,6 @@
 import { convexHull, type Point } from './geometry.js';
 import type { RgbImage } from './image.js';
+import { luma } from './color.js';
 
 /**
  * MediaPipe mesh points of the nose, from between the eyes down to the nostrils' wings (not the lip below):
@@ -41,10 +42,10 @@ function lumaSpread(image: RgbImage, polygon: Point[]): number {
   let sumSq = 0;
   forEachPixelInside(polygon, image.width, image.height, (x, y) => {
     const i = (y * image.width + x) * image.channels;
-    const luma = 0.299 * (image.data[i] as number) + 0.587 * (image.data[i + 1] as number) + 0.114 * (image.data[i + 2] as number);
+    const value = luma(image.data[i] as number, image.data[i + 1] as number, image.data[i + 2] as number);
     n++;
-    sum += luma;
-    sumSq += luma * luma;
+    sum += value;
+    sumSq += value * value;
   });
   if (n < 4) return 0;
   const mean = sum / n;

@@ -1,3 +1,5 @@
+import { luma } from './color.js';
+
 /** Decoded 8-bit pixels, row-major, interleaved; channels 3 (RGB) or 4 (RGBA). */
 export interface RgbImage {
   data: Uint8Array;
@@ -48,7 +50,7 @@ export function lumaOf(image: RgbImage, region: Rect): Plane {
     let src = ((region.y + y) * width + region.x) * channels;
     let dst = y * region.width;
     for (let x = 0; x < region.width; x++, src += channels, dst++) {
-      out[dst] = 0.299 * (data[src] as number) + 0.587 * (data[src + 1] as number) + 0.114 * (data[src + 2] as number);
+      out[dst] = luma(data[src] as number, data[src + 1] as number, data[src + 2] as number);
     }
   }
   return { data: out, width: region.width, height: region.height };

@@ -1,6 +1,7 @@
 import { gaussianBlur } from './filters.js';
 import type { Plane, RgbImage } from './image.js';
 import { lendPlane, takeBack } from './scratch.js';
+import { luma } from './color.js';
 
 /**
  * The median absolute deviation of a Gaussian is 0.6745 of its standard deviation. Pixels are integers, so
@@ -108,7 +109,7 @@ export function estimateImageNoise(image: RgbImage): number {
         let src = ((y0 + j) * width + x0) * channels;
         let dst = (py * SAMPLE_PATCH + j) * side.width + px * SAMPLE_PATCH;
         for (let i = 0; i < SAMPLE_PATCH; i++, src += channels) {
-          out[dst++] = 0.299 * (data[src] as number) + 0.587 * (data[src + 1] as number) + 0.114 * (data[src + 2] as number);
+          out[dst++] = luma(data[src] as number, data[src + 1] as number, data[src + 2] as number);
         }
       }
     }
