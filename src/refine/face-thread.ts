@@ -5,31 +5,24 @@ import { refineOneFace } from './face-work.js';
 import { FaceMesh } from './face-mesh.js';
 import { useNativeGate, type NativeGate } from './native-gate.js';
 
-/** Loaded on a helper's first window, once per model file (a load that failed is tried again next time). */
+/**
+ * A model loaded on a helper's first task that needs it, once per file or directory (`key`); a load that failed
+ * is tried again next time.
+ */
+function loadedOnce<T>(loaded: Map<string, Promise<T>>, key: string, load: (key: string) => Promise<T>): Promise<T> {
+  let model = loaded.get(key);
+  if (!model) {
+    model = load(key);
+    loaded.set(key, model);
+    model.catch(() => loaded.delete(key));
+  }
+  return model;
+}
+
 const blazeFaces = new Map<string, Promise<BlazeFace>>();
-
-function blazeFaceFor(modelPath: string): Promise<BlazeFace> {
-  let model = blazeFaces.get(modelPath);
-  if (!model) {
-    model = BlazeFace.create(modelPath);
-    blazeFaces.set(modelPath, model);
-    model.catch(() => blazeFaces.delete(modelPath));
-  }
-  return model;
-}
-
-/** Loaded on a helper's first crop, once per model directory (as BlazeFace per file). */
 const meshes = new Map<string, Promise<FaceMesh>>();
-
-function meshFor(modelDir: string): Promise<FaceMesh> {
-  let model = meshes.get(modelDir);
-  if (!model) {
-    model = FaceMesh.create(modelDir);
-    meshes.set(modelDir, model);
-    model.catch(() => meshes.delete(modelDir));
-  }
-  return model;
-}
+const blazeFaceFor = (modelPath: string): Promise<BlazeFace> => loadedOnce(blazeFaces, modelPath, (file) => BlazeFace.create(file));
+const meshFor = (modelDir: string): Promise<FaceMesh> => loadedOnce(meshes, modelDir, (dir) => FaceMesh.create(dir));
 
 /**
  * A helper thread of a refine thread (a piscina task): refines one face, runs BlazeFace on one window or the
