@@ -131,5 +131,16 @@ describe('face-refiner refine (command line)', () => {
     const result = runCli(['refine', fixture('faces/astronaut.png'), '-o', '/tmp/x.png', '--denoising', '9'], {});
     assert.equal(result.status, 2);
     assert.match(result.stderr, /Expected an integer from 1 to 5 for --denoising but received 9/);
+    const unknown = runCli(['refine', fixture('faces/astronaut.png'), '-o', '/tmp/x.png', '--strength', '3'], {});
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /Unknown option '--strength'/);
+    assert.match(unknown.stderr, /Usage:/);
+    assert.doesNotMatch(unknown.stderr, /at parseArgs/, 'a stack trace instead of the usage');
+  });
+
+  test('--help after a command prints the usage', () => {
+    const result = runCli(['refine', '--help'], {});
+    assert.equal(result.status, 0);
+    assert.match(result.stdout, /face-refiner refine <input> -o <output>/);
   });
 });

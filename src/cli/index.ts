@@ -12,7 +12,8 @@ import { UnusableDatabaseError } from '../store/database.js';
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+  const asksForHelp = (word: string | undefined): boolean => word === '--help' || word === '-h';
+  if (command === undefined || command === 'help' || asksForHelp(command) || args.some(asksForHelp)) {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
@@ -42,8 +43,10 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`face-refiner: ${error.message}\n`);
     process.exit(1);
   }
-  if (error instanceof UsageError || error instanceof ConfigError) {
-    process.stderr.write(`face-refiner: ${error.message}\n\n${USAGE}\n`);
+  // node:util parseArgs refuses unknown options and missing values with these codes: a usage error too
+  const parseArgsError = (error as NodeJS.ErrnoException | undefined)?.code?.startsWith('ERR_PARSE_ARGS') === true;
+  if (error instanceof UsageError || error instanceof ConfigError || parseArgsError) {
+    process.stderr.write(`face-refiner: ${(error as Error).message}\n\n${USAGE}\n`);
     process.exit(2);
   }
   if (error instanceof JobError) {
