@@ -51,9 +51,20 @@ describe('work shared between lanes', () => {
       whenFree: () => sleep(5),
     });
     const results = await shareWork(6, [here, freedSoon]);
-    assert.ok(results.includes('here ran 0'), results.join());
     assert.ok(results.some((r) => r.startsWith('busy lane ran')), results.join());
     free();
+  });
+
+  test('a lane whose wait fails stops the work, and the failure comes once the other lanes have ended their tasks', async () => {
+    let inFlightEnded = false;
+    const slow = async (i: number): Promise<number> => {
+      await sleep(30);
+      inFlightEnded = true;
+      return i;
+    };
+    const broken = Object.assign((i: number) => i, { whenFree: () => Promise.reject(new Error('the helper is gone')) });
+    await assert.rejects(shareWork(10, [slow, broken]), /the helper is gone/);
+    assert.ok(inFlightEnded, 'rejected while a lane was still running its task');
   });
 });
 

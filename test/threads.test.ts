@@ -59,6 +59,17 @@ describe('face helper threads', () => {
   });
   after(() => pool.close());
 
+  test("a detection lane for helper slot k waits while more than size - k helpers refine faces (none queues behind a face)", async () => {
+    const face = pool.run(jobs().slice(0, 1));
+    let secondFree = false;
+    const second = pool.whenFree(2).then(() => (secondFree = true));
+    await pool.whenFree(1);
+    assert.equal(secondFree, false, 'the second lane was let go while one of the two helpers refined a face');
+    await face;
+    await second;
+    assert.equal(secondFree, true);
+  });
+
   test('give the same work as this thread', async () => {
     const inThisThread = jobs().map((job) => refineOneFace(job.crop, job.face, job.strength, job.tuning));
     assert.deepEqual(await pool.run(jobs()), inThisThread);
@@ -150,6 +161,17 @@ describe('a face found early is refined on a helper while detection goes on', ()
       const options = { model: MODEL, denoising: 3 };
       const shared = await refineFaces(detector, image, options, helpers, { engine });
       assert.deepEqual(calls, ['aside during detection: 1']);
+      // detection failing after the face was handed out: the failure, once the face's refinement has ended
+      let asideEnded = false;
+      const failing: FaceDetector = {
+        findFaces: async (picture, detectOptions, early) => {
+          await found.findFaces(picture, detectOptions, early);
+          throw new Error('detection failed after the first window');
+        },
+      };
+      const watched: FaceEngine = { ...engine, refineFacesAside: (request) => aside(request).finally(() => (asideEnded = true)) };
+      await assert.rejects(refineFaces(failing, image, options, helpers, { engine: watched }), /detection failed after the first window/);
+      assert.equal(asideEnded, true, 'refineFaces failed while a helper still refined the face found early');
       const alone = await refineFaces(await MeshCheckedFaceDetector.create(), image, options);
       assert.equal(shared.faces.length, 1);
       assert.deepEqual(shared.faces, alone.faces);

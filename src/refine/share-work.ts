@@ -1,6 +1,17 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /**
+ * Helper threads that lanes run on, which may also be busy with work given to them outside a shareWork (faces
+ * found early, refined while detection goes on). The lane for helper `slot` (1..size) of a shareWork is free while
+ * at most size - slot of the threads hold such work: with k of them busy, only the first size - k helper lanes
+ * take tasks, so none waits in the threads' queue behind a face while another lane could run it.
+ */
+export interface HelperThreads {
+  readonly size: number;
+  whenFree(slot: number): Promise<void>;
+}
+
+/**
  * Runs one task. A lane that may be busy with other work (a helper thread refining a face) says when it is free
  * again: it takes no task before that, rather than holding one while the other lanes could run it.
  */
@@ -28,7 +39,13 @@ export async function shareWork<R>(count: number, lanes: Array<Lane<R>>): Promis
   await Promise.all(
     lanes.map(async (lane) => {
       while (!failure && next < count) {
-        if (lane.whenFree) await Promise.race([lane.whenFree(), noneLeft]);
+        try {
+          if (lane.whenFree) await Promise.race([lane.whenFree(), noneLeft]);
+        } catch (error) {
+          failure ??= { error };
+          noMoreTasks();
+          return;
+        }
         if (failure || next >= count) return;
         const index = next++;
         if (next === count) noMoreTasks();
