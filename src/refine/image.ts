@@ -55,3 +55,31 @@ export function lumaOf(image: RgbImage, region: Rect): Plane {
   }
   return { data: out, width: region.width, height: region.height };
 }
+
+/**
+ * BT.601 luma of a grid of `patch` px squares spread over the image (centred in equal cells, up to `grid` per
+ * side), laid side by side as one plane: what an image-wide measure reads instead of every pixel, so that it
+ * costs the same whatever the image's size. Undefined when the image holds no whole patch.
+ */
+export function lumaPatches(image: RgbImage, patch: number, grid: number): Plane | undefined {
+  const { data, width, height, channels } = image;
+  const across = Math.min(grid, Math.floor(width / patch));
+  const down = Math.min(grid, Math.floor(height / patch));
+  if (across < 1 || down < 1) return undefined;
+  const side = { width: across * patch, height: down * patch };
+  const out = new Float32Array(side.width * side.height);
+  for (let py = 0; py < down; py++) {
+    const y0 = Math.floor(((py + 0.5) * height) / down - patch / 2);
+    for (let px = 0; px < across; px++) {
+      const x0 = Math.floor(((px + 0.5) * width) / across - patch / 2);
+      for (let j = 0; j < patch; j++) {
+        let src = ((y0 + j) * width + x0) * channels;
+        let dst = (py * patch + j) * side.width + px * patch;
+        for (let i = 0; i < patch; i++, src += channels) {
+          out[dst++] = luma(data[src] as number, data[src + 1] as number, data[src + 2] as number);
+        }
+      }
+    }
+  }
+  return { data: out, ...side };
+}
