@@ -244,13 +244,22 @@ describe('coarse to fine: faces of the first window are handed out early', () =>
     const helpers = new FacePool(1);
     try {
       const withHelper = await MeshCheckedFaceDetector.create({ helpers });
+      // counting the windows sent to the helper (the pool itself, spied on)
+      const findCandidates = helpers.findCandidates.bind(helpers);
+      let windows = 0;
+      helpers.findCandidates = (modelPath, window, minScore) => {
+        windows++;
+        return findCandidates(modelPath, window, minScore);
+      };
       const early: DetectedFace[] = [];
-      let tasksWhenHandedOut = -1;
+      let [tasksWhenHandedOut, windowsWhenHandedOut] = [-1, -1];
       const faces = await detectFaces(withHelper, image, {}, (found) => {
-        tasksWhenHandedOut = helpers.completed;
+        [tasksWhenHandedOut, windowsWhenHandedOut] = [helpers.completed, windows];
         early.push(...found);
       });
       assert.equal(early.length, 1);
+      // the helper takes one window of the finer levels while this thread runs the whole-image one, and more after
+      assert.equal(windowsWhenHandedOut, 1, 'the helper did not take exactly one finer window during the first stage');
       assert.ok(helpers.completed > tasksWhenHandedOut, 'no window of the finer levels was run after the face was handed out');
       assert.deepEqual(faces, early);
       assert.equal(faces[0], early[0], 'the face handed out early is not the object returned');

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import sharp from 'sharp';
 import { BLAZEFACE_INPUT, BlazeFace, type Candidate, type WindowHelpers } from './blazeface.js';
 import { DEFAULT_DETECT_OPTIONS, iou, overlapping, type DetectedFace, type DetectOptions, type EarlyFaces, type FaceDetector } from './detect.js';
@@ -257,14 +258,29 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     if (levels === 'finest') return this.confirmed(image, mergeCandidates(await this.proposeCandidates(image, [resized(image, scales.at(-1) as number)])));
     // every level is resized at once (on libuv's thread pool, while this thread runs the first window and the mesh)
     const [coarsest, ...finer] = scales.map((scale) => resized(image, scale)) as [Promise<RgbImage>, ...Array<Promise<RgbImage>>];
-    // awaited below unless the first stage fails
-    for (const level of finer) level.catch(() => undefined);
-    const first = await this.confirmed(image, mergeCandidates(await this.proposeCandidates(image, [coarsest])));
-    if (first.length > 0) early?.(first);
-    if (finer.length === 0) return first;
-    const rest = mergeCandidates(await this.proposeCandidates(image, finer)).filter(
-      (candidate) => !first.some((face) => overlapping(face.box, candidateRect(candidate))),
-    );
+    let firstStageOver = (): void => undefined;
+    const firstStage = new Promise<void>((resolve) => (firstStageOver = resolve));
+    // the finer levels start at once: a helper takes one of their windows while this thread runs the first one
+    const later = this.proposeCandidates(image, finer, firstStage);
+    // awaited below, also when the first stage fails (no helper is left inside a window for a job that has ended)
+    later.catch(() => undefined);
+    let first: DetectedFace[];
+    try {
+      // the helpers' first windows are sent before this thread runs its own, which holds the thread for a while
+      if (this.helpers && finer.length > 0) {
+        await Promise.all(finer);
+        await nextTurn();
+      }
+      first = await this.confirmed(image, mergeCandidates(await this.proposeCandidates(image, [coarsest])));
+      // handed out before the helpers go back to windows, so that a helper takes the faces first
+      if (first.length > 0) early?.(first);
+    } catch (error) {
+      firstStageOver();
+      await later.catch(() => undefined);
+      throw error;
+    }
+    firstStageOver();
+    const rest = mergeCandidates(await later).filter((candidate) => !first.some((face) => overlapping(face.box, candidateRect(candidate))));
     return [...first, ...(await this.confirmed(image, rest))];
   }
 
@@ -346,11 +362,13 @@ export class MeshCheckedFaceDetector implements FaceDetector {
   }
 
   /**
-   * BlazeFace over every window of the pyramid `levels`. With helper threads, the windows
+   * BlazeFace over every window of the pyramid `levels`. Behind a `firstStage` that this thread is busy with, this
+   * thread takes windows only once it is over and each helper takes one window meanwhile, then waits for it too
+   * (so that the first stage's mesh crops, and the faces it finds, find the helpers free). With helper threads, the windows
    * are shared between this thread and the helpers (shareWork): the candidates, and their order, are the same as
    * in this thread alone.
    */
-  private async proposeCandidates(image: RgbImage, levels: Array<Promise<RgbImage>>): Promise<ImageCandidate[]> {
+  private async proposeCandidates(image: RgbImage, levels: Array<Promise<RgbImage>>, firstStage?: Promise<void>): Promise<ImageCandidate[]> {
     const windows: LevelWindow[] = [];
     for (const next of levels) {
       const level = await next;
@@ -360,15 +378,22 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     // each lane writes its windows into a buffer of its own, kept for the next image (a call that overlaps
     // another gets fresh ones); a helper's lane moves its buffer there and back with every window
     const buffers = Array.from({ length: 1 + (this.helpers?.size ?? 0) }, () => this.spareWindows.pop() ?? new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3));
-    const lanes: Array<Lane<Candidate[]>> = [(i: number) => this.blazeFace.run(windowInput(windows[i] as LevelWindow, buffers[0] as Float32Array), minScore)];
+    const here = (i: number): Promise<Candidate[]> => this.blazeFace.run(windowInput(windows[i] as LevelWindow, buffers[0] as Float32Array), minScore);
+    const lanes: Array<Lane<Candidate[]>> = [firstStage ? Object.assign(here, { whenFree: () => firstStage }) : here];
     const helpers = this.helpers;
     for (let h = 1; helpers && h < buffers.length; h++) {
+      let taken = 0;
       const lane = async (i: number): Promise<Candidate[]> => {
+        taken++;
         const answer = await helpers.findCandidates(this.blazeFace.modelPath, windowInput(windows[i] as LevelWindow, buffers[h] as Float32Array), minScore);
         buffers[h] = answer.window;
         return answer.candidates;
       };
-      lanes.push(Object.assign(lane, { whenFree: () => helpers.whenFree(h) }));
+      const whenFree = async (): Promise<void> => {
+        if (firstStage && taken > 0) await firstStage;
+        await helpers.whenFree(h);
+      };
+      lanes.push(Object.assign(lane, { whenFree }));
     }
     let perWindow: Candidate[][];
     try {
