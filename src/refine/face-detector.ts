@@ -136,6 +136,9 @@ export interface FaceDetectorOptions {
   helpers?: DetectionHelpers;
 }
 
+/** The copy a noisy photo (smoothed) or a blurred one (sharpened) gets its second look in. */
+type SecondLook = 'smoothed' | 'sharpened';
+
 /** Threads that share a detection's work with the detecting one. */
 export type DetectionHelpers = WindowHelpers & MeshHelpers;
 
@@ -212,8 +215,11 @@ export class MeshCheckedFaceDetector implements FaceDetector {
   }
 
   async findFaces(image: RgbImage, options: DetectOptions, early?: EarlyFaces): Promise<DetectedFace[]> {
-    const found = await this.findUpright(image, options, 'all', early);
-    const upright = [...found, ...(await this.findSmallInSecondLook(image, options, found))];
+    // started first: its pyramid levels are resized on libuv's threads while this one measures the photo
+    const firstLook = this.findUpright(image, options, 'all', early);
+    const secondLook = this.secondLookFor(image);
+    const found = await firstLook;
+    const upright = [...found, ...(await this.findSmallInSecondLook(image, options, found, secondLook))];
     if (upright.length > 0 || !options.rightAngles) return upright;
     // Nothing found: the photo may be stored upside down or sideways (and no EXIF tag says so). Faces turned 90
     // degrees are mostly found upright already (BlazeFace sees them, the mesh crop follows their eyes), so the
@@ -232,18 +238,23 @@ export class MeshCheckedFaceDetector implements FaceDetector {
    * pyramid level of a smoothed or sharpened copy, every check the same, keeping the small faces the first look
    * (`found`) did not have. Photos that are neither pay only the two image-wide measures (about 2 ms of CPU).
    */
-  private async findSmallInSecondLook(image: RgbImage, options: DetectOptions, found: DetectedFace[]): Promise<DetectedFace[]> {
-    const copy = await this.secondLookCopy(image);
-    if (!copy) return [];
+  private async findSmallInSecondLook(
+    image: RgbImage,
+    options: DetectOptions,
+    found: DetectedFace[],
+    look: SecondLook | undefined,
+  ): Promise<DetectedFace[]> {
+    if (!look) return [];
+    const copy = look === 'smoothed' ? await smoothed(image, QUIET_BLUR_SIGMA) : await sharpened(image, SHARPEN_SIGMA, SHARPEN_AMOUNT);
     const small = SMALL_FACE_FACTOR * options.smallestFacePx;
     const faces = await this.findUpright(copy, options, 'finest');
     return faces.filter((face) => face.box.width < small && !found.some((other) => overlapping(other.box, face.box)));
   }
 
-  /** The copy a second look is taken in: smoothed if the photo is noisy, sharpened if blurred, else none. */
-  private async secondLookCopy(image: RgbImage): Promise<RgbImage | undefined> {
-    if (estimateImageNoise(image) >= NOISY_FROM) return this.smallFacesUnderNoise ? smoothed(image, QUIET_BLUR_SIGMA) : undefined;
-    if (this.smallFacesUnderBlur && imageHighToMidBand(image) <= BLURRED_UP_TO) return sharpened(image, SHARPEN_SIGMA, SHARPEN_AMOUNT);
+  /** Which second look the photo gets, from its noise and its spectrum: none for most photos. */
+  private secondLookFor(image: RgbImage): SecondLook | undefined {
+    if (estimateImageNoise(image) >= NOISY_FROM) return this.smallFacesUnderNoise ? 'smoothed' : undefined;
+    if (this.smallFacesUnderBlur && imageHighToMidBand(image) <= BLURRED_UP_TO) return 'sharpened';
     return undefined;
   }
 
