@@ -53,12 +53,21 @@ async function currentBuildWithHelper(): Promise<Build> {
   return { label: 'now, 1 helper', detector, facePool, refineImage, detectFaces };
 }
 
-async function beforeBuild(dir: string): Promise<Build> {
-  const load = async <T>(file: string): Promise<T> => (await import(pathToFileURL(path.join(dir, 'dist', 'src', 'refine', file)).href)) as T;
+/** The BENCH_BEFORE build, and with one helper thread too when that build has them (src/refine/face-pool.ts). */
+async function beforeBuilds(dir: string): Promise<Build[]> {
+  const file = (name: string): string => path.join(dir, 'dist', 'src', 'refine', name);
+  const load = async <T>(name: string): Promise<T> => (await import(pathToFileURL(file(name)).href)) as T;
   const { MeshCheckedFaceDetector: Before } = await load<{ MeshCheckedFaceDetector: typeof MeshCheckedFaceDetector }>('face-detector.js');
   const pipeline = await load<{ refineImage: typeof refineImage }>('pipeline.js');
   const detect = await load<{ detectFaces: typeof detectFaces }>('detect.js');
-  return { label: 'before', detector: await Before.create(), refineImage: pipeline.refineImage, detectFaces: detect.detectFaces };
+  const builds: Build[] = [{ label: 'before', detector: await Before.create(), refineImage: pipeline.refineImage, detectFaces: detect.detectFaces }];
+  if (fs.existsSync(file('face-pool.js'))) {
+    const { FacePool: BeforePool } = await load<{ FacePool: typeof FacePool }>('face-pool.js');
+    const facePool = new BeforePool(1);
+    const detector = await Before.create({ helpers: facePool });
+    builds.push({ label: 'before, 1 helper', detector, facePool, refineImage: pipeline.refineImage, detectFaces: detect.detectFaces });
+  }
+  return builds;
 }
 
 interface BenchImage {
@@ -247,7 +256,7 @@ async function main(): Promise<void> {
   const images = await benchImages();
   const jobs = await jobRows(images);
 
-  const builds = [await currentBuild(), await currentBuildWithHelper(), ...(BEFORE_DIR ? [await beforeBuild(BEFORE_DIR)] : [])];
+  const builds = [await currentBuild(), await currentBuildWithHelper(), ...(BEFORE_DIR ? await beforeBuilds(BEFORE_DIR) : [])];
   const stages: string[] = [];
   for (const image of images) stages.push(...(await stageRows(builds, image)));
 
