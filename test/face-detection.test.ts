@@ -219,8 +219,15 @@ describe('face detection', () => {
         return fitMesh(modelDir, input);
       };
       const shared = await MeshCheckedFaceDetector.create({ helpers });
-      for (const file of ['solvay-1927-2126.jpg', 'astronaut.png']) {
-        const image = await loadRgb(fixture(`faces/${file}`));
+      const blurred = async (file: string) => (DEGRADATIONS['blur sigma 1.5'] as (image: RgbImage) => Promise<RgbImage>)(await loadRgb(fixture(`faces/${file}`)));
+      // a blurred photo too: its second look (the finest level of a sharpened copy) is shared the same way
+      const photos: Array<[string, () => Promise<RgbImage>]> = [
+        ['solvay-1927-2126.jpg', () => loadRgb(fixture('faces/solvay-1927-2126.jpg'))],
+        ['astronaut.png', () => loadRgb(fixture('faces/astronaut.png'))],
+        ['solvay-1927-gray-1280.png blurred', () => blurred('solvay-1927-gray-1280.png')],
+      ];
+      for (const [file, load] of photos) {
+        const image = await load();
         const [tasksBefore, cropsBefore] = [helpers.completed, meshCrops];
         const withHelper = await detectFaces(shared, image);
         assert.ok(meshCrops > cropsBefore, `${file}: the helper fitted no mesh crop`);
@@ -256,9 +263,34 @@ describe('coarse to fine: faces of the first window are handed out early', () =>
       assert.equal(early.length, 1);
       // the helper takes one window of the finer levels while this thread runs the whole-image one, and more after
       assert.equal(windowsWhenHandedOut, 1, 'the helper did not take exactly one finer window during the first stage');
-      assert.ok(helpers.completed > tasksWhenHandedOut, 'no window of the finer levels was run after the face was handed out');
+      assert.ok(windows > windowsWhenHandedOut, 'no window of the finer levels was sent after the face was handed out');
+      assert.ok(helpers.completed > tasksWhenHandedOut);
       assert.deepEqual(faces, early);
       assert.equal(faces[0], early[0], 'the face handed out early is not the object returned');
+    } finally {
+      await helpers.close();
+    }
+  });
+
+  test('a first stage that fails stops the finer levels: no window is sent after it, and the failure is what detection rejects with', async () => {
+    const image = await loadRgb(fixture('faces/astronaut.png'));
+    const helpers = new FacePool(1);
+    try {
+      const withHelper = await MeshCheckedFaceDetector.create({ helpers });
+      const findCandidates = helpers.findCandidates.bind(helpers);
+      let windows = 0;
+      helpers.findCandidates = (modelPath, window, minScore) => {
+        windows++;
+        return findCandidates(modelPath, window, minScore);
+      };
+      let windowsWhenFailed = -1;
+      const failing = detectFaces(withHelper, image, {}, () => {
+        windowsWhenFailed = windows;
+        throw new Error('the engine refused the early faces');
+      });
+      await assert.rejects(failing, /the engine refused the early faces/);
+      assert.equal(windowsWhenFailed, 1);
+      assert.equal(windows, windowsWhenFailed, 'windows of the finer levels were sent after the first stage failed');
     } finally {
       await helpers.close();
     }

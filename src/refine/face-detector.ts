@@ -95,7 +95,7 @@ const QUIET_BLUR_SIGMA = 0.85;
 /**
  * The image's spectrum shape (imageHighToMidBand) up to which a photo counts as blurred, so that its small faces
  * get a second look in a sharpened copy. Clean photos read -4.0 to -0.9 (the committed faces and negatives, the
- * tuning photos, dev-only ones too; the 800x532 astronaut -3.4, the tuning montage -4.0), the same at JPEG quality
+ * tuning photos; the 800x532 astronaut -3.4, the tuning montage -4.0), the same at JPEG quality
  * 20 -3.8 to -1.1, with noise sigma 10 -3.5 to -0.9; blurred by sigma 1.5 -8.2 to -5.5 (the negative
  * ice-block.jpg -5.5, photos of faces -6.2 and lower). Shrunk 2x and enlarged again they read -5.3 to -3.0 and
  * mostly keep one pass. Drawn marks on a plain arm (the drawn-marks test) read -6.6 to -5.3 clean: they get
@@ -166,8 +166,8 @@ const MIN_MESH_FACE_PX = 24;
 export class MeshCheckedFaceDetector implements FaceDetector {
   /**
    * BlazeFace's input buffers (one per lane, 768 KB each), kept from one detection to the next rather than
-   * allocated per image; taken while a detection uses them, so two detections at once (tests, benchmarks) each
-   * write their own.
+   * allocated per image; taken while a detection uses them, so the first stage and the finer levels (which
+   * overlap), and two detections at once (tests, benchmarks), each write their own.
    */
   private readonly spareWindows: Float32Array[] = [];
 
@@ -217,7 +217,14 @@ export class MeshCheckedFaceDetector implements FaceDetector {
   async findFaces(image: RgbImage, options: DetectOptions, early?: EarlyFaces): Promise<DetectedFace[]> {
     // started first: its pyramid levels are resized on libuv's threads while this one measures the photo
     const firstLook = this.findUpright(image, options, 'all', early);
-    const secondLook = this.secondLookFor(image);
+    let secondLook: SecondLook | undefined;
+    try {
+      secondLook = this.secondLookFor(image);
+    } catch (error) {
+      // the first look's helpers are done before the error leaves
+      await firstLook.catch(() => undefined);
+      throw error;
+    }
     const found = await firstLook;
     const upright = [...found, ...(await this.findSmallInSecondLook(image, options, found, secondLook))];
     if (upright.length > 0 || !options.rightAngles) return upright;
@@ -267,26 +274,31 @@ export class MeshCheckedFaceDetector implements FaceDetector {
   async findUpright(image: RgbImage, options: DetectOptions, levels: 'all' | 'finest' = 'all', early?: EarlyFaces): Promise<DetectedFace[]> {
     const scales = pyramidScales(image.width, image.height, options.smallestFacePx);
     if (levels === 'finest') return this.confirmed(image, mergeCandidates(await this.proposeCandidates(image, [resized(image, scales.at(-1) as number)])));
-    // every level is resized at once (on libuv's thread pool, while this thread runs the first window and the mesh)
+    // every level is resized at once, on libuv's thread pool; each is awaited below, or its failure is the
+    // first stage's (marked handled here, so a level failing while another is awaited does not go unhandled)
     const [coarsest, ...finer] = scales.map((scale) => resized(image, scale)) as [Promise<RgbImage>, ...Array<Promise<RgbImage>>];
-    let firstStageOver = (): void => undefined;
-    const firstStage = new Promise<void>((resolve) => (firstStageOver = resolve));
+    for (const level of [coarsest, ...finer]) level.catch(() => undefined);
+    const { promise: firstStage, resolve: firstStageOver, reject: firstStageFailed } = settledLater();
+    // a failed first stage stops the finer levels' lanes that wait on it (and is not unhandled if none waits)
+    firstStage.catch(() => undefined);
     // the finer levels start at once: a helper takes one of their windows while this thread runs the first one
-    const later = this.proposeCandidates(image, finer, firstStage);
+    const later = this.proposeCandidates(image, finer, { behind: firstStage });
     // awaited below, also when the first stage fails (no helper is left inside a window for a job that has ended)
     later.catch(() => undefined);
     let first: DetectedFace[];
     try {
-      // the helpers' first windows are sent before this thread runs its own, which holds the thread for a while
-      if (this.helpers && finer.length > 0) {
+      // the helpers' first windows are sent before this thread runs its own, which holds the thread for a while:
+      // the finer levels' resizes are waited for (for a 2126x1463 photo some 15-20 ms more than the first level's;
+      // this thread's share of the windows is a window smaller for it)
+      if ((this.helpers?.size ?? 0) > 0 && finer.length > 0) {
         await Promise.all(finer);
         await nextTurn();
       }
-      first = await this.confirmed(image, mergeCandidates(await this.proposeCandidates(image, [coarsest])));
+      first = await this.confirmed(image, mergeCandidates(await this.proposeCandidates(image, [coarsest], { alone: true })));
       // handed out before the helpers go back to windows, so that a helper takes the faces first
       if (first.length > 0) early?.(first);
     } catch (error) {
-      firstStageOver();
+      firstStageFailed(error);
       await later.catch(() => undefined);
       throw error;
     }
@@ -373,22 +385,26 @@ export class MeshCheckedFaceDetector implements FaceDetector {
   }
 
   /**
-   * BlazeFace over every window of the pyramid `levels`. Behind a `firstStage` that this thread is busy with, this
-   * thread takes windows only once it is over and each helper takes one window meanwhile, then waits for it too
-   * (so that the first stage's mesh crops, and the faces it finds, find the helpers free). With helper threads, the windows
-   * are shared between this thread and the helpers (shareWork): the candidates, and their order, are the same as
-   * in this thread alone.
+   * BlazeFace over every window of the pyramid `levels`. With helper threads, the windows are shared between this
+   * thread and the helpers (shareWork): the candidates, and their order, are the same as in this thread alone.
+   * `behind` a first stage that this thread is busy with, this thread takes windows only once it is over and each
+   * helper takes one window meanwhile, then waits for it too (so that the first stage's mesh crops, and the faces
+   * it finds, find the helpers free); a failed first stage stops them. `alone`: in this thread only.
    */
-  private async proposeCandidates(image: RgbImage, levels: Array<Promise<RgbImage>>, firstStage?: Promise<void>): Promise<ImageCandidate[]> {
+  private async proposeCandidates(
+    image: RgbImage,
+    levels: Array<Promise<RgbImage>>,
+    { behind: firstStage, alone = false }: { behind?: Promise<void>; alone?: boolean } = {},
+  ): Promise<ImageCandidate[]> {
     const windows: LevelWindow[] = [];
     for (const next of levels) {
       const level = await next;
       for (const { x, y } of windowsFor(level.width, level.height)) windows.push({ level, x, y });
     }
     const minScore = this.minCandidateScore;
-    // each lane writes its windows into a buffer of its own, kept for the next image (a call that overlaps
-    // another gets fresh ones); a helper's lane moves its buffer there and back with every window
-    const buffers = Array.from({ length: 1 + (this.helpers?.size ?? 0) }, () => this.spareWindows.pop() ?? new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3));
+    // each lane writes its windows into a buffer of its own, kept for the next image (see spareWindows); a
+    // helper's lane moves its buffer there and back with every window
+    const buffers = Array.from({ length: 1 + (alone ? 0 : (this.helpers?.size ?? 0)) }, () => this.spareWindows.pop() ?? new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3));
     const here = (i: number): Promise<Candidate[]> => this.blazeFace.run(windowInput(windows[i] as LevelWindow, buffers[0] as Float32Array), minScore);
     const lanes: Array<Lane<Candidate[]>> = [firstStage ? Object.assign(here, { whenFree: () => firstStage }) : here];
     const helpers = this.helpers;
@@ -573,6 +589,17 @@ function meshCropFor(c: Candidate): MeshCrop {
   const angle = Math.atan2(imageRightEye.y - imageLeftEye.y, imageRightEye.x - imageLeftEye.x);
   // @vladmandic/human enlarges BlazeFace's box 1.4x for the mesh; the mesh was trained on such crops.
   return { center: { x: c.cx, y: c.cy }, size: 1.4 * Math.max(c.width, c.height), angle };
+}
+
+/** A promise and its settling functions (Promise.withResolvers, which Node 20 lacks). */
+function settledLater(): { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } {
+  let resolve = (): void => undefined;
+  let reject = (error: unknown): void => void error;
+  const promise = new Promise<void>((done, fail) => {
+    resolve = done;
+    reject = fail;
+  });
+  return { promise, resolve, reject };
 }
 
 /** The same crop turned half round: an upside-down face in it is upright. */

@@ -88,8 +88,8 @@ const SAMPLE_GRID = 8;
 
 /**
  * The white noise of a whole image's luma, as estimateNoise measures it, from a grid of small patches spread over
- * the image instead of every pixel (lumaPatches). Cheap enough to
- * ask of every photo before detection (0.9 ms of CPU against 12 ms for every pixel of an 800x532 photo), and
+ * the image instead of every pixel (lumaPatches). Cheap enough to ask of every photo before detection (0.9 ms of
+ * CPU against 12 ms for every pixel of an 800x532 photo), and
  * close to the full estimate: within 0.6 on the quality benchmark's photos, clean or with noise added.
  */
 export function estimateImageNoise(image: RgbImage): number {

@@ -130,7 +130,7 @@ export function highToMidBand(plane: Plane): number | undefined {
 const IMAGE_SAMPLE_GRID = 5;
 
 /**
- * highToMidBand of a whole image's luma, from a 5x5 grid of one-tile patches spread over it (lumaPatches): cheap
+ * highToMidBand of a whole image's luma, from a grid of one-tile patches spread over it (lumaPatches): cheap
  * enough to ask of every photo before detection. Values in face-detector.ts (BLURRED_UP_TO); 0 (sharp) when
  * the image holds no whole tile.
  */
