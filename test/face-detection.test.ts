@@ -240,6 +240,17 @@ describe('face detection', () => {
   });
 });
 
+/** Counts the BlazeFace windows sent to a pool's helpers from now on (the pool itself, spied on). */
+function windowsSentTo(helpers: FacePool): () => number {
+  const findCandidates = helpers.findCandidates.bind(helpers);
+  let windows = 0;
+  helpers.findCandidates = (modelPath, window, minScore) => {
+    windows++;
+    return findCandidates(modelPath, window, minScore);
+  };
+  return () => windows;
+}
+
 describe('coarse to fine: faces of the first window are handed out early', () => {
   test('a large face, found in the whole-image window, is handed out before the finer levels are looked at and returned as it was', async () => {
     const image = await loadRgb(fixture('faces/astronaut.png'));
@@ -247,23 +258,17 @@ describe('coarse to fine: faces of the first window are handed out early', () =>
     const helpers = new FacePool(1);
     try {
       const withHelper = await MeshCheckedFaceDetector.create({ helpers });
-      // counting the windows sent to the helper (the pool itself, spied on)
-      const findCandidates = helpers.findCandidates.bind(helpers);
-      let windows = 0;
-      helpers.findCandidates = (modelPath, window, minScore) => {
-        windows++;
-        return findCandidates(modelPath, window, minScore);
-      };
+      const windows = windowsSentTo(helpers);
       const early: DetectedFace[] = [];
       let [tasksWhenHandedOut, windowsWhenHandedOut] = [-1, -1];
       const faces = await detectFaces(withHelper, image, {}, (found) => {
-        [tasksWhenHandedOut, windowsWhenHandedOut] = [helpers.completed, windows];
+        [tasksWhenHandedOut, windowsWhenHandedOut] = [helpers.completed, windows()];
         early.push(...found);
       });
       assert.equal(early.length, 1);
       // the helper takes one window of the finer levels while this thread runs the whole-image one, and more after
       assert.equal(windowsWhenHandedOut, 1, 'the helper did not take exactly one finer window during the first stage');
-      assert.ok(windows > windowsWhenHandedOut, 'no window of the finer levels was sent after the face was handed out');
+      assert.ok(windows() > windowsWhenHandedOut, 'no window of the finer levels was sent after the face was handed out');
       assert.ok(helpers.completed > tasksWhenHandedOut);
       assert.deepEqual(faces, early);
       assert.equal(faces[0], early[0], 'the face handed out early is not the object returned');
@@ -277,20 +282,15 @@ describe('coarse to fine: faces of the first window are handed out early', () =>
     const helpers = new FacePool(1);
     try {
       const withHelper = await MeshCheckedFaceDetector.create({ helpers });
-      const findCandidates = helpers.findCandidates.bind(helpers);
-      let windows = 0;
-      helpers.findCandidates = (modelPath, window, minScore) => {
-        windows++;
-        return findCandidates(modelPath, window, minScore);
-      };
+      const windows = windowsSentTo(helpers);
       let windowsWhenFailed = -1;
       const failing = detectFaces(withHelper, image, {}, () => {
-        windowsWhenFailed = windows;
+        windowsWhenFailed = windows();
         throw new Error('the engine refused the early faces');
       });
       await assert.rejects(failing, /the engine refused the early faces/);
       assert.equal(windowsWhenFailed, 1);
-      assert.equal(windows, windowsWhenFailed, 'windows of the finer levels were sent after the first stage failed');
+      assert.equal(windows(), windowsWhenFailed, 'windows of the finer levels were sent after the first stage failed');
     } finally {
       await helpers.close();
     }
