@@ -190,7 +190,8 @@ export class MeshCheckedFaceDetector implements FaceDetector {
       options.minCandidateScore ?? MIN_CANDIDATE_SCORE,
       options.minMeshScore ?? MIN_MESH_SCORE,
       options.minEyeToMouth ?? MIN_EYE_TO_MOUTH,
-      options.helpers,
+      // a pool of no thread is no helper: every check below is then `this.helpers` alone
+      options.helpers && options.helpers.size > 0 ? options.helpers : undefined,
       options.smallFacesUnderNoise ?? true,
       options.smallFacesUnderBlur ?? true,
     );
@@ -243,7 +244,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
   /**
    * The second look at a noisy photo (see SMALL_FACE_FACTOR) or a blurred one (see BLURRED_UP_TO): the finest
    * pyramid level of a smoothed or sharpened copy, every check the same, keeping the small faces the first look
-   * (`found`) did not have. Photos that are neither pay only the two image-wide measures (about 2 ms of CPU).
+   * (`found`) did not have. Photos that are neither pay only the two image-wide measures (secondLookFor).
    */
   private async findSmallInSecondLook(
     image: RgbImage,
@@ -290,7 +291,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
       // the helpers' first windows are sent before this thread runs its own, which holds the thread for a while:
       // the finer levels' resizes are waited for (for a 2126x1463 photo some 15-20 ms more than the first level's;
       // this thread's share of the windows is a window smaller for it)
-      if ((this.helpers?.size ?? 0) > 0 && finer.length > 0) {
+      if (this.helpers && finer.length > 0) {
         await Promise.all(finer);
         await nextTurn();
       }
@@ -319,7 +320,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     // an upright face 0.06 turned over). So every candidate that passes is also fitted the other way up. With
     // helper threads, every candidate's turned crop is fitted beside its first fit, so the two run side by side,
     // at the price of a turned fit for the candidates that then fail; without, after it and only if it passed.
-    const sideBySide = (this.helpers?.size ?? 0) > 0;
+    const sideBySide = this.helpers !== undefined;
     const fits = await this.fitMeshes(image, sideBySide ? [...crops, ...crops.map(overturnedCrop)] : crops);
     const passed = crops.flatMap((crop, i) => {
       const fit = fits[i] as MeshFit;
@@ -369,7 +370,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
    */
   private async fitMeshes(image: RgbImage, crops: MeshCrop[]): Promise<MeshFit[]> {
     const helpers = this.helpers;
-    if (!helpers || helpers.size === 0 || crops.length < 2) return this.mesh.fit(image, crops);
+    if (!helpers || crops.length < 2) return this.mesh.fit(image, crops);
     const lanes: Array<Lane<MeshFit>> = [async (i) => (await this.mesh.fit(image, [crops[i] as MeshCrop]))[0] as MeshFit];
     for (let slot = 1; slot <= helpers.size; slot++) {
       let input: Float32Array = new Float32Array(MESH_CROP_VALUES);

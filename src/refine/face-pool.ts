@@ -36,8 +36,8 @@ export type HelperAnswer = FaceWork | null | { candidates: Candidate[]; window: 
 
 /**
  * Helper threads of a refine thread, which take part of one image's work so that it uses cores that would
- * otherwise idle: BlazeFace's windows and the mesh's crops during detection, then the faces. The calling thread works alongside them
- * (shareWork), and everything is put back in order, so the result is the same bytes with or without helpers:
+ * otherwise idle: BlazeFace's windows and the mesh's crops during detection, then the faces. The calling thread
+ * works alongside them (shareWork), and everything is put back in order, so the result is the same bytes with or without helpers:
  * faces are independent until blending, which stays in the calling thread and in a fixed order. The caller
  * decides how many helpers, zero meaning none.
  *

@@ -81,36 +81,36 @@ export function strengthFor(model: ModelName, denoising: number): RefineStrength
     enhanceRms: level.enhanceRms * character.enhance,
   });
   const level = LEVELS[at] as Level;
-  const own = enhancement(level);
   const thorough = THOROUGH[at] as Pick<RefineStrength, 'thorough' | 'blockedCare'>;
-  // written out, not spread, so every strength has one shape (see withPixels in image.ts)
-  return {
-    denoise: own.denoise,
-    sharpen: own.sharpen,
-    skin: own.skin,
-    localContrast: own.localContrast,
-    enhanceRms: own.enhanceRms,
+  return withEnhancement(enhancement(level), {
     thorough: thorough.thorough,
     blockedCare: thorough.blockedCare,
     repair: level.repair * character.repair,
     blend: level.blend,
     defective: enhancement(LEVELS[Math.min(3, at)] as Level),
+  });
+}
+
+/**
+ * A strength from its enhancement and the rest, written out rather than spread so that every strength has one
+ * shape (see withPixels in image.ts).
+ */
+function withEnhancement(enhance: RefineStrength['defective'], rest: Omit<RefineStrength, keyof RefineStrength['defective']>): RefineStrength {
+  return {
+    denoise: enhance.denoise,
+    sharpen: enhance.sharpen,
+    skin: enhance.skin,
+    localContrast: enhance.localContrast,
+    enhanceRms: enhance.enhanceRms,
+    thorough: rest.thorough,
+    blockedCare: rest.blockedCare,
+    repair: rest.repair,
+    blend: rest.blend,
+    defective: rest.defective,
   };
 }
 
 /** `strength` with the enhancement a face with something to repair gets (RefineStrength.defective). */
 export function defectiveStrength(strength: RefineStrength): RefineStrength {
-  const { defective } = strength;
-  return {
-    denoise: defective.denoise,
-    sharpen: defective.sharpen,
-    skin: defective.skin,
-    localContrast: defective.localContrast,
-    enhanceRms: defective.enhanceRms,
-    thorough: strength.thorough,
-    blockedCare: strength.blockedCare,
-    repair: strength.repair,
-    blend: strength.blend,
-    defective,
-  };
+  return withEnhancement(strength.defective, strength);
 }

@@ -26,12 +26,11 @@ export class ClassicalEngine implements FaceEngine {
   }
 
   async refineFaces(request: FaceEngineRequest): Promise<Array<FaceWork | null>> {
-    const { image, faces, model, denoising } = request;
-    const strength = strengthFor(model, denoising);
-    if (!this.facePool || this.facePool.size === 0 || faces.length < 2) {
-      return faces.map((face) => refineOneFace(cropFor(image, face), face, strength, this.tuning));
+    const jobs = this.jobsFor(request);
+    if (!this.facePool || this.facePool.size === 0 || jobs.length < 2) {
+      return jobs.map((job) => refineOneFace(job.crop, job.face, job.strength, job.tuning));
     }
-    return this.facePool.run(this.jobsFor(request), true);
+    return this.facePool.run(jobs, true);
   }
 }
 
