@@ -86,6 +86,7 @@ export function warpToCanonical(image: RgbImage, frame: CanonicalFrame): YccPlan
   const wy = new Float64Array(4);
   const rows = new Int32Array(4);
   const columns = new Int32Array(4);
+  const rowBytes = width * channels;
   for (let v = 0; v < size; v++) {
     for (let u = 0; u < size; u++) {
       // applySimilarity(toImage, (u + 0.5, v + 0.5)), written out
@@ -97,23 +98,47 @@ export function warpToCanonical(image: RgbImage, frame: CanonicalFrame): YccPlan
       const y0 = Math.floor(fy);
       cubicWeightsInto(fx - x0, wx);
       cubicWeightsInto(fy - y0, wy);
+      // inside the image (most pixels of a face), the neighbourhood's offsets need no clamping: one per row
+      const inside = x0 >= 1 && x0 + 2 < width && y0 >= 1 && y0 + 2 < height;
       for (let i = 0; i < 4; i++) {
-        columns[i] = Math.min(width - 1, Math.max(0, x0 - 1 + i)) * channels;
-        rows[i] = Math.min(height - 1, Math.max(0, y0 - 1 + i)) * width * channels;
+        columns[i] = inside ? (x0 - 1 + i) * channels : Math.min(width - 1, Math.max(0, x0 - 1 + i)) * channels;
+        rows[i] = inside ? (y0 - 1 + i) * rowBytes : Math.min(height - 1, Math.max(0, y0 - 1 + i)) * rowBytes;
       }
       let r = 0;
       let g = 0;
       let bl = 0;
+      const c0 = columns[0] as number;
+      const c1 = columns[1] as number;
+      const c2 = columns[2] as number;
+      const c3 = columns[3] as number;
+      const w0 = wx[0] as number;
+      const w1 = wx[1] as number;
+      const w2 = wx[2] as number;
+      const w3 = wx[3] as number;
+      // the 16 taps in the order of the loop they unroll (rows, then columns), so the sums round the same way
       for (let j = 0; j < 4; j++) {
         const wyj = wy[j] as number;
         const row = rows[j] as number;
-        for (let i = 0; i < 4; i++) {
-          const w = wyj * (wx[i] as number);
-          const o = row + (columns[i] as number);
-          r += w * (data[o] as number);
-          g += w * (data[o + 1] as number);
-          bl += w * (data[o + 2] as number);
-        }
+        let w = wyj * w0;
+        let o = row + c0;
+        r += w * (data[o] as number);
+        g += w * (data[o + 1] as number);
+        bl += w * (data[o + 2] as number);
+        w = wyj * w1;
+        o = row + c1;
+        r += w * (data[o] as number);
+        g += w * (data[o + 1] as number);
+        bl += w * (data[o + 2] as number);
+        w = wyj * w2;
+        o = row + c2;
+        r += w * (data[o] as number);
+        g += w * (data[o + 1] as number);
+        bl += w * (data[o + 2] as number);
+        w = wyj * w3;
+        o = row + c3;
+        r += w * (data[o] as number);
+        g += w * (data[o + 1] as number);
+        bl += w * (data[o + 2] as number);
       }
       const k = v * size + u;
       // rgbToYcc, written out (its luma shared)
