@@ -371,7 +371,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
   private async fitMeshes(image: RgbImage, crops: MeshCrop[]): Promise<MeshFit[]> {
     const helpers = this.helpers;
     if (!helpers || crops.length < 2) return this.mesh.fit(image, crops);
-    const lanes: Array<Lane<MeshFit>> = [async (i) => (await this.mesh.fit(image, [crops[i] as MeshCrop]))[0] as MeshFit];
+    const lanes: Array<Lane<MeshFit>> = [];
     for (let slot = 1; slot <= helpers.size; slot++) {
       let input: Float32Array = new Float32Array(MESH_CROP_VALUES);
       const lane = async (i: number): Promise<MeshFit> => {
@@ -382,6 +382,10 @@ export class MeshCheckedFaceDetector implements FaceDetector {
       };
       lanes.push(Object.assign(lane, { whenFree: () => helpers.whenFree(slot) }));
     }
+    // This thread's lane last, and waiting its turn like the helpers' lanes: a free helper takes the first crop
+    // and sends it before this thread prepares and fits one (both synchronous), instead of some 3 ms after.
+    const here = async (i: number): Promise<MeshFit> => (await this.mesh.fit(image, [crops[i] as MeshCrop]))[0] as MeshFit;
+    lanes.push(Object.assign(here, { whenFree: () => Promise.resolve() }));
     return shareWork(crops.length, lanes);
   }
 

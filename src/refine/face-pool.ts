@@ -89,7 +89,9 @@ export class FacePool implements WindowHelpers, MeshHelpers {
       const job = jobs[i] as FaceJob;
       return refineOneFace(job.crop, job.face, job.strength, job.tuning);
     };
-    return shareWork(jobs.length, [...(inThisThread ? [here] : []), ...Array.from({ length: this.size }, () => onHelper)]);
+    // the helpers' lanes first: each sends its face before this thread's lane starts one, which holds the thread
+    // (sent after it, a helper would sit idle while this thread refined its first face)
+    return shareWork(jobs.length, [...Array.from({ length: this.size }, () => onHelper), ...(inThisThread ? [here] : [])]);
   }
 
   async findCandidates(modelPath: string, window: Float32Array, minScore: number): Promise<{ candidates: Candidate[]; window: Float32Array }> {
