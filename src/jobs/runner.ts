@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { artworkBlobPrefix, type Artwork } from '../artworks/artwork.js';
 import { isFinal } from '../artworks/status.js';
@@ -138,9 +139,13 @@ export class JobRunner {
         .catch((error: unknown) => this.options.logger.error({ err: error, artworkId: job.artworkId }, 'job crashed'))
         .finally(() => {
           this.running.delete(job.jobId);
-          this.notify();
+          // a turn later: a claim is synchronous work on this thread (SQLite), and the finished job's webhook,
+          // claimed just before, is sent first (some 1 ms sooner)
+          setImmediate(() => this.notify());
         });
       this.running.set(job.jobId, entry);
+      // the next claim a turn later too, once the job just claimed has started (its input is being read)
+      if (this.running.size < this.options.concurrency) await nextTurn();
     }
   }
 
