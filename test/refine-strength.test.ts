@@ -13,6 +13,7 @@ import { gaussianBlur } from '../src/refine/filters.js';
 import type { Plane, RgbImage } from '../src/refine/image.js';
 import { refineDetected } from '../src/refine/pipeline.js';
 import { highToMidBand } from '../src/refine/spectrum.js';
+import { turnImage } from '../src/refine/turn.js';
 import { fixture } from './helpers/paths.js';
 
 const MODEL = 'tengrai-20231128-m-d.safetensors' as const;
@@ -55,6 +56,17 @@ describe('deblurring', () => {
     const before = rmsError(blurred, sharp);
     const after = rmsError(restored, sharp);
     assert.ok(after < 0.7 * before, `RMS error to the sharp face: blurred ${before.toFixed(2)}, deconvolved ${after.toFixed(2)}`);
+  });
+
+  test('the quality a photo was saved at is read off its coefficients, and a quarter turn since is seen', async () => {
+    // the search tries 172 tables (qualities 5 to 90, each as saved and turned by a quarter): the one the bytes
+    // were saved with must come out, not a neighbour whose steps partly coincide. (Not every quality is told
+    // apart: 49 and 50 have nearly the same steps, and above 80 the steps are so fine that 85 reads as 90.)
+    for (const quality of [20, 35, 60, 80]) {
+      const saved = await jpeg(clean, quality);
+      assert.deepEqual(estimateJpegQuality(lumaOf(saved), 0, 0), { quality, transposed: false }, `saved at ${quality}`);
+      assert.deepEqual(estimateJpegQuality(lumaOf(turnImage(saved, 1)), 0, 0), { quality, transposed: true }, `saved at ${quality}, turned`);
+    }
   });
 
   test('a smooth face is not read as a JPEG of very low quality whose coarse steps its small coefficients happen to fit', () => {

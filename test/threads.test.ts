@@ -19,6 +19,7 @@ import { cropFor, refineOneFace } from '../src/refine/face-work.js';
 import type { RgbImage } from '../src/refine/image.js';
 import { refineFaces } from '../src/refine/pipeline.js';
 import { strengthFor } from '../src/refine/profiles.js';
+import { shareWork, type Lane } from '../src/refine/share-work.js';
 import { ApiClient } from './helpers/api.js';
 import { LoopbackServer } from './helpers/loopback.js';
 import { fixture } from './helpers/paths.js';
@@ -68,6 +69,20 @@ describe('face helper threads', () => {
     await face;
     await second;
     assert.equal(secondFree, true);
+  });
+
+  test("a free helper's lane takes the first task before this thread's lane, which waits its turn (the mesh's crops)", async () => {
+    // fitMeshes puts this thread's lane last with a wait that answers at once: a free helper must take crop 0 and
+    // send it before this thread prepares and fits one (which holds the thread), so the helper's wait must answer
+    // within the same turn of the microtask queue
+    const takenBy: string[] = [];
+    const lane = (name: string, whenFree: () => Promise<void>): Lane<number> =>
+      Object.assign(async (i: number) => {
+        takenBy[i] = name;
+        return i;
+      }, { whenFree });
+    await shareWork(2, [lane('helper', () => pool.whenFree(1)), lane('this thread', () => Promise.resolve())]);
+    assert.deepEqual(takenBy, ['helper', 'this thread']);
   });
 
   test('give the same work as this thread', async () => {

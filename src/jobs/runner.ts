@@ -67,8 +67,10 @@ export class JobRunner {
   private readonly running = new Map<number, Running>();
   private timer: NodeJS.Timeout | undefined;
   private claiming = false;
-  /** Told to claim while a claim was under way: its last query may have run before the new job committed. */
+  /** Told to claim while claiming was under way: its last query may have run before the new job committed. */
   private claimAgain = false;
+  /** The claiming under way (or the last one, settled): stop() waits for it. */
+  private filling: Promise<void> = Promise.resolve();
   private listener: JobListener | undefined;
   private stopping = false;
   private readonly backoff = new Backoff();
@@ -113,7 +115,7 @@ export class JobRunner {
     }
     this.claiming = true;
     this.claimAgain = false;
-    this.fill()
+    this.filling = this.fill()
       .then(() => this.backoff.succeeded())
       .catch((error: unknown) => {
         const retryInMs = this.backoff.failed();
@@ -133,18 +135,24 @@ export class JobRunner {
     while (!this.stopping && this.running.size < this.options.concurrency) {
       const job = await this.options.queue.claim(Date.now(), this.options.leaseMs);
       if (!job) return;
+      if (this.stopping) {
+        // stop() came while this claim was under way (it waits for it): the job goes back to the queue
+        await this.options.queue.release(job);
+        return;
+      }
       const abort = new AbortController();
       const entry: Running = { job, abort, done: Promise.resolve() };
       entry.done = this.run(job, abort)
         .catch((error: unknown) => this.options.logger.error({ err: error, artworkId: job.artworkId }, 'job crashed'))
         .finally(() => {
           this.running.delete(job.jobId);
-          // a turn later: a claim is synchronous work on this thread (SQLite), and the finished job's webhook,
-          // claimed just before, is sent first (some 1 ms sooner)
+          // a turn later: with SQLite a claim is synchronous work on this thread, and the finished job's webhook
+          // delivery, claimed just before, then reaches its receiver first (some 1 ms sooner, measured)
           setImmediate(() => this.notify());
         });
       this.running.set(job.jobId, entry);
-      // the next claim a turn later too, once the job just claimed has started (its input is being read)
+      // the next claim a turn later too, so that (with SQLite, whose queries end within the turn) the job just
+      // claimed starts reading its input first
       if (this.running.size < this.options.concurrency) await nextTurn();
     }
   }
@@ -262,6 +270,8 @@ export class JobRunner {
     this.stopping = true;
     clearInterval(this.timer);
     await this.listener?.stop();
+    // a claim under way ends first: what it claims now goes back to the queue (fill), not to a stopped runner
+    await this.filling;
     const all = Promise.all([...this.running.values()].map((entry) => entry.done));
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
     if ((await Promise.race([all, timeout])) === 'timeout') {

@@ -98,7 +98,7 @@ export function warpToCanonical(image: RgbImage, frame: CanonicalFrame): YccPlan
       const y0 = Math.floor(fy);
       cubicWeightsInto(fx - x0, wx);
       cubicWeightsInto(fy - y0, wy);
-      // inside the image (most pixels of a face), the neighbourhood's offsets need no clamping: one per row
+      // inside the image (most pixels of a face), the 4x4 neighbourhood needs no clamping to the image's edges
       const inside = x0 >= 1 && x0 + 2 < width && y0 >= 1 && y0 + 2 < height;
       for (let i = 0; i < 4; i++) {
         columns[i] = inside ? (x0 - 1 + i) * channels : Math.min(width - 1, Math.max(0, x0 - 1 + i)) * channels;

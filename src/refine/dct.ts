@@ -368,8 +368,11 @@ export function estimateJpegQuality(luma: Plane, offsetX: number, offsetY: numbe
     }
   }
   // Each probed coefficient's misfit to a step, summed over its values once per step: the 172 tables tried
-  // below share few steps per coefficient (a step is an integer; quality 5 to 90 gives each coefficient some 30 to 60),
-  // and summing the values again for every table was most of this function's time.
+  // below share their steps (integers; qualities 5 to 90 give each probed coefficient 41 to 72 distinct ones),
+  // and summing the values again for every table was most of this function's time. Summed apart and then added,
+  // and times the reciprocal, the misfits differ from the old per-table sums in their last bits only: the
+  // reading moves only if one lands within a bit of a threshold (the same readings on 72 JPEGs, and the same
+  // refined pixels on 60 cases).
   const sums = PROBED.map(() => new Map<number, number>());
   const misfitSum = (p: number, step: number): number => {
     const known = sums[p] as Map<number, number>;
@@ -378,7 +381,7 @@ export function estimateJpegQuality(luma: Plane, offsetX: number, offsetY: numbe
       sum = 0;
       const values = coefficients[p] as Float64Array;
       const n = counts[p] as number;
-      // times the reciprocal: a division per value was most of the time left
+      // times the reciprocal: a division per value was most of the time left (see above)
       const perStep = 1 / step;
       for (let i = 0; i < n; i++) {
         const r = (values[i] as number) * perStep;

@@ -89,9 +89,13 @@ export class FacePool implements WindowHelpers, MeshHelpers {
       const job = jobs[i] as FaceJob;
       return refineOneFace(job.crop, job.face, job.strength, job.tuning);
     };
-    // the helpers' lanes first: each sends its face before this thread's lane starts one, which holds the thread
-    // (sent after it, a helper would sit idle while this thread refined its first face)
-    return shareWork(jobs.length, [...Array.from({ length: this.size }, () => onHelper), ...(inThisThread ? [here] : [])]);
+    const helpers = Array.from({ length: this.size }, () => onHelper);
+    const mine = inThisThread ? [here] : [];
+    // This thread's lane holds the thread while it refines a face. With every helper idle, the helpers' lanes go
+    // first, each sending a face before this thread starts one (after it, a helper sat idle for this thread's first
+    // face). With some still refining faces given to them before (faces found early), this thread's lane goes
+    // first, so it refines one at once rather than wait while the helpers' lanes queue faces behind theirs.
+    return shareWork(jobs.length, this.faces === 0 ? [...helpers, ...mine] : [...mine, ...helpers]);
   }
 
   async findCandidates(modelPath: string, window: Float32Array, minScore: number): Promise<{ candidates: Candidate[]; window: Float32Array }> {
