@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { DEGRADATIONS, loadRgb } from '../bench/lib/degrade.js';
+import { DEGRADATIONS, gaussianNoise, loadRgb } from '../bench/lib/degrade.js';
+import { benchPhotos } from '../bench/lib/photos.js';
 import { DEFAULT_DETECT_OPTIONS, detectFaces, iou, type DetectedFace, type FaceDetector } from '../src/refine/detect.js';
 import { BlazeFace } from '../src/refine/blazeface.js';
 import { BLURRED_UP_TO, detectionWindows, MeshCheckedFaceDetector, NOISY_FROM } from '../src/refine/face-detector.js';
@@ -165,16 +166,48 @@ describe('face detection', () => {
     assert.deepEqual(found.filter((f) => !faces.some((face) => iou(f.box, face.box) >= 0.5)).map((f) => f.box), []);
   });
 
+  // Faces of 25 px shown 2x under noise: even in the smoothed copy BlazeFace scores most of them 0.43-0.72, under
+  // the first look's bar; the second look's own bars (0.4, mesh 0.7) keep them (10 of these 17 at the first look's).
+  test('the tuning montage of 25 px faces under noise sigma 10: at least 15 of the 17 faces found clean, one face a tile, none on the grey', async () => {
+    const montage = benchPhotos().photos.find((photo) => photo.name === 'tuning-faces-25px-montage');
+    assert.ok(montage, 'the benchmark builds its tuning montage');
+    const clean = await montage.load();
+    const faces = await detectFaces(detector, clean);
+    assert.equal(faces.length, 17);
+    const found = await detectFaces(detector, await (DEGRADATIONS['noise sigma 10'] as (image: RgbImage) => Promise<RgbImage>)(clean));
+    const hits = faces.filter((face) => found.some((f) => iou(f.box, face.box) >= 0.4)).length;
+    assert.ok(hits >= 15, `${hits} of 17 found`);
+    // the montage tiles 26 faces (13 and their mirror images) in rows of 6 tiles of 50 px on mid grey: some are
+    // missed clean and found noisy, but a face found must be a tile's face
+    const tiles = found.map((f) => Math.floor((f.box.y + f.box.height / 2) / 50) * 6 + Math.floor((f.box.x + f.box.width / 2) / 50));
+    assert.ok(tiles.every((tile) => tile < 26), `a face on the grey: tiles ${JSON.stringify(tiles)}`);
+    assert.equal(new Set(tiles).size, tiles.length, `two faces in one tile: ${JSON.stringify(tiles)}`);
+  });
+
+  // The noisy look's lower bars: in two of these draws (1 and 3), without the eyes-in-shade check, a 60 px ring
+  // around a dot and a 200 px skull's eye holes were taken for 28-42 px faces.
   const secondLooks = [
-    { photo: 'noisy', degradation: 'noise sigma 10', off: { smallFacesUnderNoise: false }, reads: (image: RgbImage) => estimateImageNoise(image) >= NOISY_FROM },
-    { photo: 'blurred', degradation: 'blur sigma 1.5', off: { smallFacesUnderBlur: false }, reads: (image: RgbImage) => imageHighToMidBand(image) <= BLURRED_UP_TO },
+    ...[1234, 1, 3].map((seed) => ({
+      photo: 'noisy',
+      degradation: `noise sigma 10, draw ${seed}`,
+      degrade: async (image: RgbImage) => gaussianNoise(image, 10, seed),
+      off: { smallFacesUnderNoise: false },
+      reads: (image: RgbImage) => estimateImageNoise(image) >= NOISY_FROM,
+    })),
+    {
+      photo: 'blurred',
+      degradation: 'blur sigma 1.5',
+      degrade: DEGRADATIONS['blur sigma 1.5'] as (image: RgbImage) => Promise<RgbImage>,
+      off: { smallFacesUnderBlur: false },
+      reads: (image: RgbImage) => imageHighToMidBand(image) <= BLURRED_UP_TO,
+    },
   ];
   for (const look of secondLooks) {
     test(`the second look at a ${look.photo} photo adds nothing to the negatives and drawn marks (${look.degradation})`, async () => {
       const firstLookOnly = await MeshCheckedFaceDetector.create(look.off);
       const added: string[] = [];
       for (const [name, picture] of await hardNegatives()) {
-        const degraded = await (DEGRADATIONS[look.degradation] as (image: RgbImage) => Promise<RgbImage>)(picture);
+        const degraded = await look.degrade(picture);
         assert.ok(look.reads(degraded), `${name} reads as ${look.photo}`);
         const boxes = async (d: FaceDetector) => JSON.stringify((await detectFaces(d, degraded)).map((f) => f.box));
         const [withLook, without] = [await boxes(detector), await boxes(firstLookOnly)];

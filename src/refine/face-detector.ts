@@ -5,7 +5,7 @@ import { DEFAULT_DETECT_OPTIONS, iou, overlapping, type DetectedFace, type Detec
 import { faceExtent, tightFaceBox } from './face-box.js';
 import { FaceMesh, MESH_CROP_VALUES, type MeshCrop, type MeshFit, type MeshHelpers } from './face-mesh.js';
 import { eyeToMouthRatio } from './face-proportions.js';
-import { noseShading } from './face-texture.js';
+import { eyesAgainstSkin, noseShading } from './face-texture.js';
 import { shareWork, type Lane } from './share-work.js';
 import { centroid, type Point } from './geometry.js';
 import type { Rect, RgbImage } from './image.js';
@@ -91,6 +91,22 @@ export const NOISY_FROM = 3.5;
  * costs little (sharp, 60 ms for a 1920x1280 photo); DCT shrinkage found 37 of the montages' faces but took 2.6 s.
  */
 const QUIET_BLUR_SIGMA = 0.85;
+/**
+ * What a candidate needs in the smoothed copy. Lower bars than the first look's (MIN_CANDIDATE_SCORE,
+ * MIN_MESH_SCORE): a 25 px face under noise scores 0.43-0.72 at BlazeFace even smoothed, and the look keeps only
+ * faces under twice the smallest looked for. Chosen on tuning photos only: the benchmark's tuning montage
+ * (tuning-faces-25px-montage) with noise sigma 10 in five draws (26 faces, 17 of them found clean): 8-11 faces
+ * found at the first look's bars (0.6, 0.9), 16-20 at 0.4 and 0.7 (its noise gain 2.2-3.3 -> 4.8-6.6 dB); 0.5 / 0.7, 0.45 / 0.7 and
+ * 0.4 / 0.8 found fewer, 0.4 / 0.5 one more (a mesh bar that low was not wanted). The grey Solvay group's left
+ * half: 13 -> 14 of 14.
+ * With these bars alone, a 60 px ring around a dot and the eye holes of a 200 px skull (drawn marks of the tests)
+ * were taken for 28-42 px faces under noise sigma 10 in two of five draws: on both the mesh's eyes lie on bare
+ * skin, so a face found here must also have its eyes in shade (eyesAgainstSkin < 0; on the real faces under 48
+ * px of the fixtures, dev-only photos and PASCAL VOC at noise sigma 0-20: -0.47 and lower, in units of the face's
+ * brightness spread; on those two marks +0.38 and +0.79). Over the negatives and drawn marks at noise sigma 5-20 in
+ * five draws, the false faces went 27 -> 25 (those under 48 px 6 -> 4, two of the four under 24 px at sigma 15-20).
+ */
+const QUIET_LOOK_BARS: Bars = { candidate: 0.4, mesh: 0.7, shadedEyes: true };
 
 /**
  * The image's spectrum shape (imageHighToMidBand) up to which a photo counts as blurred, so that its small faces
@@ -136,6 +152,14 @@ export interface FaceDetectorOptions {
   helpers?: DetectionHelpers;
 }
 
+/** What a candidate needs: BlazeFace's score to be fitted by the mesh, the mesh's to count as a face. */
+interface Bars {
+  candidate: number;
+  mesh: number;
+  /** Whether the face's eyes must be darker than its skin (eyesAgainstSkin < 0). */
+  shadedEyes?: boolean;
+}
+
 /** The copy a noisy photo (smoothed) or a blurred one (sharpened) gets its second look in. */
 type SecondLook = 'smoothed' | 'sharpened';
 
@@ -174,8 +198,8 @@ export class MeshCheckedFaceDetector implements FaceDetector {
   private constructor(
     private readonly blazeFace: BlazeFace,
     private readonly mesh: FaceMesh,
-    private readonly minCandidateScore: number,
-    private readonly minMeshScore: number,
+    /** The first look's bars, every pass's but the noisy photo's second look. */
+    private readonly bars: Bars,
     private readonly minEyeToMouth: number,
     private readonly helpers: DetectionHelpers | undefined,
     private readonly smallFacesUnderNoise: boolean,
@@ -187,8 +211,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     return new MeshCheckedFaceDetector(
       blazeFace,
       mesh,
-      options.minCandidateScore ?? MIN_CANDIDATE_SCORE,
-      options.minMeshScore ?? MIN_MESH_SCORE,
+      { candidate: options.minCandidateScore ?? MIN_CANDIDATE_SCORE, mesh: options.minMeshScore ?? MIN_MESH_SCORE },
       options.minEyeToMouth ?? MIN_EYE_TO_MOUTH,
       // a pool of no thread is no helper: every check below is then `this.helpers` alone
       options.helpers && options.helpers.size > 0 ? options.helpers : undefined,
@@ -217,7 +240,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
 
   async findFaces(image: RgbImage, options: DetectOptions, early?: EarlyFaces): Promise<DetectedFace[]> {
     // started first: its pyramid levels are resized on libuv's threads while this one measures the photo
-    const firstLook = this.findUpright(image, options, 'all', early);
+    const firstLook = this.findUpright(image, options, early);
     let secondLook: SecondLook | undefined;
     try {
       secondLook = this.secondLookFor(image);
@@ -255,7 +278,12 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     if (!look) return [];
     const copy = look === 'smoothed' ? await smoothed(image, QUIET_BLUR_SIGMA) : await sharpened(image, SHARPEN_SIGMA, SHARPEN_AMOUNT);
     const small = SMALL_FACE_FACTOR * options.smallestFacePx;
-    const faces = await this.findUpright(copy, options, 'finest');
+    // never above the first look's bars, when a caller lowered those
+    const bars =
+      look === 'smoothed'
+        ? { ...QUIET_LOOK_BARS, candidate: Math.min(QUIET_LOOK_BARS.candidate, this.bars.candidate), mesh: Math.min(QUIET_LOOK_BARS.mesh, this.bars.mesh) }
+        : this.bars;
+    const faces = await this.findFinest(copy, options, bars);
     return faces.filter((face) => face.box.width < small && !found.some((other) => overlapping(other.box, face.box)));
   }
 
@@ -270,11 +298,10 @@ export class MeshCheckedFaceDetector implements FaceDetector {
    * Faces in the image upright, coarse to fine: first the whole image in one window (the pyramid's coarsest
    * level), whose faces are final at once and handed to `early` (so their refinement can start while the finer
    * levels are looked at), then every finer level, whose candidates on a face already found are dropped before
-   * the mesh. With `levels` 'finest', only the finest level.
+   * the mesh.
    */
-  async findUpright(image: RgbImage, options: DetectOptions, levels: 'all' | 'finest' = 'all', early?: EarlyFaces): Promise<DetectedFace[]> {
+  async findUpright(image: RgbImage, options: DetectOptions, early?: EarlyFaces): Promise<DetectedFace[]> {
     const scales = pyramidScales(image.width, image.height, options.smallestFacePx);
-    if (levels === 'finest') return this.confirmed(image, mergeCandidates(await this.proposeCandidates(image, [resized(image, scales.at(-1) as number)])));
     // every level is resized at once, on libuv's thread pool; each is awaited below, or its failure is the
     // first stage's (marked handled here, so a level failing while another is awaited does not go unhandled)
     const [coarsest, ...finer] = scales.map((scale) => resized(image, scale)) as [Promise<RgbImage>, ...Array<Promise<RgbImage>>];
@@ -308,11 +335,18 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     return [...first, ...(await this.confirmed(image, rest))];
   }
 
+  /** Faces at the pyramid's finest level only, with the given bars: a second look's pass. */
+  private async findFinest(image: RgbImage, options: DetectOptions, bars: Bars): Promise<DetectedFace[]> {
+    const finest = pyramidScales(image.width, image.height, options.smallestFacePx).at(-1) as number;
+    return this.confirmed(image, mergeCandidates(await this.proposeCandidates(image, [resized(image, finest)], { minScore: bars.candidate })), bars);
+  }
+
   /**
    * The candidates the mesh confirms, with every check; a face the mesh accepted off its crop's centre is
    * fitted once more in a crop centred on its first fit (as MediaPipe's tracker does).
    */
-  private async confirmed(image: RgbImage, candidates: ImageCandidate[]): Promise<DetectedFace[]> {
+  private async confirmed(image: RgbImage, candidates: ImageCandidate[], bars: Bars = this.bars): Promise<DetectedFace[]> {
+    const minMeshScore = bars.mesh;
     const crops = candidates.map(meshCropFor);
     // BlazeFace takes an upside-down face for an upright one (its keypoints put the eyes between the real eyes and
     // mouth, the mouth at the eyes' height), and the mesh fits that crop at 0.9+; the same crop turned half round
@@ -325,7 +359,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     const passed = crops.flatMap((crop, i) => {
       const fit = fits[i] as MeshFit;
       const turned = sideBySide ? (fits[crops.length + i] as MeshFit) : undefined;
-      return fit.confidence >= this.minMeshScore && isFaceShaped(fit, crop) ? [{ candidate: candidates[i] as ImageCandidate, fit, crop, turned }] : [];
+      return fit.confidence >= minMeshScore && isFaceShaped(fit, crop) ? [{ candidate: candidates[i] as ImageCandidate, fit, crop, turned }] : [];
     });
     // A second chance for a candidate BlazeFace is sure of whose first fit the mesh doubted: fitted again in a
     // crop centred on that fit, as an accepted face's is below. Noise or JPEG blocks on a face off its first
@@ -334,13 +368,13 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     const doubted = crops.flatMap((crop, i) => {
       const candidate = candidates[i] as ImageCandidate;
       const fit = fits[i] as MeshFit;
-      const second = candidate.score >= SECOND_CHANCE_CANDIDATE_SCORE && fit.confidence < this.minMeshScore && fit.confidence >= SECOND_CHANCE_MESH_SCORE;
+      const second = candidate.score >= SECOND_CHANCE_CANDIDATE_SCORE && fit.confidence < minMeshScore && fit.confidence >= SECOND_CHANCE_MESH_SCORE;
       return second && isFaceShaped(fit, crop) ? [{ candidate, crop: recentred(fit, crop) }] : [];
     });
     const secondFits = await this.fitMeshes(image, doubted.map((d) => d.crop));
     doubted.forEach(({ candidate, crop }, i) => {
       const fit = secondFits[i] as MeshFit;
-      if (fit.confidence >= this.minMeshScore && isFaceShaped(fit, crop)) passed.push({ candidate, fit, crop, turned: undefined });
+      if (fit.confidence >= minMeshScore && isFaceShaped(fit, crop)) passed.push({ candidate, fit, crop, turned: undefined });
     });
     const unturned = passed.filter((first) => !first.turned);
     const lateTurned = await this.fitMeshes(image, unturned.map((first) => overturnedCrop(first.crop)));
@@ -356,10 +390,11 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     return accepted.flatMap(({ candidate, fit: first, crop, refit }) => {
       const fit = refit ? (refits.shift() as MeshFit) : first;
       const accept =
-        fit.confidence >= this.minMeshScore &&
+        fit.confidence >= minMeshScore &&
         isFaceShaped(fit, crop) &&
         noseShading(image, fit.points, landmarksFromMeshPoints(fit.points).oval) >= MIN_NOSE_SHADING &&
-        hasHumanProportions(fit, this.minEyeToMouth);
+        hasHumanProportions(fit, this.minEyeToMouth) &&
+        (!bars.shadedEyes || eyesAgainstSkin(image, fit.points) < 0);
       return accept ? [faceFrom(fit, candidate)] : [];
     });
   }
@@ -399,14 +434,13 @@ export class MeshCheckedFaceDetector implements FaceDetector {
   private async proposeCandidates(
     image: RgbImage,
     levels: Array<Promise<RgbImage>>,
-    { behind: firstStage, alone = false }: { behind?: Promise<void>; alone?: boolean } = {},
+    { behind: firstStage, alone = false, minScore = this.bars.candidate }: { behind?: Promise<void>; alone?: boolean; minScore?: number } = {},
   ): Promise<ImageCandidate[]> {
     const windows: LevelWindow[] = [];
     for (const next of levels) {
       const level = await next;
       for (const { x, y } of windowsFor(level.width, level.height)) windows.push({ level, x, y });
     }
-    const minScore = this.minCandidateScore;
     // each lane writes its windows into a buffer of its own, kept for the next image (see spareWindows); a
     // helper's lane moves its buffer there and back with every window
     const buffers = Array.from({ length: 1 + (alone ? 0 : (this.helpers?.size ?? 0)) }, () => this.spareWindows.pop() ?? new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3));

@@ -61,3 +61,34 @@ export function noseShading(image: RgbImage, mesh: Point[], oval: Point[]): numb
   const face = lumaSpread(image, oval);
   return face > 0 ? lumaSpread(image, convexHull(NOSE_POINTS.map((i) => mesh[i] as Point))) / face : 0;
 }
+
+/** MediaPipe mesh points along both eyes' contours (the same rings as the eye landmarks). */
+const EYE_POINTS = [
+  33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173, 263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386,
+  385, 384, 398,
+];
+/** Mesh points on the forehead and on both cheeks: the skin the eyes are compared with. */
+const FOREHEAD_POINTS = [151, 9, 108, 337, 69, 299];
+const CHEEK_POINTS = [50, 280, 205, 425, 187, 411, 117, 346, 123, 352];
+
+function meanLumaAt(image: RgbImage, mesh: Point[], indices: number[]): number {
+  let sum = 0;
+  for (const index of indices) {
+    const p = mesh[index] as Point;
+    const x = Math.max(0, Math.min(image.width - 1, Math.round(p.x)));
+    const y = Math.max(0, Math.min(image.height - 1, Math.round(p.y)));
+    const i = (y * image.width + x) * image.channels;
+    sum += luma(image.data[i] as number, image.data[i + 1] as number, image.data[i + 2] as number);
+  }
+  return sum / indices.length;
+}
+
+/**
+ * How much brighter the mesh's eyes are than the skin around them (the mean of the forehead and the cheeks), in
+ * luma levels: a photographed eye sits in shade (socket, iris, lashes), so this is negative on a face; on a
+ * ring around a dot or a skull with skin-coloured eye holes the mesh's eyes land on bare skin and it is not.
+ */
+export function eyesAgainstSkin(image: RgbImage, mesh: Point[]): number {
+  const skin = (meanLumaAt(image, mesh, FOREHEAD_POINTS) + meanLumaAt(image, mesh, CHEEK_POINTS)) / 2;
+  return meanLumaAt(image, mesh, EYE_POINTS) - skin;
+}
