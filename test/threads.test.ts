@@ -1,3 +1,4 @@
+import { estimateImageNoise } from '../src/refine/noise.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { once } from 'node:events';
@@ -51,7 +52,7 @@ describe('face helper threads', () => {
     { box: { x: 200, y: 250, width: 120, height: 120 }, score: 1 },
   ];
   const jobs = (): FaceJob[] =>
-    faces.map((face) => ({ crop: cropFor(image, face), face, strength: strengthFor(MODEL, 3), tuning: DEFAULT_TUNING }));
+    faces.map((face) => ({ crop: cropFor(image, face, estimateImageNoise(image)), face, strength: strengthFor(MODEL, 3), tuning: DEFAULT_TUNING }));
   let pool: FacePool;
 
   before(async () => {
@@ -98,7 +99,7 @@ describe('face helper threads', () => {
     const noisy = await (DEGRADATIONS['noise sigma 10'] as (image: RgbImage) => Promise<RgbImage>)(image);
     const grace = (await decodeImage(fs.readFileSync(fixture('faces/grace-hopper.jpg')), 50_000_000)).image;
     const jobsFor = async (picture: RgbImage): Promise<FaceJob[]> =>
-      (await detectFaces(detector, picture)).map((face) => ({ crop: cropFor(picture, face), face, strength: strengthFor(MODEL, 3), tuning: DEFAULT_TUNING }));
+      (await detectFaces(detector, picture)).map((face) => ({ crop: cropFor(picture, face, estimateImageNoise(picture)), face, strength: strengthFor(MODEL, 3), tuning: DEFAULT_TUNING }));
     const pictures = [grace, noisy];
     const here = async (order: RgbImage[]) => {
       const works = [];

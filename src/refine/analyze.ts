@@ -4,14 +4,18 @@ import { gaussianBlur, guidedFilter } from './filters.js';
 import { hypot2 } from './geometry.js';
 import { lumaOf, type Plane, type Rect, type RgbImage } from './image.js';
 import { estimateNoise } from './noise.js';
+import { CLEAN_NOISE_SIGMA } from './repair.js';
 import { lendPlane, takeBack } from './scratch.js';
 import { highToMidBand } from './spectrum.js';
 
 /** What is wrong with one face, measured on its pixels at the input's own resolution. */
 export interface FaceDiagnosis {
-  /** Standard deviation of the noise in luminance, in 8-bit levels. */
+  /**
+   * Standard deviation of the noise in luminance, in 8-bit levels: as measured on the face, at most
+   * faceNoiseCeiling of the whole photo's when that is known (the rest is the face's own fine detail).
+   */
   noiseSigma: number;
-  /** The same in Cb and Cr, which the noise of a colour sensor (or added to R, G and B apart) also fills. */
+  /** As measured (not bounded) in Cb and Cr, which the noise of a colour sensor (or added to R, G and B apart) also fills. */
   chromaNoise: { cb: number; cr: number };
   /** The same in R, G and B apart: what a reader compares with the noise added to each channel. */
   channelNoise: [number, number, number];
@@ -153,15 +157,32 @@ function blurSigma(luma: Plane, noiseSigma: number): number {
 }
 
 /**
+ * How far a face's noise reading may exceed its photo's (estimateImageNoise) before the excess counts as texture.
+ * Noise is spread over a whole photo; the finest wavelet band of a small face also fills with its own detail
+ * (wrinkles, lashes and hair 1-2 px wide), which no filter should remove: clean photos shrunk 2x and 3x read
+ * 4-19 on their faces against 0.4-4 over the photo, and were denoised into plastic. With noise sigma 10 added,
+ * faces of the tuning photos at their own size read up to 1.5 times their photo (solvay-gray-left 9.7 against
+ * 6.4, portrait-three-quarter 6.7 against 4.9). A clean photo's faces read at most CLEAN_NOISE_SIGMA: none to
+ * remove.
+ */
+const FACE_NOISE_OVER_IMAGE = 1.5;
+
+/** The most a face's luma noise is taken to be, in a photo whose noise reads `imageNoise`. */
+export function faceNoiseCeiling(imageNoise: number): number {
+  return Math.max(CLEAN_NOISE_SIGMA, FACE_NOISE_OVER_IMAGE * imageNoise);
+}
+
+/**
  * Diagnoses one face of `image`: noise, blocking and blur on its inner box `inner` (its own pixels, not hair or
  * background), the JPEG quality and the spectrum's shape on its wider `surroundings` (more blocks and tiles, a
  * surer reading; blur and resampling act on the whole picture). `origin` is where
  * `image` sits in the decoded picture, so that JPEG's 8x8 grid can be found: x is a block edge when
- * (origin.x + x) % 8 === 0.
+ * (origin.x + x) % 8 === 0. `imageNoise`, the whole photo's noise when known, bounds the face's (faceNoiseCeiling).
  */
-export function diagnoseFace(image: RgbImage, inner: Rect, surroundings: Rect, origin: { x: number; y: number }): FaceDiagnosis {
+export function diagnoseFace(image: RgbImage, inner: Rect, surroundings: Rect, origin: { x: number; y: number }, imageNoise?: number): FaceDiagnosis {
   const planes = yccPlanesOf(image, inner);
-  const noiseSigma = estimateNoise(planes.y);
+  const measuredNoise = estimateNoise(planes.y);
+  const noiseSigma = imageNoise === undefined ? measuredNoise : Math.min(measuredNoise, faceNoiseCeiling(imageNoise));
   const channelNoise = [0, 1, 2].map((c) => estimateNoise(channelOf(image, inner, c))) as [number, number, number];
   // luminance only: the same values as yccPlanesOf's Y
   const wide = lumaOf(image, surroundings);

@@ -19,6 +19,8 @@ export interface FaceCrop {
   /** The face's landmarks and canonical frame (image coordinates), fitted once when the crop was cut. */
   landmarks: FaceLandmarks;
   frame: CanonicalFrame;
+  /** The whole image's noise (estimateImageNoise), which bounds the face's own reading (faceNoiseCeiling). */
+  imageNoise: number;
 }
 
 export interface FaceWork {
@@ -50,8 +52,11 @@ function measuredSquare(frame: CanonicalFrame): Rect {
 // literals rather than spreads, so frames and rectangles keep one shape (see withPixels in image.ts)
 const shift = (t: Similarity, dx: number, dy: number): Similarity => ({ a: t.a, b: t.b, tx: t.tx + dx, ty: t.ty + dy });
 
-/** Cuts out what `face` needs: its canonical crop's footprint, plus the bicubic margin. */
-export function cropFor(source: RgbImage, face: DetectedFace): FaceCrop {
+/**
+ * Cuts out what `face` needs: its canonical crop's footprint, plus the bicubic margin; `imageNoise` is the
+ * source's (estimateImageNoise), measured once for all its faces.
+ */
+export function cropFor(source: RgbImage, face: DetectedFace, imageNoise: number): FaceCrop {
   const landmarks = face.landmarks ?? landmarksFromBox(face.box);
   const frame = canonicalFrame(landmarks);
   const foot = imageFootprint(frame, source.width, source.height);
@@ -66,7 +71,7 @@ export function cropFor(source: RgbImage, face: DetectedFace): FaceCrop {
     const from = ((outer.y + row) * source.width + outer.x) * channels;
     data.set(source.data.subarray(from, from + outer.width * channels), row * outer.width * channels);
   }
-  return { image: { data, width: outer.width, height: outer.height, channels }, x: outer.x, y: outer.y, landmarks, frame };
+  return { image: { data, width: outer.width, height: outer.height, channels }, x: outer.x, y: outer.y, landmarks, frame, imageNoise };
 }
 
 /**
@@ -97,7 +102,7 @@ export function refineOneFace(crop: FaceCrop, face: DetectedFace, strength: Refi
   if (measured.width < 4 || measured.height < 4) return null;
   const origin = { x: crop.x, y: crop.y };
   // the JPEG quality on the whole crop: the face's oval and more, so more blocks and a surer fit
-  const diagnosis = diagnoseFace(crop.image, measured, { x: 0, y: 0, width: crop.image.width, height: crop.image.height }, origin);
+  const diagnosis = diagnoseFace(crop.image, measured, { x: 0, y: 0, width: crop.image.width, height: crop.image.height }, origin, crop.imageNoise);
   const repaired = repairCrop(crop.image, origin, diagnosis, strength, tuning);
   // the repair goes back at input resolution; only the enhancement travels through the canonical crop
   const native = repaired === crop.image ? undefined : { image: repaired, x: crop.x, y: crop.y };

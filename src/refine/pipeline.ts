@@ -1,3 +1,4 @@
+import { estimateImageNoise } from './noise.js';
 import type { FaceReport, ModelName, OutputFormat } from '../artworks/artwork.js';
 import { decodeImage } from '../ingest/decode.js';
 import type { FaceDiagnosis } from './analyze.js';
@@ -144,7 +145,8 @@ export function refineDetected(
 ): Omit<RefinedImage, 'detectMs' | 'engine'> {
   const started = performance.now();
   const strength = strengthFor(options.model, options.denoising);
-  const works = detected.map((face) => refineOneFace(cropFor(source, face), face, strength, tuning));
+  const imageNoise = estimateImageNoise(source);
+  const works = detected.map((face) => refineOneFace(cropFor(source, face, imageNoise), face, strength, tuning));
   return blendAll(source, detected, works, started);
 }
 

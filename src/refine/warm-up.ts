@@ -1,3 +1,4 @@
+import { estimateImageNoise } from './noise.js';
 import sharp from 'sharp';
 import type { FaceDiagnosis } from './analyze.js';
 import type { DetectedFace } from './detect.js';
@@ -71,7 +72,8 @@ export async function warmUpRefinement(): Promise<FaceDiagnosis[]> {
   for (let round = 0; round < 2; round++) {
     for (const picture of pictures) {
       for (const denoising of [3, 5]) {
-        const work = refineOneFace(cropFor(picture, face), face, strengthFor('tengrai-20231128-m-d.safetensors', denoising), DEFAULT_TUNING);
+        const crop = cropFor(picture, face, estimateImageNoise(picture));
+        const work = refineOneFace(crop, face, strengthFor('tengrai-20231128-m-d.safetensors', denoising), DEFAULT_TUNING);
         if (work && round === 0 && denoising === 3) seen.push(work.diagnosis);
       }
     }

@@ -1,3 +1,4 @@
+import { estimateImageNoise } from '../noise.js';
 import { DEFAULT_TUNING, type Tuning } from '../enhance.js';
 import type { FaceJob, FacePool } from '../face-pool.js';
 import { cropFor, refineOneFace, type FaceWork } from '../face-work.js';
@@ -22,7 +23,8 @@ export class ClassicalEngine implements FaceEngine {
 
   private jobsFor({ image, faces, model, denoising }: FaceEngineRequest): FaceJob[] {
     const strength = strengthFor(model, denoising);
-    return faces.map((face) => ({ crop: cropFor(image, face), face, strength, tuning: this.tuning }));
+    const imageNoise = estimateImageNoise(image);
+    return faces.map((face) => ({ crop: cropFor(image, face, imageNoise), face, strength, tuning: this.tuning }));
   }
 
   async refineFaces(request: FaceEngineRequest): Promise<Array<FaceWork | null>> {
