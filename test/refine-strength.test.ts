@@ -11,6 +11,7 @@ import { DEFAULT_TUNING, defectsOf, enhancementCare } from '../src/refine/enhanc
 import { MeshCheckedFaceDetector } from '../src/refine/face-detector.js';
 import { gaussianBlur } from '../src/refine/filters.js';
 import type { Plane, RgbImage } from '../src/refine/image.js';
+import { estimateImageNoise } from '../src/refine/noise.js';
 import { refineDetected } from '../src/refine/pipeline.js';
 import { highToMidBand } from '../src/refine/spectrum.js';
 import { turnImage } from '../src/refine/turn.js';
@@ -78,7 +79,7 @@ describe('deblurring', () => {
     const whole = { x: 0, y: 0, width: image.width, height: image.height };
     const fit = estimateJpegQuality(lumaOf(image), 0, 0);
     assert.ok(fit && fit.quality < 15, `the plain fit finds a very low quality: ${JSON.stringify(fit)}`);
-    assert.equal(diagnoseFace(image, { x: 160, y: 60, width: 144, height: 144 }, whole, { x: 0, y: 0 }).jpegQuality, undefined);
+    assert.equal(diagnoseFace(image, { x: 160, y: 60, width: 144, height: 144 }, whole, { x: 0, y: 0 }, estimateImageNoise(image)).jpegQuality, undefined);
   });
 });
 

@@ -12,7 +12,7 @@ import { highToMidBand } from './spectrum.js';
 export interface FaceDiagnosis {
   /**
    * Standard deviation of the noise in luminance, in 8-bit levels: as measured on the face, at most
-   * faceNoiseCeiling of the whole photo's when that is known (the rest is the face's own fine detail).
+   * faceNoiseCeiling of the whole photo's (the rest is the face's own fine detail).
    */
   noiseSigma: number;
   /** As measured (not bounded) in Cb and Cr, which the noise of a colour sensor (or added to R, G and B apart) also fills. */
@@ -161,9 +161,11 @@ function blurSigma(luma: Plane, noiseSigma: number): number {
  * Noise is spread over a whole photo; the finest wavelet band of a small face also fills with its own detail
  * (wrinkles, lashes and hair 1-2 px wide), which no filter should remove: clean photos shrunk 2x and 3x read
  * 4-19 on their faces against 0.4-4 over the photo, and were denoised into plastic. With noise sigma 10 added,
- * faces of the tuning photos at their own size read up to 1.5 times their photo (solvay-gray-left 9.7 against
- * 6.4, portrait-three-quarter 6.7 against 4.9). A clean photo's faces read at most CLEAN_NOISE_SIGMA: none to
- * remove.
+ * faces of the tuning photos at their own size read about up to 1.5 times their photo (solvay-gray-left 9.7
+ * against 6.4, portrait-three-quarter 6.7 against 4.9). So a face in a photo reading under 2 (most clean ones)
+ * is taken to have at most a clean photo's CLEAN_NOISE_SIGMA, none to remove; in a clean photo that itself reads
+ * 3-4 (the grey Solvay group shrunk 2x), its faces are still read as somewhat noisy (up to 4.5-6) and lightly
+ * denoised.
  */
 const FACE_NOISE_OVER_IMAGE = 1.5;
 
@@ -177,12 +179,12 @@ export function faceNoiseCeiling(imageNoise: number): number {
  * background), the JPEG quality and the spectrum's shape on its wider `surroundings` (more blocks and tiles, a
  * surer reading; blur and resampling act on the whole picture). `origin` is where
  * `image` sits in the decoded picture, so that JPEG's 8x8 grid can be found: x is a block edge when
- * (origin.x + x) % 8 === 0. `imageNoise`, the whole photo's noise when known, bounds the face's (faceNoiseCeiling).
+ * (origin.x + x) % 8 === 0. `imageNoise`, the whole photo's noise (estimateImageNoise), bounds the face's
+ * (faceNoiseCeiling).
  */
-export function diagnoseFace(image: RgbImage, inner: Rect, surroundings: Rect, origin: { x: number; y: number }, imageNoise?: number): FaceDiagnosis {
+export function diagnoseFace(image: RgbImage, inner: Rect, surroundings: Rect, origin: { x: number; y: number }, imageNoise: number): FaceDiagnosis {
   const planes = yccPlanesOf(image, inner);
-  const measuredNoise = estimateNoise(planes.y);
-  const noiseSigma = imageNoise === undefined ? measuredNoise : Math.min(measuredNoise, faceNoiseCeiling(imageNoise));
+  const noiseSigma = Math.min(estimateNoise(planes.y), faceNoiseCeiling(imageNoise));
   const channelNoise = [0, 1, 2].map((c) => estimateNoise(channelOf(image, inner, c))) as [number, number, number];
   // luminance only: the same values as yccPlanesOf's Y
   const wide = lumaOf(image, surroundings);

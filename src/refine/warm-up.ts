@@ -1,4 +1,3 @@
-import { estimateImageNoise } from './noise.js';
 import sharp from 'sharp';
 import type { FaceDiagnosis } from './analyze.js';
 import type { DetectedFace } from './detect.js';
@@ -6,6 +5,7 @@ import { DEFAULT_TUNING } from './enhance.js';
 import { cropFor, refineOneFace } from './face-work.js';
 import type { RgbImage } from './image.js';
 import { landmarksFromBox } from './landmarks.js';
+import { estimateImageNoise } from './noise.js';
 import { strengthFor } from './profiles.js';
 
 /** Side of the synthetic picture, px: its face is refined in a full-size canonical crop, as a portrait's is. */

@@ -8,6 +8,7 @@ import { applySimilarity, centroid, fitSimilarity, invertSimilarity, similarityS
 import { clampRect, type Plane, type RgbImage } from '../image.js';
 import { landmarksFromBox, mapLandmarks, type FaceLandmarks } from '../landmarks.js';
 import { regionMasks } from '../mask.js';
+import { estimateImageNoise } from '../noise.js';
 
 /**
  * Where the five points sit in a restorer's input, as fractions of its size: FaceFusion's WARP_TEMPLATE_SET
@@ -180,6 +181,6 @@ export function restoredFaceWork(image: RgbImage, aligned: AlignedFace, restored
   );
   // as the classical engine: a face too small to measure is left alone
   if (inner.width < 4 || inner.height < 4) return null;
-  const diagnosis = diagnoseFace(image, inner, inner, { x: 0, y: 0 });
+  const diagnosis = diagnoseFace(image, inner, inner, { x: 0, y: 0 }, estimateImageNoise(image));
   return { frame, landmarks, diagnosis, delta: faceDelta(original, result, mask, opacity) };
 }

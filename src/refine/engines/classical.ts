@@ -1,7 +1,7 @@
-import { estimateImageNoise } from '../noise.js';
 import { DEFAULT_TUNING, type Tuning } from '../enhance.js';
 import type { FaceJob, FacePool } from '../face-pool.js';
 import { cropFor, refineOneFace, type FaceWork } from '../face-work.js';
+import { estimateImageNoise } from '../noise.js';
 import { strengthFor } from '../profiles.js';
 import type { EngineProvider, FaceEngine, FaceEngineRequest } from './engine.js';
 

@@ -4,6 +4,7 @@ import type { DetectedFace } from '../../detect.js';
 import type { FaceWork } from '../../face-work.js';
 import { clampRect, type RgbImage } from '../../image.js';
 import { landmarksFromBox } from '../../landmarks.js';
+import { estimateImageNoise } from '../../noise.js';
 import type { FaceEngine, FaceEngineRequest } from '../engine.js';
 import { ComfyCluster, promptPrefix, type ClusterOptions } from './cluster.js';
 import { samplerDenoise } from './denoise.js';
@@ -150,7 +151,7 @@ export class ComfyFaceEngine implements FaceEngine {
     return {
       frame: crop.frame,
       landmarks: face.landmarks ?? landmarksFromBox(face.box),
-      diagnosis: diagnoseFace(image, region, region, { x: 0, y: 0 }),
+      diagnosis: diagnoseFace(image, region, region, { x: 0, y: 0 }, estimateImageNoise(image)),
       delta: generatedDelta(crop, await decodeRendered(rendered.bytes, size)),
     };
   }
