@@ -54,7 +54,7 @@ const shift = (t: Similarity, dx: number, dy: number): Similarity => ({ a: t.a, 
 
 /**
  * Cuts out what `face` needs: its canonical crop's footprint, plus the bicubic margin; `imageNoise` is the
- * source's (estimateImageNoise), measured by the caller once for all the faces it cuts.
+ * source's (estimateImageNoise).
  */
 export function cropFor(source: RgbImage, face: DetectedFace, imageNoise: number): FaceCrop {
   const landmarks = face.landmarks ?? landmarksFromBox(face.box);
